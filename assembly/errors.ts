@@ -1,0 +1,72 @@
+// The last error: a code from format.ts and a short ASCII message in a static
+// buffer the host reads. No allocation, so it works in every host.
+
+const MESSAGE_CAPACITY = 160;
+const messageBuffer = memory.data(MESSAGE_CAPACITY);
+let messageLength = 0;
+let lastCode = 0;
+
+function append(text: string): void {
+  for (let i = 0; i < text.length && messageLength < MESSAGE_CAPACITY; i++) {
+    store<u8>(messageBuffer + <usize>messageLength, <u8>text.charCodeAt(i));
+    messageLength++;
+  }
+}
+
+function appendInt(value: i64): void {
+  if (value < 0) {
+    append("-");
+    value = -value;
+  }
+  const digits = memory.data(24);
+  let n = 0;
+  do {
+    store<u8>(digits + <usize>n, <u8>(48 + <i32>(value % 10)));
+    n++;
+    value /= 10;
+  } while (value > 0);
+  while (n > 0 && messageLength < MESSAGE_CAPACITY) {
+    n--;
+    store<u8>(messageBuffer + <usize>messageLength, load<u8>(digits + <usize>n));
+    messageLength++;
+  }
+}
+
+// Records an error and returns its code, so callers can `return fail(...)`.
+export function fail(code: i32, text: string): i32 {
+  lastCode = code;
+  messageLength = 0;
+  append(text);
+  return code;
+}
+
+// Same, naming the op index and one offending number.
+export function failAt(code: i32, op: i32, text: string, value: i64): i32 {
+  lastCode = code;
+  messageLength = 0;
+  append("op ");
+  appendInt(op);
+  append(": ");
+  append(text);
+  append(" (");
+  appendInt(value);
+  append(")");
+  return code;
+}
+
+export function clearError(): void {
+  lastCode = 0;
+  messageLength = 0;
+}
+
+export function errorCode(): i32 {
+  return lastCode;
+}
+
+export function errorMessagePtr(): usize {
+  return messageBuffer;
+}
+
+export function errorMessageLength(): i32 {
+  return messageLength;
+}

@@ -1,0 +1,164 @@
+// The `.wisp` binary format, shared by the runtime (AssemblyScript) and the
+// host converter (TypeScript). Only plain integer constants live here so that
+// both compilers accept the file. The layout is documented in docs/wisp-format.md.
+
+export const WISP_MAGIC = 0x50534957; // "WISP" read as a little-endian u32
+export const WISP_VERSION = 1;
+
+// Header: magic, version, file size, CRC32 of every byte after the header.
+export const HEADER_BYTES = 16;
+// After the header: section count, then one (kind, offset, size) entry each.
+export const SECTION_ENTRY_BYTES = 12;
+export const MAX_SECTIONS = 8;
+
+export const SECTION_GRAPH = 1; // i32 words: graph header, then op records
+export const SECTION_WEIGHTS = 2; // raw bytes, 4-aligned blocks
+export const SECTION_META = 3; // UTF-8 JSON for hosts; the runtime ignores it
+
+// Graph header words.
+export const GRAPH_ARENA_BYTES = 0;
+export const GRAPH_INPUT_OFFSET = 1;
+export const GRAPH_INPUT_BYTES = 2;
+export const GRAPH_OUTPUT_OFFSET = 3;
+export const GRAPH_OUTPUT_BYTES = 4;
+export const GRAPH_OP_COUNT = 5;
+export const GRAPH_HEADER_WORDS = 6;
+
+// Every op record starts with [opcode, word count including these two].
+export const OP_HEADER_WORDS = 2;
+
+export const OP_CONV = 1;
+export const OP_DEPTHWISE = 2;
+export const OP_DENSE = 3;
+export const OP_AVG_POOL = 4;
+export const OP_MAX_POOL = 5;
+export const OP_ADD = 6;
+export const OP_MEAN = 7;
+export const OP_SOFTMAX = 8;
+export const OP_REQUANTIZE = 9;
+
+// CONV and DEPTHWISE parameters (word index after the op header).
+export const CONV_IN = 0;
+export const CONV_OUT = 1;
+export const CONV_IN_H = 2;
+export const CONV_IN_W = 3;
+export const CONV_IN_C = 4;
+export const CONV_OUT_H = 5;
+export const CONV_OUT_W = 6;
+export const CONV_OUT_C = 7;
+export const CONV_K_H = 8;
+export const CONV_K_W = 9;
+export const CONV_STRIDE_H = 10;
+export const CONV_STRIDE_W = 11;
+export const CONV_DIL_H = 12;
+export const CONV_DIL_W = 13;
+export const CONV_PAD_TOP = 14;
+export const CONV_PAD_LEFT = 15;
+export const CONV_IN_ZP = 16;
+export const CONV_OUT_ZP = 17;
+export const CONV_ACT_MIN = 18;
+export const CONV_ACT_MAX = 19;
+export const CONV_WEIGHTS = 20; // weights-section offset of the filter
+export const CONV_CHANNELS = 21; // weights-section offset of the per-channel records
+export const CONV_WORDS = 22;
+
+// DENSE parameters. Weights are [outC][depth]; rows = batches.
+export const DENSE_IN = 0;
+export const DENSE_OUT = 1;
+export const DENSE_ROWS = 2;
+export const DENSE_DEPTH = 3;
+export const DENSE_OUT_C = 4;
+export const DENSE_OUT_ZP = 5;
+export const DENSE_ACT_MIN = 6;
+export const DENSE_ACT_MAX = 7;
+export const DENSE_WEIGHTS = 8;
+export const DENSE_CHANNELS = 9;
+export const DENSE_WORDS = 10;
+
+// Per-output-channel record in the weights section: the bias with the input
+// zero point folded in, then the requantization multiplier and shift.
+export const CHANNEL_BIAS = 0;
+export const CHANNEL_MULT = 4;
+export const CHANNEL_SHIFT = 8;
+export const CHANNEL_RECORD_BYTES = 12;
+
+// AVG_POOL and MAX_POOL parameters.
+export const POOL_IN = 0;
+export const POOL_OUT = 1;
+export const POOL_IN_H = 2;
+export const POOL_IN_W = 3;
+export const POOL_C = 4;
+export const POOL_OUT_H = 5;
+export const POOL_OUT_W = 6;
+export const POOL_K_H = 7;
+export const POOL_K_W = 8;
+export const POOL_STRIDE_H = 9;
+export const POOL_STRIDE_W = 10;
+export const POOL_PAD_TOP = 11;
+export const POOL_PAD_LEFT = 12;
+export const POOL_ACT_MIN = 13;
+export const POOL_ACT_MAX = 14;
+export const POOL_WORDS = 15;
+
+// ADD parameters (same-shape operands).
+export const ADD_IN1 = 0;
+export const ADD_IN2 = 1;
+export const ADD_OUT = 2;
+export const ADD_COUNT = 3;
+export const ADD_IN1_ZP = 4;
+export const ADD_IN2_ZP = 5;
+export const ADD_OUT_ZP = 6;
+export const ADD_LEFT_SHIFT = 7;
+export const ADD_IN1_MULT = 8;
+export const ADD_IN1_SHIFT = 9;
+export const ADD_IN2_MULT = 10;
+export const ADD_IN2_SHIFT = 11;
+export const ADD_OUT_MULT = 12;
+export const ADD_OUT_SHIFT = 13;
+export const ADD_ACT_MIN = 14;
+export const ADD_ACT_MAX = 15;
+export const ADD_WORDS = 16;
+
+// MEAN over height and width of an NHWC tensor.
+export const MEAN_IN = 0;
+export const MEAN_OUT = 1;
+export const MEAN_H = 2;
+export const MEAN_W = 3;
+export const MEAN_C = 4;
+export const MEAN_IN_ZP = 5;
+export const MEAN_OUT_ZP = 6;
+export const MEAN_MULT = 7; // already divided by H*W, as TFLM does at run time
+export const MEAN_SHIFT = 8;
+export const MEAN_WORDS = 9;
+
+// SOFTMAX over the last dimension.
+export const SOFTMAX_IN = 0;
+export const SOFTMAX_OUT = 1;
+export const SOFTMAX_ROWS = 2;
+export const SOFTMAX_DEPTH = 3;
+export const SOFTMAX_MULT = 4;
+export const SOFTMAX_LEFT_SHIFT = 5;
+export const SOFTMAX_DIFF_MIN = 6;
+export const SOFTMAX_WORDS = 7;
+
+// REQUANTIZE: int8 -> int8 with new scale and zero point (QUANTIZE op).
+export const REQUANT_IN = 0;
+export const REQUANT_OUT = 1;
+export const REQUANT_COUNT = 2;
+export const REQUANT_IN_ZP = 3;
+export const REQUANT_OUT_ZP = 4;
+export const REQUANT_MULT = 5;
+export const REQUANT_SHIFT = 6;
+export const REQUANT_WORDS = 7;
+
+
+// Error codes returned by the runtime. Hosts map them to stable string codes.
+export const ERR_NONE = 0;
+export const ERR_BAD_HEADER = 1;
+export const ERR_BAD_CRC = 2;
+export const ERR_BAD_SECTION = 3;
+export const ERR_BAD_GRAPH = 4;
+export const ERR_BAD_OP = 5;
+export const ERR_OUT_OF_MEMORY = 6;
+export const ERR_NOT_LOADED = 7;
+export const ERR_KERNEL = 8;

@@ -1,0 +1,67 @@
+// The exported ABI of build/wisp.wasm, and only that. Every host (Node,
+// wasm2c, wasm3) drives the module through these functions:
+//   1. ptr = wisp_model_buffer(n)   room for n model bytes; 0 if memory is short
+//   2. copy the .wisp bytes to ptr, then wisp_load(ptr, n)   0 or an error code
+//   3. write the input at wisp_input_ptr(), wisp_invoke(), read wisp_output_ptr()
+// On an error, wisp_error_ptr()/wisp_error_length() hold an ASCII message.
+import * as F from "./format";
+import { arenaBaseAfter, ensureMemory, modelBase } from "./arena";
+import { clearError, errorMessageLength, errorMessagePtr, fail } from "./errors";
+import { arenaBytes, inputBytes, inputOffset, outputBytes, outputOffset, readContainer, readGraph } from "./model";
+import { runGraph } from "./interpreter";
+
+let loaded = false;
+let arenaBase: usize = 0;
+
+export function wisp_model_buffer(bytes: u32): usize {
+  const base = modelBase();
+  return ensureMemory(<u64>base + <u64>bytes) ? base : 0;
+}
+
+export function wisp_load(ptr: usize, length: usize): i32 {
+  loaded = false;
+  clearError();
+  if (<u64>ptr + <u64>length > <u64>memory.size() << 16) return fail(F.ERR_BAD_HEADER, "model bytes lie outside linear memory");
+  let status = readContainer(ptr, length);
+  if (status == F.ERR_NONE) status = readGraph();
+  if (status != F.ERR_NONE) return status;
+  arenaBase = arenaBaseAfter(ptr, length);
+  if (!ensureMemory(<u64>arenaBase + <u64>arenaBytes)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the arena");
+  memory.fill(arenaBase, 0, <usize>arenaBytes);
+  loaded = true;
+  return F.ERR_NONE;
+}
+
+export function wisp_invoke(): i32 {
+  if (!loaded) return fail(F.ERR_NOT_LOADED, "no model is loaded");
+  runGraph(arenaBase);
+  return F.ERR_NONE;
+}
+
+export function wisp_input_ptr(): usize {
+  return loaded ? arenaBase + <usize>inputOffset : 0;
+}
+
+export function wisp_input_bytes(): i32 {
+  return loaded ? inputBytes : 0;
+}
+
+export function wisp_output_ptr(): usize {
+  return loaded ? arenaBase + <usize>outputOffset : 0;
+}
+
+export function wisp_output_bytes(): i32 {
+  return loaded ? outputBytes : 0;
+}
+
+export function wisp_arena_bytes(): i32 {
+  return loaded ? arenaBytes : 0;
+}
+
+export function wisp_error_ptr(): usize {
+  return errorMessagePtr();
+}
+
+export function wisp_error_length(): i32 {
+  return errorMessageLength();
+}

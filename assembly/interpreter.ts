@@ -1,0 +1,94 @@
+// The op loop: walks the validated op records and calls the kernels.
+import * as F from "./format";
+import { param, firstOp, opCount, weightsPtr } from "./model";
+import { convS8 } from "./kernels/conv";
+import { depthwiseS8 } from "./kernels/depthwise";
+import { denseS8 } from "./kernels/dense";
+import { averagePoolS8, maxPoolS8 } from "./kernels/pool";
+import { addS8 } from "./kernels/add";
+import { meanHwS8 } from "./kernels/mean";
+import { softmaxS8 } from "./kernels/softmax";
+import { requantizeS8 } from "./kernels/requantize";
+
+export function runGraph(arena: usize): void {
+  let op = firstOp;
+  for (let i = 0; i < opCount; i++) {
+    runOp(op, load<i32>(op), arena);
+    op += <usize>(load<i32>(op, 4) << 2);
+  }
+}
+
+@inline
+function at(arena: usize, op: usize, index: i32): usize {
+  return arena + <usize>param(op, index);
+}
+
+@inline
+function weightsAt(op: usize, index: i32): usize {
+  return weightsPtr + <usize>param(op, index);
+}
+
+function runOp(op: usize, opcode: i32, arena: usize): void {
+  switch (opcode) {
+    case F.OP_CONV:
+    case F.OP_DEPTHWISE: {
+      const kernel = opcode == F.OP_CONV ? convS8 : depthwiseS8;
+      kernel(
+        at(arena, op, F.CONV_IN), at(arena, op, F.CONV_OUT),
+        param(op, F.CONV_IN_H), param(op, F.CONV_IN_W), param(op, F.CONV_IN_C),
+        param(op, F.CONV_OUT_H), param(op, F.CONV_OUT_W), param(op, F.CONV_OUT_C),
+        param(op, F.CONV_K_H), param(op, F.CONV_K_W), param(op, F.CONV_STRIDE_H), param(op, F.CONV_STRIDE_W),
+        param(op, F.CONV_DIL_H), param(op, F.CONV_DIL_W), param(op, F.CONV_PAD_TOP), param(op, F.CONV_PAD_LEFT),
+        param(op, F.CONV_IN_ZP), param(op, F.CONV_OUT_ZP), param(op, F.CONV_ACT_MIN), param(op, F.CONV_ACT_MAX),
+        weightsAt(op, F.CONV_WEIGHTS), weightsAt(op, F.CONV_CHANNELS),
+      );
+      break;
+    }
+    case F.OP_DENSE:
+      denseS8(
+        at(arena, op, F.DENSE_IN), at(arena, op, F.DENSE_OUT),
+        param(op, F.DENSE_ROWS), param(op, F.DENSE_DEPTH), param(op, F.DENSE_OUT_C),
+        param(op, F.DENSE_OUT_ZP), param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX),
+        weightsAt(op, F.DENSE_WEIGHTS), weightsAt(op, F.DENSE_CHANNELS),
+      );
+      break;
+    case F.OP_AVG_POOL:
+    case F.OP_MAX_POOL: {
+      const kernel = opcode == F.OP_AVG_POOL ? averagePoolS8 : maxPoolS8;
+      kernel(
+        at(arena, op, F.POOL_IN), at(arena, op, F.POOL_OUT),
+        param(op, F.POOL_IN_H), param(op, F.POOL_IN_W), param(op, F.POOL_C),
+        param(op, F.POOL_OUT_H), param(op, F.POOL_OUT_W), param(op, F.POOL_K_H), param(op, F.POOL_K_W),
+        param(op, F.POOL_STRIDE_H), param(op, F.POOL_STRIDE_W), param(op, F.POOL_PAD_TOP), param(op, F.POOL_PAD_LEFT),
+        param(op, F.POOL_ACT_MIN), param(op, F.POOL_ACT_MAX),
+      );
+      break;
+    }
+    case F.OP_ADD:
+      addS8(
+        at(arena, op, F.ADD_IN1), at(arena, op, F.ADD_IN2), at(arena, op, F.ADD_OUT), param(op, F.ADD_COUNT),
+        param(op, F.ADD_IN1_ZP), param(op, F.ADD_IN2_ZP), param(op, F.ADD_OUT_ZP), param(op, F.ADD_LEFT_SHIFT),
+        param(op, F.ADD_IN1_MULT), param(op, F.ADD_IN1_SHIFT), param(op, F.ADD_IN2_MULT), param(op, F.ADD_IN2_SHIFT),
+        param(op, F.ADD_OUT_MULT), param(op, F.ADD_OUT_SHIFT), param(op, F.ADD_ACT_MIN), param(op, F.ADD_ACT_MAX),
+      );
+      break;
+    case F.OP_MEAN:
+      meanHwS8(
+        at(arena, op, F.MEAN_IN), at(arena, op, F.MEAN_OUT), param(op, F.MEAN_H), param(op, F.MEAN_W), param(op, F.MEAN_C),
+        param(op, F.MEAN_IN_ZP), param(op, F.MEAN_OUT_ZP), param(op, F.MEAN_MULT), param(op, F.MEAN_SHIFT),
+      );
+      break;
+    case F.OP_SOFTMAX:
+      softmaxS8(
+        at(arena, op, F.SOFTMAX_IN), at(arena, op, F.SOFTMAX_OUT), param(op, F.SOFTMAX_ROWS), param(op, F.SOFTMAX_DEPTH),
+        param(op, F.SOFTMAX_MULT), param(op, F.SOFTMAX_LEFT_SHIFT), param(op, F.SOFTMAX_DIFF_MIN),
+      );
+      break;
+    case F.OP_REQUANTIZE:
+      requantizeS8(
+        at(arena, op, F.REQUANT_IN), at(arena, op, F.REQUANT_OUT), param(op, F.REQUANT_COUNT),
+        param(op, F.REQUANT_IN_ZP), param(op, F.REQUANT_OUT_ZP), param(op, F.REQUANT_MULT), param(op, F.REQUANT_SHIFT),
+      );
+      break;
+  }
+}

@@ -1,0 +1,17 @@
+// ADD, int8, same-shape operands: both inputs are rescaled to a common scale
+// with 20 bits of headroom, summed, then requantized (TFLM's reference path).
+import { multiplyByQuantizedMultiplier, requantize } from "../quant";
+
+export function addS8(
+  input1: usize, input2: usize, output: usize, count: i32,
+  in1Zp: i32, in2Zp: i32, outZp: i32, leftShift: i32,
+  in1Mult: i32, in1Shift: i32, in2Mult: i32, in2Shift: i32,
+  outMult: i32, outShift: i32, actMin: i32, actMax: i32,
+): void {
+  for (let i = 0; i < count; i++) {
+    const a = (<i32>load<i8>(input1 + <usize>i) - in1Zp) << leftShift;
+    const b = (<i32>load<i8>(input2 + <usize>i) - in2Zp) << leftShift;
+    const sum = multiplyByQuantizedMultiplier(a, in1Mult, in1Shift) + multiplyByQuantizedMultiplier(b, in2Mult, in2Shift);
+    store<i8>(output + <usize>i, <i8>requantize(sum, outMult, outShift, outZp, actMin, actMax));
+  }
+}

@@ -1,0 +1,131 @@
+// Writes the .wisp container: header, section table, graph words, weights,
+// and a JSON description for hosts (shapes, quantization, per-op figures).
+import * as F from "../../assembly/format";
+import { crc32 } from "../crc32";
+import { Graph } from "./graph";
+import { Plan } from "./plan";
+
+export interface TensorInfo {
+  shape: number[];
+  bytes: number;
+  scale: number;
+  zeroPoint: number;
+  float: boolean; // the original model had a float32 edge here
+}
+
+export interface OpInfo {
+  index: number;
+  op: string;
+  tfliteIndex: number;
+  inputShapes: number[][];
+  outputShape: number[];
+  macs: number;
+  arenaOffset: number; // output buffer
+  arenaBytes: number;
+  weightsBytes: number;
+}
+
+export interface ModelInfo {
+  format: "wisp";
+  formatVersion: number;
+  input: TensorInfo;
+  output: TensorInfo;
+  ops: OpInfo[];
+  opCounts: Record<string, number>;
+  macs: number;
+  arenaBytes: number;
+  weightsBytes: number;
+  wispBytes: number;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: ModelInfo } {
+  // Weights: every block 4-aligned, in op order.
+  const blockOffsets: number[][] = [];
+  let weightsBytes = 0;
+  for (const op of graph.ops) {
+    blockOffsets.push(op.weights.map((b) => {
+      const at = weightsBytes;
+      weightsBytes = align4(weightsBytes + b.length);
+      return at;
+    }));
+  }
+  const weights = new Uint8Array(weightsBytes);
+  graph.ops.forEach((op, i) => op.weights.forEach((b, k) => weights.set(b, blockOffsets[i][k])));
+
+  const input = graph.values[graph.input];
+  const output = graph.values[graph.output];
+  const words: number[] = [plan.arenaBytes, plan.offsets[input.id], input.bytes, plan.offsets[output.id], output.bytes, graph.ops.length];
+  graph.ops.forEach((op, i) => {
+    const params = op.encode({ arena: (v) => plan.offsets[v], weights: (k) => blockOffsets[i][k] });
+    words.push(op.opcode, F.OP_HEADER_WORDS + params.length, ...params);
+  });
+  const graphBytes = new Uint8Array(words.length * 4);
+  const gv = new DataView(graphBytes.buffer);
+  words.forEach((w, i) => gv.setInt32(4 * i, w, true));
+
+  const tensorInfo = (v: typeof input, float: boolean): TensorInfo => ({ shape: v.shape, bytes: v.bytes, scale: v.quant.scale, zeroPoint: v.quant.zeroPoint, float });
+  const ops: OpInfo[] = graph.ops.map((op, i) => ({
+    index: i,
+    op: op.name,
+    tfliteIndex: op.tfliteIndex,
+    inputShapes: op.inputs.map((v) => graph.values[v].shape),
+    outputShape: graph.values[op.output].shape,
+    macs: op.macs,
+    arenaOffset: plan.offsets[op.output],
+    arenaBytes: graph.values[op.output].bytes,
+    weightsBytes: op.weights.reduce((s, b) => s + b.length, 0),
+  }));
+  const opCounts: Record<string, number> = {};
+  for (const op of graph.ops) opCounts[op.name] = (opCounts[op.name] ?? 0) + 1;
+  const info: ModelInfo = {
+    format: "wisp",
+    formatVersion: F.WISP_VERSION,
+    input: tensorInfo(input, graph.floatInput),
+    output: tensorInfo(output, graph.floatOutput),
+    ops,
+    opCounts,
+    macs: ops.reduce((s, o) => s + o.macs, 0),
+    arenaBytes: plan.arenaBytes,
+    weightsBytes,
+    wispBytes: 0,
+  };
+
+  const sectionCount = 3;
+  const tableEnd = F.HEADER_BYTES + 4 + sectionCount * F.SECTION_ENTRY_BYTES;
+  const graphAt = align4(tableEnd);
+  const weightsAt = align4(graphAt + graphBytes.length);
+  const metaAt = align4(weightsAt + weights.length);
+  // The JSON records the file size, so size it with a placeholder first.
+  let meta = new TextEncoder().encode(JSON.stringify(info));
+  for (;;) {
+    info.wispBytes = metaAt + meta.length;
+    const next = new TextEncoder().encode(JSON.stringify(info));
+    if (next.length === meta.length) { meta = next; break; }
+    meta = next;
+  }
+  const total = metaAt + meta.length;
+  const out = new Uint8Array(total);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, F.WISP_MAGIC, true);
+  v.setUint32(4, F.WISP_VERSION, true);
+  v.setUint32(8, total, true);
+  v.setUint32(F.HEADER_BYTES, sectionCount, true);
+  const sections: [number, number, Uint8Array][] = [
+    [F.SECTION_GRAPH, graphAt, graphBytes],
+    [F.SECTION_WEIGHTS, weightsAt, weights],
+    [F.SECTION_META, metaAt, meta],
+  ];
+  sections.forEach(([kind, at, data], i) => {
+    const entry = F.HEADER_BYTES + 4 + i * F.SECTION_ENTRY_BYTES;
+    v.setUint32(entry, kind, true);
+    v.setUint32(entry + 4, at, true);
+    v.setUint32(entry + 8, data.length, true);
+    out.set(data, at);
+  });
+  v.setUint32(12, crc32(out.subarray(F.HEADER_BYTES)), true);
+  return { bytes: out, info };
+}

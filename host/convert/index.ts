@@ -1,0 +1,14 @@
+// The converter pipeline: parse -> lower (validate, fuse, precompute) -> plan -> emit.
+import { readTflite } from "./tflite";
+import { lower } from "./lower";
+import { planArena } from "./plan";
+import { emitWisp, ModelInfo } from "./emit";
+
+export type { ModelInfo, OpInfo, TensorInfo } from "./emit";
+
+export function convertTflite(tflite: Uint8Array): { wisp: Uint8Array; info: ModelInfo } {
+  const graph = lower(readTflite(tflite));
+  const plan = planArena(graph);
+  const { bytes, info } = emitWisp(graph, plan);
+  return { wisp: bytes, info };
+}

@@ -1,0 +1,457 @@
+// Turns a parsed .tflite graph into Wisp ops: checks every op, tensor type,
+// shape and quantization it can run; precomputes multipliers, shifts, folded
+// biases and activation ranges; rearranges weights for the kernels.
+import * as F from "../../assembly/format";
+import { fail } from "../errors";
+import { Graph, LoweredOp, Quant, Value, Window, windowOverlap } from "./graph";
+import {
+  activationRange, addParams, meanParams, perChannelMultipliers, perTensorDenseMultiplier, quantizeMultiplier, softmaxParams,
+} from "./quantization";
+import { Builtin, Operator, Tensor, TensorType, TENSOR_TYPE_NAMES, TfliteModel, builtinName } from "./tflite";
+
+// Highest op version whose semantics Wisp implements; newer versions add
+// types or features (int16, int4, grouped conv, ...) that are rejected.
+const MAX_VERSION: Record<number, number> = {
+  [Builtin.ADD]: 2, [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 5, [Builtin.DEPTHWISE_CONV_2D]: 6,
+  [Builtin.FULLY_CONNECTED]: 9, [Builtin.MAX_POOL_2D]: 2, [Builtin.RESHAPE]: 2, [Builtin.SOFTMAX]: 2,
+  [Builtin.MEAN]: 2, [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4,
+};
+
+const PADDING_SAME = 0;
+const PADDING_VALID = 1;
+
+class Lowering {
+  private values: Value[] = [];
+  private valueOf = new Map<number, number>(); // tensor index -> value id
+  private ops: LoweredOp[] = [];
+  private op!: Operator;
+
+  constructor(private model: TfliteModel) {}
+
+  private where(): string {
+    return `operator ${this.op.index} (${builtinName(this.op.builtin)})`;
+  }
+
+  private reject(code: "UNSUPPORTED_OP" | "UNSUPPORTED_TYPE" | "BAD_MODEL" | "DYNAMIC_SHAPE", message: string): never {
+    return fail(code, `${this.where()}: ${message}`);
+  }
+
+  private tensor(i: number, role: string): Tensor {
+    const t = this.model.tensors[i];
+    if (!t) this.reject("BAD_MODEL", `missing ${role} tensor`);
+    if (t.dynamic) this.reject("DYNAMIC_SHAPE", `${role} tensor "${t.name}" has a dynamic shape ${JSON.stringify(t.shape)}`);
+    if (t.sparse) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is sparse`);
+    return t;
+  }
+
+  private quant(t: Tensor, role: string): Quant {
+    if (t.scales.length !== 1 || t.zeroPoints.length > 1) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" needs one per-tensor scale`);
+    const scale = t.scales[0];
+    const zeroPoint = t.zeroPoints[0] ?? 0;
+    if (!(scale > 0) || !Number.isFinite(scale)) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has scale ${scale}`);
+    if (zeroPoint < -128 || zeroPoint > 127) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has zero point ${zeroPoint}`);
+    return { scale, zeroPoint };
+  }
+
+  // An int8 activation tensor, as a value (created on first use).
+  private activation(i: number, role: string): Value {
+    const t = this.tensor(i, role);
+    if (t.data) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a constant; Wisp expects an activation here`);
+    if (t.type !== TensorType.INT8) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${TENSOR_TYPE_NAMES[t.type] ?? t.type}; Wisp runs int8`);
+    if (t.isVariable) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a variable (stateful) tensor`);
+    const existing = this.valueOf.get(i);
+    if (existing !== undefined) return this.values[existing];
+    const bytes = t.shape.reduce((a, b) => a * b, 1);
+    if (t.shape.some((d) => d <= 0) || !Number.isSafeInteger(bytes) || bytes > 1 << 28) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has shape ${JSON.stringify(t.shape)}`);
+    const value: Value = { id: this.values.length, bytes, shape: t.shape, quant: this.quant(t, role), name: t.name };
+    this.values.push(value);
+    this.valueOf.set(i, value.id);
+    return value;
+  }
+
+  private constant(i: number, role: string, type: number, elements: number): Tensor {
+    const t = this.tensor(i, role);
+    if (t.type !== type) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${TENSOR_TYPE_NAMES[t.type] ?? t.type}, expected ${TENSOR_TYPE_NAMES[type]}`);
+    const elementBytes = type === TensorType.INT32 ? 4 : 1;
+    if (!t.data) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" must be a constant`);
+    if (t.data.length !== elements * elementBytes) this.reject("BAD_MODEL", `${role} tensor "${t.name}" holds ${t.data.length} bytes, expected ${elements * elementBytes}`);
+    return t;
+  }
+
+  private options() {
+    if (!this.op.options) this.reject("BAD_MODEL", "builtin options are missing");
+    return this.op.options;
+  }
+
+  private arity(inputs: number[], outputs: number): void {
+    const n = this.op.inputs.length;
+    if (!inputs.includes(n)) this.reject("BAD_MODEL", `has ${n} inputs, expected ${inputs.join(" or ")}`);
+    if (this.op.outputs.length !== outputs) this.reject("BAD_MODEL", `has ${this.op.outputs.length} outputs, expected ${outputs}`);
+  }
+
+  private nhwc(v: Value, role: string): [number, number, number] {
+    if (v.shape.length !== 4) this.reject("UNSUPPORTED_OP", `${role} must be 4-D NHWC, got shape ${JSON.stringify(v.shape)}`);
+    if (v.shape[0] !== 1) this.reject("UNSUPPORTED_OP", `${role} has batch ${v.shape[0]}; Wisp runs batch 1`);
+    return [v.shape[1], v.shape[2], v.shape[3]];
+  }
+
+  // TFLite's output size and TFLM's padding for one spatial dimension.
+  private spatial(padding: number, size: number, filter: number, stride: number, dilation: number, expectedOut: number, axis: string) {
+    if (stride < 1 || dilation < 1) this.reject("BAD_MODEL", `${axis} stride ${stride} / dilation ${dilation} must be at least 1`);
+    const effective = (filter - 1) * dilation + 1;
+    let out: number;
+    if (padding === PADDING_SAME) out = Math.floor((size + stride - 1) / stride);
+    else if (padding === PADDING_VALID) out = Math.floor((size + stride - effective) / stride);
+    else return this.reject("UNSUPPORTED_OP", `padding mode ${padding} is not supported`);
+    if (out !== expectedOut) this.reject("BAD_MODEL", `output ${axis} is ${expectedOut}, but the op computes ${out}`);
+    const total = Math.max(0, (out - 1) * stride + effective - size);
+    return Math.floor(total / 2);
+  }
+
+  private push(op: Omit<LoweredOp, "name" | "tfliteIndex">): void {
+    this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index });
+  }
+
+  run(): Graph {
+    const m = this.model;
+    if (m.inputs.length !== 1 || m.outputs.length !== 1) fail("UNSUPPORTED_OP", `model has ${m.inputs.length} inputs and ${m.outputs.length} outputs; Wisp runs one of each`);
+    let inputTensor = m.inputs[0];
+    let outputTensor = m.outputs[0];
+    let floatInput = false;
+    let floatOutput = false;
+    const ops = m.operators.slice();
+    // Float edges: a QUANTIZE right after a float input or a DEQUANTIZE right
+    // before a float output is done by the host, so the module stays int8.
+    const first = ops[0];
+    if (first && first.builtin === Builtin.QUANTIZE && first.inputs[0] === inputTensor && m.tensors[inputTensor]?.type === TensorType.FLOAT32) {
+      inputTensor = first.outputs[0];
+      floatInput = true;
+      ops.shift();
+    }
+    const last = ops[ops.length - 1];
+    if (last && last.builtin === Builtin.DEQUANTIZE && last.outputs[0] === outputTensor && m.tensors[outputTensor]?.type === TensorType.FLOAT32) {
+      outputTensor = last.inputs[0];
+      floatOutput = true;
+      ops.pop();
+    }
+    for (const op of ops) {
+      this.op = op;
+      this.lowerOp(op);
+    }
+    this.op = { index: -1, builtin: -1 } as Operator;
+    const input = this.activationOrFail(inputTensor, "model input");
+    const output = this.activationOrFail(outputTensor, "model output");
+    return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput };
+  }
+
+  private activationOrFail(i: number, role: string): Value {
+    const id = this.valueOf.get(i);
+    if (id !== undefined) return this.values[id];
+    try {
+      return this.activation(i, role);
+    } catch (e) {
+      return fail("UNSUPPORTED_TYPE", `${role}: ${(e as Error).message.replace(/^operator -1 \(builtin op -1\): /, "")}`);
+    }
+  }
+
+  private lowerOp(op: Operator): void {
+    if (op.custom) this.reject("UNSUPPORTED_OP", `custom op "${op.custom}" is not supported`);
+    const maxVersion = MAX_VERSION[op.builtin];
+    if (maxVersion === undefined) this.reject("UNSUPPORTED_OP", "this op is not supported by Wisp");
+    if (op.version > maxVersion) this.reject("UNSUPPORTED_OP", `op version ${op.version} is not supported (Wisp runs up to version ${maxVersion})`);
+    switch (op.builtin) {
+      case Builtin.CONV_2D: return this.conv(false);
+      case Builtin.DEPTHWISE_CONV_2D: return this.conv(true);
+      case Builtin.FULLY_CONNECTED: return this.dense();
+      case Builtin.AVERAGE_POOL_2D: return this.pool(F.OP_AVG_POOL);
+      case Builtin.MAX_POOL_2D: return this.pool(F.OP_MAX_POOL);
+      case Builtin.ADD: return this.add();
+      case Builtin.MEAN: return this.mean();
+      case Builtin.SOFTMAX: return this.softmax();
+      case Builtin.RESHAPE: return this.reshape();
+      case Builtin.QUANTIZE: return this.requantize();
+      case Builtin.DEQUANTIZE: return this.reject("UNSUPPORTED_OP", "DEQUANTIZE is only supported as the last op, producing a float32 model output");
+    }
+  }
+
+  // Per output channel: the bias with -inZp * sum(filter) folded in, the
+  // multiplier and the shift, as one 12-byte record.
+  private channelRecords(biasIndex: number, channels: number, filterSum: (c: number) => number, inZp: number, mults: { multiplier: number; shift: number }[]): Uint8Array {
+    let bias: Int32Array | null = null;
+    if (biasIndex >= 0) {
+      const t = this.constant(biasIndex, "bias", TensorType.INT32, channels);
+      const d = t.data!;
+      bias = new Int32Array(channels);
+      const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+      for (let c = 0; c < channels; c++) bias[c] = view.getInt32(4 * c, true);
+    }
+    const out = new Uint8Array(channels * F.CHANNEL_RECORD_BYTES);
+    const view = new DataView(out.buffer);
+    for (let c = 0; c < channels; c++) {
+      const folded = ((bias ? bias[c] : 0) + Math.imul(-inZp, filterSum(c))) | 0;
+      view.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_BIAS, folded, true);
+      view.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_MULT, mults[c].multiplier, true);
+      view.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_SHIFT, mults[c].shift, true);
+    }
+    return out;
+  }
+
+  private filterQuant(t: Tensor, channels: number, dimension: number): number[] {
+    if (t.scales.length !== 1 && t.scales.length !== channels) this.reject("UNSUPPORTED_TYPE", `filter "${t.name}" has ${t.scales.length} scales for ${channels} channels`);
+    if (t.scales.length > 1 && t.quantizedDimension !== dimension) this.reject("UNSUPPORTED_TYPE", `filter "${t.name}" is quantized along dimension ${t.quantizedDimension}, expected ${dimension}`);
+    if (t.zeroPoints.some((z) => z !== 0)) this.reject("UNSUPPORTED_TYPE", `filter "${t.name}" has a non-zero zero point; int8 filters must be symmetric`);
+    if (t.scales.some((s) => !(s > 0) || !Number.isFinite(s))) this.reject("BAD_MODEL", `filter "${t.name}" has a non-positive scale`);
+    return t.scales;
+  }
+
+  private conv(depthwise: boolean): void {
+    this.arity([2, 3], 1);
+    const [filterIndex, biasIndex] = [this.op.inputs[1], this.op.inputs[2] ?? -1];
+    const input = this.activation(this.op.inputs[0], "input");
+    const output = this.activation(this.op.outputs[0], "output");
+    const [inH, inW, inC] = this.nhwc(input, "input");
+    const [outH, outW, outC] = this.nhwc(output, "output");
+    const filter = this.tensor(filterIndex, "filter");
+    if (filter.shape.length !== 4) this.reject("BAD_MODEL", `filter shape ${JSON.stringify(filter.shape)} is not 4-D`);
+    const o = this.options();
+    // Conv2DOptions: padding 0, stride_w 1, stride_h 2, activation 3, dilation_w 4, dilation_h 5.
+    // DepthwiseConv2DOptions: padding 0, stride_w 1, stride_h 2, depth_multiplier 3, activation 4, dilation_w 5, dilation_h 6.
+    const padding = o.i8(0), strideW = o.i32(1), strideH = o.i32(2);
+    const activation = o.i8(depthwise ? 4 : 3);
+    const dilW = o.i32(depthwise ? 5 : 4, 1), dilH = o.i32(depthwise ? 6 : 5, 1);
+    let kH: number, kW: number;
+    if (depthwise) {
+      const [one, fh, fw, fc] = filter.shape;
+      if (one !== 1 || fc !== outC) this.reject("BAD_MODEL", `depthwise filter shape ${JSON.stringify(filter.shape)} does not match ${outC} output channels`);
+      if (outC % inC !== 0) this.reject("BAD_MODEL", `depthwise output channels ${outC} are not a multiple of input channels ${inC}`);
+      [kH, kW] = [fh, fw];
+    } else {
+      const [fo, fh, fw, fi] = filter.shape;
+      if (fo !== outC) this.reject("BAD_MODEL", `filter has ${fo} output channels, output has ${outC}`);
+      if (fi !== inC) this.reject("UNSUPPORTED_OP", `filter has ${fi} input channels for ${inC}: grouped convolution is not supported`);
+      [kH, kW] = [fh, fw];
+    }
+    const padTop = this.spatial(padding, inH, kH, strideH, dilH, outH, "height");
+    const padLeft = this.spatial(padding, inW, kW, strideW, dilW, outW, "width");
+    const taps = kH * kW;
+    const filterData = this.constant(filterIndex, "filter", TensorType.INT8, outC * taps * (depthwise ? 1 : inC)).data!;
+    const signed = new Int8Array(filterData.buffer, filterData.byteOffset, filterData.length);
+    const scales = this.filterQuant(filter, outC, depthwise ? 3 : 0);
+    const iq = input.quant, oq = output.quant;
+    const mults = perChannelMultipliers(iq.scale, scales, oq.scale, outC);
+    const act = activationRange(activation, oq.scale, oq.zeroPoint, this.where());
+
+    // Depthwise filters go from [1][kH][kW][outC] to [outC][kH*kW].
+    let weights: Int8Array = signed;
+    if (depthwise) {
+      weights = new Int8Array(outC * taps);
+      for (let c = 0; c < outC; c++) for (let k = 0; k < taps; k++) weights[c * taps + k] = signed[k * outC + c];
+    }
+    const perChannel = depthwise ? taps : taps * inC;
+    const filterSum = (c: number) => {
+      let s = 0;
+      for (let i = c * perChannel; i < (c + 1) * perChannel; i++) s += weights[i];
+      return s;
+    };
+    const records = this.channelRecords(biasIndex, outC, filterSum, iq.zeroPoint, mults);
+    const win: Window = { inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft };
+    this.push({
+      opcode: depthwise ? F.OP_DEPTHWISE : F.OP_CONV,
+      inputs: [input.id],
+      output: output.id,
+      overlap: [windowOverlap(win)],
+      weights: [new Uint8Array(weights.buffer, weights.byteOffset, weights.length), records],
+      macs: outH * outW * outC * taps * (depthwise ? 1 : inC),
+      encode: (ctx) => [
+        ctx.arena(input.id), ctx.arena(output.id), inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW,
+        dilH, dilW, padTop, padLeft, iq.zeroPoint, oq.zeroPoint, act.min, act.max, ctx.weights(0), ctx.weights(1),
+      ],
+    });
+  }
+
+  private dense(): void {
+    this.arity([2, 3], 1);
+    const o = this.options();
+    // FullyConnectedOptions: activation 0, weights_format 1, keep_num_dims 2.
+    if (o.i8(1) !== 0) this.reject("UNSUPPORTED_OP", "shuffled weights format is not supported");
+    const input = this.activation(this.op.inputs[0], "input");
+    const output = this.activation(this.op.outputs[0], "output");
+    const [filterIndex, biasIndex] = [this.op.inputs[1], this.op.inputs[2] ?? -1];
+    const filter = this.tensor(filterIndex, "weights");
+    if (filter.shape.length !== 2) this.reject("BAD_MODEL", `weights shape ${JSON.stringify(filter.shape)} is not 2-D`);
+    const [outC, depth] = filter.shape;
+    if (input.bytes % depth !== 0) this.reject("BAD_MODEL", `input of ${input.bytes} values is not a multiple of the weights depth ${depth}`);
+    const rows = input.bytes / depth;
+    if (output.bytes !== rows * outC) this.reject("BAD_MODEL", `output has ${output.bytes} values, expected ${rows * outC}`);
+    const data = this.constant(filterIndex, "weights", TensorType.INT8, outC * depth).data!;
+    const weights = new Int8Array(data.buffer, data.byteOffset, data.length);
+    const scales = this.filterQuant(filter, outC, 0);
+    const iq = input.quant, oq = output.quant;
+    let mults;
+    if (scales.length > 1) {
+      mults = perChannelMultipliers(iq.scale, scales, oq.scale, outC);
+    } else {
+      this.checkBiasScale(biasIndex, iq.scale * scales[0], oq.scale);
+      mults = new Array(outC).fill(perTensorDenseMultiplier(iq.scale, scales[0], oq.scale));
+    }
+    const act = activationRange(o.i8(0), oq.scale, oq.zeroPoint, this.where());
+    const filterSum = (c: number) => {
+      let s = 0;
+      for (let i = c * depth; i < (c + 1) * depth; i++) s += weights[i];
+      return s;
+    };
+    const records = this.channelRecords(biasIndex, outC, filterSum, iq.zeroPoint, mults);
+    this.push({
+      opcode: F.OP_DENSE,
+      inputs: [input.id],
+      output: output.id,
+      overlap: [null],
+      weights: [data, records],
+      macs: rows * outC * depth,
+      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), rows, depth, outC, oq.zeroPoint, act.min, act.max, ctx.weights(0), ctx.weights(1)],
+    });
+  }
+
+  // TFLM refuses a per-tensor FULLY_CONNECTED whose bias scale strays from
+  // input scale * filter scale by more than 2% of the output scale.
+  private checkBiasScale(biasIndex: number, productScale: number, outputScale: number): void {
+    if (biasIndex < 0) return;
+    const bias = this.tensor(biasIndex, "bias");
+    if (bias.scales.length === 0) return;
+    if (Math.abs(productScale - bias.scales[0]) / outputScale > 0.02) this.reject("BAD_MODEL", "bias scale does not match input scale * weights scale");
+  }
+
+  private pool(opcode: number): void {
+    this.arity([1], 1);
+    const input = this.activation(this.op.inputs[0], "input");
+    const output = this.activation(this.op.outputs[0], "output");
+    const [inH, inW, c] = this.nhwc(input, "input");
+    const [outH, outW, outC] = this.nhwc(output, "output");
+    if (outC !== c) this.reject("BAD_MODEL", `output has ${outC} channels, input has ${c}`);
+    const o = this.options();
+    // Pool2DOptions: padding 0, stride_w 1, stride_h 2, filter_width 3, filter_height 4, activation 5.
+    const padding = o.i8(0), strideW = o.i32(1), strideH = o.i32(2), kW = o.i32(3), kH = o.i32(4);
+    if (kW < 1 || kH < 1) this.reject("BAD_MODEL", `filter size ${kH}x${kW} is invalid`);
+    const padTop = this.spatial(padding, inH, kH, strideH, 1, outH, "height");
+    const padLeft = this.spatial(padding, inW, kW, strideW, 1, outW, "width");
+    const oq = output.quant;
+    const act = activationRange(o.i8(5), oq.scale, oq.zeroPoint, this.where());
+    const win: Window = { inH, inW, inC: c, outH, outW, outC: c, kH, kW, strideH, strideW, dilH: 1, dilW: 1, padTop, padLeft };
+    this.push({
+      opcode,
+      inputs: [input.id],
+      output: output.id,
+      overlap: [windowOverlap(win)],
+      weights: [],
+      macs: 0,
+      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), inH, inW, c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, act.min, act.max],
+    });
+  }
+
+  private add(): void {
+    this.arity([2], 1);
+    const a = this.activation(this.op.inputs[0], "first input");
+    const b = this.activation(this.op.inputs[1], "second input");
+    const output = this.activation(this.op.outputs[0], "output");
+    const same = (x: number[], y: number[]) => x.length === y.length && x.every((d, i) => d === y[i]);
+    if (!same(a.shape, b.shape) || !same(a.shape, output.shape)) this.reject("UNSUPPORTED_OP", `broadcasting ${JSON.stringify(a.shape)} + ${JSON.stringify(b.shape)} is not supported`);
+    if (a.id === b.id) this.reject("UNSUPPORTED_OP", "adding a tensor to itself is not supported");
+    const p = addParams(a.quant.scale, b.quant.scale, output.quant.scale);
+    const act = activationRange(this.options().i8(0), output.quant.scale, output.quant.zeroPoint, this.where());
+    this.push({
+      opcode: F.OP_ADD,
+      inputs: [a.id, b.id],
+      output: output.id,
+      overlap: [0, 0], // element i is written after both inputs' element i is read
+      weights: [],
+      macs: 0,
+      encode: (ctx) => [
+        ctx.arena(a.id), ctx.arena(b.id), ctx.arena(output.id), output.bytes,
+        a.quant.zeroPoint, b.quant.zeroPoint, output.quant.zeroPoint, p.leftShift,
+        p.input1.multiplier, p.input1.shift, p.input2.multiplier, p.input2.shift,
+        p.output.multiplier, p.output.shift, act.min, act.max,
+      ],
+    });
+  }
+
+  private mean(): void {
+    this.arity([2], 1);
+    const input = this.activation(this.op.inputs[0], "input");
+    const output = this.activation(this.op.outputs[0], "output");
+    const [h, w, c] = this.nhwc(input, "input");
+    const axisTensor = this.tensor(this.op.inputs[1], "axis");
+    const axisData = this.constant(this.op.inputs[1], "axis", TensorType.INT32, Math.floor((axisTensor.data?.length ?? 0) / 4)).data!;
+    const axisView = new DataView(axisData.buffer, axisData.byteOffset, axisData.byteLength);
+    const axes = Array.from({ length: axisData.length / 4 }, (_, i) => axisView.getInt32(4 * i, true));
+    const sorted = axes.map((x) => (x < 0 ? x + 4 : x)).sort();
+    if (sorted.length !== 2 || sorted[0] !== 1 || sorted[1] !== 2) this.reject("UNSUPPORTED_OP", `MEAN over axes ${JSON.stringify(axes)} is not supported (only height and width)`);
+    if (output.bytes !== c) this.reject("BAD_MODEL", `output has ${output.bytes} values, expected ${c}`);
+    const iq = input.quant, oq = output.quant;
+    const p = meanParams(iq.scale, oq.scale, h * w);
+    this.push({
+      opcode: F.OP_MEAN,
+      inputs: [input.id],
+      output: output.id,
+      overlap: [0], // channel c is written after every read of channel c
+      weights: [],
+      macs: 0,
+      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), h, w, c, iq.zeroPoint, oq.zeroPoint, p.multiplier, p.shift],
+    });
+  }
+
+  private softmax(): void {
+    this.arity([1], 1);
+    const input = this.activation(this.op.inputs[0], "input");
+    const output = this.activation(this.op.outputs[0], "output");
+    if (output.bytes !== input.bytes) this.reject("BAD_MODEL", "output size differs from input size");
+    const oq = output.quant;
+    if (oq.zeroPoint !== -128 || oq.scale !== 1 / 256) this.reject("UNSUPPORTED_TYPE", `int8 SOFTMAX output must have scale 1/256 and zero point -128 (got ${oq.scale}, ${oq.zeroPoint})`);
+    const depth = input.shape[input.shape.length - 1];
+    const rows = input.bytes / depth;
+    const p = softmaxParams(this.options().f32(0), input.quant.scale);
+    this.push({
+      opcode: F.OP_SOFTMAX,
+      inputs: [input.id],
+      output: output.id,
+      overlap: [0], // each element is written after its last read
+      weights: [],
+      macs: 0,
+      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), rows, depth, p.multiplier, p.leftShift, p.diffMin],
+    });
+  }
+
+  // RESHAPE only renames: the output tensor shares the input's value.
+  private reshape(): void {
+    this.arity([1, 2], 1);
+    const input = this.activation(this.op.inputs[0], "input");
+    const out = this.tensor(this.op.outputs[0], "output");
+    if (out.type !== TensorType.INT8) this.reject("UNSUPPORTED_TYPE", "output is not int8");
+    const bytes = out.shape.reduce((a, b) => a * b, 1);
+    if (bytes !== input.bytes) this.reject("BAD_MODEL", `reshapes ${input.bytes} values into ${JSON.stringify(out.shape)}`);
+    const q = this.quant(out, "output");
+    if (q.scale !== input.quant.scale || q.zeroPoint !== input.quant.zeroPoint) this.reject("UNSUPPORTED_TYPE", "output quantization differs from the input's");
+    if (this.valueOf.has(this.op.outputs[0])) this.reject("BAD_MODEL", "output tensor is written twice");
+    this.valueOf.set(this.op.outputs[0], input.id);
+  }
+
+  private requantize(): void {
+    this.arity([1], 1);
+    const input = this.activation(this.op.inputs[0], "input");
+    const output = this.activation(this.op.outputs[0], "output");
+    if (output.bytes !== input.bytes) this.reject("BAD_MODEL", "output size differs from input size");
+    const { multiplier, shift } = quantizeMultiplier(input.quant.scale / output.quant.scale);
+    this.push({
+      opcode: F.OP_REQUANTIZE,
+      inputs: [input.id],
+      output: output.id,
+      overlap: [0],
+      weights: [],
+      macs: 0,
+      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), input.bytes, input.quant.zeroPoint, output.quant.zeroPoint, multiplier, shift],
+    });
+  }
+}
+
+export function lower(model: TfliteModel): Graph {
+  return new Lowering(model).run();
+}

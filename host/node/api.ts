@@ -1,0 +1,107 @@
+// The Node API: load a .tflite or .wisp model and run it in its own
+// WebAssembly instance.
+import * as F from "../../assembly/format";
+import { convertTflite, ModelInfo } from "../convert";
+import { fail, WispError } from "../errors";
+import { instantiate, lastError, WispExports } from "./runtime";
+
+const RUNTIME_CODES: Record<number, "BAD_WISP" | "OUT_OF_MEMORY" | "RUNTIME"> = {
+  [F.ERR_BAD_HEADER]: "BAD_WISP", [F.ERR_BAD_CRC]: "BAD_WISP", [F.ERR_BAD_SECTION]: "BAD_WISP",
+  [F.ERR_BAD_GRAPH]: "BAD_WISP", [F.ERR_BAD_OP]: "BAD_WISP", [F.ERR_OUT_OF_MEMORY]: "OUT_OF_MEMORY",
+};
+
+export type ModelFormat = "tflite" | "wisp";
+
+export function detectFormat(bytes: Uint8Array): ModelFormat {
+  if (bytes.length >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === "TFL3") return "tflite";
+  if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === F.WISP_MAGIC) return "wisp";
+  return fail("BAD_INPUT", "not a model: expected a .tflite (TFL3) or .wisp (WISP) file");
+}
+
+// The JSON description section of a .wisp file, for hosts. The module has
+// validated the container already, so the section table is sound.
+function readDescription(wisp: Uint8Array): ModelInfo {
+  const v = new DataView(wisp.buffer, wisp.byteOffset, wisp.byteLength);
+  const sections = v.getUint32(F.HEADER_BYTES, true);
+  for (let i = 0; i < sections; i++) {
+    const entry = F.HEADER_BYTES + 4 + i * F.SECTION_ENTRY_BYTES;
+    if (v.getUint32(entry, true) !== F.SECTION_META) continue;
+    const at = v.getUint32(entry + 4, true);
+    const size = v.getUint32(entry + 8, true);
+    try {
+      return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(wisp.subarray(at, at + size))) as ModelInfo;
+    } catch {
+      return fail("BAD_WISP", "the description section is not valid JSON");
+    }
+  }
+  return fail("BAD_WISP", "the .wisp file has no description section");
+}
+
+function checkDescription(info: ModelInfo, w: WispExports): void {
+  const ok = info && typeof info === "object" && info.input && info.output && Array.isArray(info.ops)
+    && info.input.bytes === w.wisp_input_bytes() && info.output.bytes === w.wisp_output_bytes() && info.arenaBytes === w.wisp_arena_bytes();
+  if (!ok) fail("BAD_WISP", "the description section does not match the graph");
+}
+
+export class Model {
+  readonly info: ModelInfo;
+  private readonly wasm: WispExports;
+
+  constructor(info: ModelInfo, wasm: WispExports) {
+    this.info = info;
+    this.wasm = wasm;
+  }
+
+  get inputBytes(): number {
+    return this.info.input.bytes;
+  }
+
+  get outputBytes(): number {
+    return this.info.output.bytes;
+  }
+
+  // Runs one inference on a raw int8 input tensor; returns a copy of the output.
+  invoke(input: Int8Array): Int8Array {
+    if (!(input instanceof Int8Array)) fail("BAD_INPUT", "invoke() takes an Int8Array");
+    if (input.length !== this.inputBytes) fail("BAD_INPUT", `input has ${input.length} values, the model takes ${this.inputBytes}`);
+    const w = this.wasm;
+    new Int8Array(w.memory.buffer, w.wisp_input_ptr(), input.length).set(input);
+    const status = w.wisp_invoke();
+    if (status !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(w));
+    return new Int8Array(w.memory.buffer, w.wisp_output_ptr(), this.outputBytes).slice();
+  }
+
+  // Float in, float out: quantizes and dequantizes with the model's edge
+  // parameters, as TFLM's QUANTIZE and DEQUANTIZE kernels do in float32.
+  invokeFloat(input: Float32Array): Float32Array {
+    if (!(input instanceof Float32Array)) fail("BAD_INPUT", "invokeFloat() takes a Float32Array");
+    const { scale, zeroPoint } = this.info.input;
+    const q = new Int8Array(input.length);
+    for (let i = 0; i < input.length; i++) {
+      const r = Math.fround(input[i] / scale);
+      q[i] = Math.min(127, Math.max(-128, Math.sign(r) * Math.round(Math.abs(r)) + zeroPoint));
+    }
+    const out = this.invoke(q);
+    const o = this.info.output;
+    return Float32Array.from(out, (v) => Math.fround(o.scale * (v - o.zeroPoint)));
+  }
+}
+
+// Loads a model from .tflite or .wisp bytes. Errors are WispError with a code.
+export async function load(modelBytes: Uint8Array): Promise<Model> {
+  return loadSync(modelBytes);
+}
+
+export function loadSync(modelBytes: Uint8Array): Model {
+  if (!(modelBytes instanceof Uint8Array)) fail("BAD_INPUT", "load() takes a Uint8Array");
+  const wisp = detectFormat(modelBytes) === "tflite" ? convertTflite(modelBytes).wisp : modelBytes;
+  const w = instantiate();
+  const ptr = w.wisp_model_buffer(wisp.length);
+  if (ptr === 0) fail("OUT_OF_MEMORY", `cannot reserve ${wisp.length} bytes for the model`);
+  new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);
+  const status = w.wisp_load(ptr, wisp.length);
+  if (status !== F.ERR_NONE) throw new WispError(RUNTIME_CODES[status] ?? "RUNTIME", lastError(w));
+  const info = readDescription(wisp);
+  checkDescription(info, w);
+  return new Model(info, w);
+}

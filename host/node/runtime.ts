@@ -1,0 +1,59 @@
+// Loads build/wisp.wasm once and gives each model its own instance: one
+// instance owns one arena, so models never share memory.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { WispError } from "../errors";
+
+export interface WispExports {
+  memory: WebAssembly.Memory;
+  wisp_model_buffer(bytes: number): number;
+  wisp_load(ptr: number, length: number): number;
+  wisp_invoke(): number;
+  wisp_input_ptr(): number;
+  wisp_input_bytes(): number;
+  wisp_output_ptr(): number;
+  wisp_output_bytes(): number;
+  wisp_arena_bytes(): number;
+  wisp_error_ptr(): number;
+  wisp_error_length(): number;
+}
+
+// dist/ and host/node/ both sit two levels below the package root's build/.
+export function wasmPath(): string {
+  return process.env.WISP_WASM ?? join(__dirname, "..", "build", "wisp.wasm");
+}
+
+let compiled: WebAssembly.Module | null = null;
+
+function compile(): WebAssembly.Module {
+  if (!compiled) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(wasmPath());
+    } catch {
+      throw new WispError("IO", `cannot read ${wasmPath()}; run npm install to build it`);
+    }
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+export function wasmBytes(): number {
+  return readFileSync(wasmPath()).length;
+}
+
+// The only import is env.abort, which the release build never calls.
+export function instantiate(): WispExports {
+  const instance = new WebAssembly.Instance(compile(), {
+    env: {
+      abort: () => {
+        throw new WispError("RUNTIME", "the Wisp module aborted");
+      },
+    },
+  });
+  return instance.exports as unknown as WispExports;
+}
+
+export function lastError(w: WispExports): string {
+  return Buffer.from(w.memory.buffer, w.wisp_error_ptr(), w.wisp_error_length()).toString("latin1");
+}
