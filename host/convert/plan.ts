@@ -24,6 +24,10 @@ function alignUp(x: number): number {
   return Math.ceil(x / ALIGN) * ALIGN;
 }
 
+function alignDown(x: number): number {
+  return Math.floor(x / ALIGN) * ALIGN;
+}
+
 export function lifetimes(graph: Graph): { start: number; end: number }[] {
   const n = graph.ops.length;
   const life = graph.values.map(() => ({ start: Infinity, end: -Infinity }));
@@ -43,39 +47,90 @@ export function lifetimes(graph: Graph): { start: number; end: number }[] {
   return life;
 }
 
-export function planArena(graph: Graph): Plan {
-  const life = lifetimes(graph);
-  const live = graph.values.filter((v) => life[v.id].start !== Infinity);
-  const offsets = graph.values.map(() => -1);
-  // Overlap allowances keyed "input>output".
+// Overlap allowances keyed "input>output" for inputs that die at their op.
+function overlapAllowances(graph: Graph, life: { start: number; end: number }[]): Map<string, number> {
   const allowance = new Map<string, number>();
   graph.ops.forEach((op, i) => {
     op.inputs.forEach((v, k) => {
       const d = op.overlap[k];
-      if (d !== null && life[v].end === i && v !== graph.output) allowance.set(`${v}>${op.output}`, d);
+      if (d !== null && life[v].end === i) allowance.set(`${v}>${op.output}`, d);
     });
   });
+  return allowance;
+}
 
-  const order = live.slice().sort((a, b) => b.bytes - a.bytes || life[a.id].start - life[b.id].start);
+// Places values in the given order. Offsets may go negative while placing (a
+// chain of in-place ops drifts downward); the result is shifted to start at 0.
+function place(graph: Graph, order: number[], life: { start: number; end: number }[], allowance: Map<string, number>): Plan {
+  const offsets = graph.values.map(() => -1);
   const placed: number[] = [];
-  let arenaBytes = 0;
-  for (const t of order) {
+  let low = 0;
+  let high = 0;
+  for (const id of order) {
+    const t = graph.values[id];
     const forbidden: Interval[] = [];
     for (const uId of placed) {
       const u = graph.values[uId];
-      if (life[t.id].start > life[u.id].end || life[u.id].start > life[t.id].end) continue;
+      if (life[id].start > life[uId].end || life[uId].start > life[id].end) continue;
       const base = offsets[uId];
-      const asOutput = allowance.get(`${uId}>${t.id}`); // t is written over dying u
-      const asInput = allowance.get(`${t.id}>${uId}`); // u is written over dying t
+      const asOutput = allowance.get(`${uId}>${id}`); // t is written over dying u
+      const asInput = allowance.get(`${id}>${uId}`); // u is written over dying t
       if (asOutput !== undefined) forbidden.push({ lo: base - Math.min(t.bytes, asOutput), hi: base + u.bytes });
       else if (asInput !== undefined) forbidden.push({ lo: base - t.bytes, hi: base + Math.min(u.bytes, asInput) });
       else forbidden.push({ lo: base - t.bytes, hi: base + u.bytes });
     }
-    const candidates = [0, ...forbidden.map((f) => alignUp(Math.max(0, f.hi)))].sort((a, b) => a - b);
-    const offset = candidates.find((c) => forbidden.every((f) => c <= f.lo || c >= f.hi))!;
-    offsets[t.id] = offset;
-    placed.push(t.id);
-    arenaBytes = Math.max(arenaBytes, offset + t.bytes);
+    const candidates = [0];
+    for (const f of forbidden) candidates.push(alignUp(f.hi), alignDown(f.lo));
+    let best = NaN;
+    let bestExtent = Infinity;
+    for (const c of candidates) {
+      if (!forbidden.every((f) => c <= f.lo || c >= f.hi)) continue;
+      const extent = placed.length === 0 ? t.bytes : Math.max(high, c + t.bytes) - Math.min(low, c);
+      if (extent < bestExtent || (extent === bestExtent && c < best)) {
+        best = c;
+        bestExtent = extent;
+      }
+    }
+    offsets[id] = best;
+    low = placed.length === 0 ? best : Math.min(low, best);
+    high = placed.length === 0 ? best + t.bytes : Math.max(high, best + t.bytes);
+    placed.push(id);
   }
-  return { offsets, arenaBytes: alignUp(Math.max(arenaBytes, 1)), lifetimes: life };
+  for (const id of placed) offsets[id] -= low;
+  return { offsets, arenaBytes: alignUp(Math.max(high - low, 1)), lifetimes: life };
+}
+
+const SEARCH_STEPS = 3000;
+
+// Tries a few placement orders, then improves the best by swapping pairs
+// (a seeded, deterministic hill climb), and keeps the smallest arena.
+export function planArena(graph: Graph): Plan {
+  const life = lifetimes(graph);
+  const allowance = overlapAllowances(graph, life);
+  const live = graph.values.filter((v) => life[v.id].start !== Infinity).map((v) => v.id);
+  const bySize = (a: number, b: number) => graph.values[b].bytes - graph.values[a].bytes || life[a].start - life[b].start;
+  const orders = [
+    live.slice().sort(bySize), // TFLM's greedy order
+    live.slice().sort((a, b) => life[a].start - life[b].start || bySize(a, b)), // program order
+    live.slice().sort((a, b) => life[b].start - life[a].start || bySize(a, b)), // reverse program order
+  ];
+  let bestOrder = orders[0];
+  let best = place(graph, bestOrder, life, allowance);
+  for (const order of orders.slice(1)) {
+    const plan = place(graph, order, life, allowance);
+    if (plan.arenaBytes < best.arenaBytes) [best, bestOrder] = [plan, order];
+  }
+  let seed = 0x9e3779b9;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed % n;
+  };
+  for (let step = 0; step < SEARCH_STEPS && live.length > 2; step++) {
+    const order = bestOrder.slice();
+    const i = random(order.length), j = random(order.length);
+    [order[i], order[j]] = [order[j], order[i]];
+    const plan = place(graph, order, life, allowance);
+    if (plan.arenaBytes <= best.arenaBytes) [best, bestOrder] = [plan, order];
+  }
+  return best;
 }
