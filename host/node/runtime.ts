@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WispError } from "../errors";
+import { PACKAGE_ROOT } from "./package-root";
 
 export interface WispExports {
   memory: WebAssembly.Memory;
@@ -18,9 +19,8 @@ export interface WispExports {
   wisp_error_length(): number;
 }
 
-// dist/ and host/node/ both sit two levels below the package root's build/.
 export function wasmPath(): string {
-  return process.env.WISP_WASM ?? join(__dirname, "..", "build", "wisp.wasm");
+  return process.env.WISP_WASM ?? join(PACKAGE_ROOT, "build", "wisp.wasm");
 }
 
 let compiled: WebAssembly.Module | null = null;

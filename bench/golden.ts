@@ -1,0 +1,50 @@
+// Runs a model over golden vector sets and counts byte-exact outputs. Shared
+// by the main job, the benchmark and the tests.
+import { Model } from "../host/node/api";
+import { GoldenSet } from "../host/node/models";
+
+export interface GoldenResult {
+  set: string;
+  vectors: number;
+  exact: number;
+  firstMismatch: number; // vector index, -1 when all match
+}
+
+export function vectors(buffer: Buffer, size: number): Int8Array[] {
+  const n = Math.floor(buffer.length / size);
+  return Array.from({ length: n }, (_, i) => new Int8Array(buffer.buffer, buffer.byteOffset + i * size, size));
+}
+
+export function runGolden(model: Model, set: GoldenSet): GoldenResult {
+  const inputs = vectors(set.inputs, model.inputBytes);
+  const outputs = vectors(set.outputs, model.outputBytes);
+  if (inputs.length !== outputs.length || set.inputs.length % model.inputBytes !== 0) {
+    throw new Error(`${set.name}: ${inputs.length} inputs but ${outputs.length} outputs`);
+  }
+  let exact = 0;
+  let firstMismatch = -1;
+  inputs.forEach((x, i) => {
+    const y = model.invoke(x);
+    if (Buffer.compare(Buffer.from(y.buffer), Buffer.from(outputs[i].buffer, outputs[i].byteOffset, outputs[i].length)) === 0) exact++;
+    else if (firstMismatch < 0) firstMismatch = i;
+  });
+  return { set: set.name, vectors: inputs.length, exact, firstMismatch };
+}
+
+export function median(values: number[]): number {
+  const s = values.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// Median wall time of one invoke, in milliseconds, cycling over the inputs.
+export function medianLatency(invoke: (x: Int8Array) => unknown, inputs: Int8Array[], runs: number, warmup = 5): number {
+  for (let i = 0; i < warmup; i++) invoke(inputs[i % inputs.length]);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    invoke(inputs[i % inputs.length]);
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return median(times);
+}

@@ -1,0 +1,12 @@
+// Bundles the host TypeScript with esbuild: the package entry, the CLI, the
+// main job, the benchmark and the node:test suites.
+import { build } from "esbuild";
+import { readdirSync } from "node:fs";
+
+const common = { bundle: true, platform: "node", target: "node20", format: "cjs", sourcemap: true, logLevel: "warning" };
+const tests = readdirSync("tests").filter((f) => f.endsWith(".test.ts")).map((f) => `tests/${f}`);
+
+await Promise.all([
+  build({ ...common, entryPoints: { index: "host/index.ts", cli: "host/node/cli.ts", main: "bench/main.ts", bench: "bench/bench.ts" }, outdir: "dist", external: ["tfjs-tflite-node"] }),
+  build({ ...common, entryPoints: tests, outdir: "dist/tests" }),
+]);

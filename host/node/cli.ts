@@ -1,0 +1,148 @@
+// The `wisp` command line. Bad input exits 1 (2 for usage errors) with one
+// line on stderr and no stack trace.
+import { readFileSync, writeFileSync } from "node:fs";
+import { WispError, fail } from "../errors";
+import { convertTflite, ModelInfo } from "../convert";
+import { detectFormat, loadSync } from "./api";
+import { fetchModels } from "./models";
+
+const USAGE = `usage:
+  wisp convert <model.tflite> -o <model.wisp>
+  wisp run <model.tflite|model.wisp> --input <in.bin> --output <out.bin>
+  wisp inspect <model.tflite|model.wisp> [--json]
+  wisp fetch-models [--dir <folder>]`;
+
+interface Args {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir"]);
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (VALUE_FLAGS.has(a)) {
+      if (i + 1 >= argv.length) fail("USAGE", `${a} needs a value`);
+      flags.set(a, argv[++i]);
+    } else if (a.startsWith("-") && a !== "-") {
+      flags.set(a, true);
+    } else {
+      positional.push(a);
+    }
+  }
+  return { positional, flags };
+}
+
+function expectFlags(args: Args, allowed: string[]): void {
+  for (const f of args.flags.keys()) if (!allowed.includes(f)) fail("USAGE", `unknown option ${f}`);
+}
+
+function readInput(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    return fail("IO", `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function writeOutput(path: string, bytes: Uint8Array): void {
+  try {
+    writeFileSync(path, bytes);
+  } catch (e) {
+    fail("IO", `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function onePath(args: Args, what: string): string {
+  if (args.positional.length !== 1) fail("USAGE", `expected one ${what}`);
+  return args.positional[0];
+}
+
+function shape(s: number[]): string {
+  return s.join("x");
+}
+
+function summary(info: ModelInfo): string {
+  return `${info.ops.length} ops, ${info.macs.toLocaleString("en-US")} MACs, arena ${info.arenaBytes} bytes, weights ${info.weightsBytes} bytes, input ${shape(info.input.shape)}, output ${shape(info.output.shape)}`;
+}
+
+function table(info: ModelInfo): string {
+  const rows = [["#", "op", "inputs", "output", "MACs", "arena offset", "arena bytes", "weights"]];
+  for (const o of info.ops) {
+    rows.push([String(o.index), o.op, o.inputShapes.map(shape).join(" + "), shape(o.outputShape), o.macs.toLocaleString("en-US"), String(o.arenaOffset), String(o.arenaBytes), String(o.weightsBytes)]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const lines = rows.map((r) => r.map((cell, c) => (c >= 4 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  "));
+  lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  lines.push("", `total: ${summary(info)}`);
+  return lines.join("\n");
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const args = parseArgs(rest);
+  switch (command) {
+    case "convert": {
+      expectFlags(args, ["-o", "--output"]);
+      const input = onePath(args, "input .tflite file");
+      const output = (args.flags.get("-o") ?? args.flags.get("--output")) as string | undefined;
+      if (!output) fail("USAGE", "convert needs -o <model.wisp>");
+      const bytes = readInput(input);
+      if (detectFormat(bytes) !== "tflite") fail("BAD_INPUT", `${input} is not a .tflite model`);
+      const { wisp, info } = convertTflite(bytes);
+      writeOutput(output, wisp);
+      console.log(`wrote ${output} (${wisp.length} bytes): ${summary(info)}`);
+      return;
+    }
+    case "run": {
+      expectFlags(args, ["--input", "--output"]);
+      const modelPath = onePath(args, "model file");
+      const inPath = args.flags.get("--input") as string | undefined;
+      const outPath = args.flags.get("--output") as string | undefined;
+      if (!inPath || !outPath) fail("USAGE", "run needs --input <in.bin> and --output <out.bin>");
+      const model = loadSync(readInput(modelPath));
+      const input = readInput(inPath);
+      const n = input.length / model.inputBytes;
+      if (input.length === 0 || !Number.isInteger(n)) fail("BAD_INPUT", `${inPath} holds ${input.length} bytes, not a multiple of the input size ${model.inputBytes}`);
+      const out = new Uint8Array(n * model.outputBytes);
+      for (let i = 0; i < n; i++) {
+        const x = new Int8Array(input.buffer, input.byteOffset + i * model.inputBytes, model.inputBytes);
+        out.set(new Uint8Array(model.invoke(x).buffer), i * model.outputBytes);
+      }
+      writeOutput(outPath, out);
+      console.log(`ran ${n} input${n === 1 ? "" : "s"}, wrote ${out.length} bytes to ${outPath}`);
+      return;
+    }
+    case "inspect": {
+      expectFlags(args, ["--json"]);
+      const model = loadSync(readInput(onePath(args, "model file")));
+      console.log(args.flags.has("--json") ? JSON.stringify(model.info, null, 2) : table(model.info));
+      return;
+    }
+    case "fetch-models": {
+      expectFlags(args, ["--dir"]);
+      await fetchModels((args.flags.get("--dir") as string | undefined) ?? undefined);
+      return;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return;
+  }
+  fail("USAGE", `unknown command "${command}"`);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof WispError) {
+    process.stderr.write(`wisp: ${e.code}: ${e.message}\n`);
+    if (e.code === "USAGE") process.stderr.write(`${USAGE}\n`);
+    process.exit(e.code === "USAGE" ? 2 : 1);
+  }
+  process.stderr.write(`wisp: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
