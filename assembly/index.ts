@@ -3,12 +3,13 @@
 //   1. ptr = wisp_model_buffer(n)   room for n model bytes; 0 if memory is short
 //   2. copy the .wisp bytes to ptr, then wisp_load(ptr, n)   0 or an error code
 //   3. write the input at wisp_input_ptr(), wisp_invoke(), read wisp_output_ptr()
+//   (wisp_invoke_op(i) runs a single op, for per-layer debugging)
 // On an error, wisp_error_ptr()/wisp_error_length() hold an ASCII message.
 import * as F from "./format";
 import { arenaBaseAfter, ensureMemory, modelBase } from "./arena";
 import { clearError, errorMessageLength, errorMessagePtr, fail } from "./errors";
-import { arenaBytes, inputBytes, inputOffset, outputBytes, outputOffset, readContainer, readGraph } from "./model";
-import { runGraph } from "./interpreter";
+import { arenaBytes, inputBytes, inputOffset, opCount, outputBytes, outputOffset, readContainer, readGraph } from "./model";
+import { runGraph, runOps } from "./interpreter";
 
 let loaded = false;
 let arenaBase: usize = 0;
@@ -36,6 +37,19 @@ export function wisp_invoke(): i32 {
   if (!loaded) return fail(F.ERR_NOT_LOADED, "no model is loaded");
   runGraph(arenaBase);
   return F.ERR_NONE;
+}
+
+// Runs op `index` alone, so a host can read each intermediate tensor (the
+// per-layer comparison with TFLM's debug dumps). Ops must run in order.
+export function wisp_invoke_op(index: i32): i32 {
+  if (!loaded) return fail(F.ERR_NOT_LOADED, "no model is loaded");
+  if (index < 0 || index >= opCount) return fail(F.ERR_KERNEL, "op index out of range");
+  runOps(arenaBase, index, index + 1);
+  return F.ERR_NONE;
+}
+
+export function wisp_arena_ptr(): usize {
+  return loaded ? arenaBase : 0;
 }
 
 export function wisp_input_ptr(): usize {

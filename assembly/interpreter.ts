@@ -11,9 +11,14 @@ import { softmaxS8 } from "./kernels/softmax";
 import { requantizeS8 } from "./kernels/requantize";
 
 export function runGraph(arena: usize): void {
+  runOps(arena, 0, opCount);
+}
+
+// Runs ops [first, end). Hosts use single steps to read intermediate tensors.
+export function runOps(arena: usize, first: i32, end: i32): void {
   let op = firstOp;
-  for (let i = 0; i < opCount; i++) {
-    runOp(op, load<i32>(op), arena);
+  for (let i = 0; i < end; i++) {
+    if (i >= first) runOp(op, load<i32>(op), arena);
     op += <usize>(load<i32>(op, 4) << 2);
   }
 }

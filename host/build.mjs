@@ -1,9 +1,10 @@
 // Bundles the host TypeScript with esbuild: the package entry, the CLI, the
 // main job, the benchmark and the node:test suites.
 import { build } from "esbuild";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 
 const common = { bundle: true, platform: "node", target: "node20", format: "cjs", sourcemap: true, logLevel: "warning" };
+rmSync("dist", { recursive: true, force: true });
 const tests = readdirSync("tests").filter((f) => f.endsWith(".test.ts")).map((f) => `tests/${f}`);
 
 await Promise.all([

@@ -17,6 +17,7 @@ export interface OpInfo {
   index: number;
   op: string;
   tfliteIndex: number;
+  tfliteOutput: number; // tensor index of the output in the .tflite graph
   inputShapes: number[][];
   outputShape: number[];
   macs: number;
@@ -72,6 +73,7 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
     index: i,
     op: op.name,
     tfliteIndex: op.tfliteIndex,
+    tfliteOutput: op.tfliteOutput,
     inputShapes: op.inputs.map((v) => graph.values[v].shape),
     outputShape: graph.values[op.output].shape,
     macs: op.macs,

@@ -23,6 +23,7 @@ export interface LoweredOp {
   opcode: number; // OP_* from assembly/format.ts
   name: string; // TFLite op name, for messages and inspect
   tfliteIndex: number;
+  tfliteOutput: number; // output tensor index in the .tflite graph
   inputs: number[]; // value ids read
   output: number; // value id written
   // Bytes by which the output may start before an input that dies here and

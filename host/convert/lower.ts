@@ -108,8 +108,8 @@ class Lowering {
     return Math.floor(total / 2);
   }
 
-  private push(op: Omit<LoweredOp, "name" | "tfliteIndex">): void {
-    this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index });
+  private push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">): void {
+    this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index, tfliteOutput: this.op.outputs[0] });
   }
 
   run(): Graph {

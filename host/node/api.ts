@@ -39,7 +39,8 @@ function readDescription(wisp: Uint8Array): ModelInfo {
 
 function checkDescription(info: ModelInfo, w: WispExports): void {
   const ok = info && typeof info === "object" && info.input && info.output && Array.isArray(info.ops)
-    && info.input.bytes === w.wisp_input_bytes() && info.output.bytes === w.wisp_output_bytes() && info.arenaBytes === w.wisp_arena_bytes();
+    && info.input.bytes === w.wisp_input_bytes() && info.output.bytes === w.wisp_output_bytes() && info.arenaBytes === w.wisp_arena_bytes()
+    && info.ops.every((o) => Number.isInteger(o.arenaOffset) && Number.isInteger(o.arenaBytes) && o.arenaOffset >= 0 && o.arenaBytes >= 0 && o.arenaOffset + o.arenaBytes <= info.arenaBytes);
   if (!ok) fail("BAD_WISP", "the description section does not match the graph");
 }
 
@@ -69,6 +70,18 @@ export class Model {
     const status = w.wisp_invoke();
     if (status !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(w));
     return new Int8Array(w.memory.buffer, w.wisp_output_ptr(), this.outputBytes).slice();
+  }
+
+  // Runs the model op by op and returns a copy of every op's output, in op
+  // order (info.ops[i] describes trace[i]). For comparing layers with TFLM.
+  trace(input: Int8Array): Int8Array[] {
+    if (!(input instanceof Int8Array) || input.length !== this.inputBytes) fail("BAD_INPUT", `trace() takes an Int8Array of ${this.inputBytes} values`);
+    const w = this.wasm;
+    new Int8Array(w.memory.buffer, w.wisp_input_ptr(), input.length).set(input);
+    return this.info.ops.map((op, i) => {
+      if (w.wisp_invoke_op(i) !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(w));
+      return new Int8Array(w.memory.buffer, w.wisp_arena_ptr() + op.arenaOffset, op.arenaBytes).slice();
+    });
   }
 
   // Float in, float out: quantizes and dequantizes with the model's edge

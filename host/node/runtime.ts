@@ -10,6 +10,8 @@ export interface WispExports {
   wisp_model_buffer(bytes: number): number;
   wisp_load(ptr: number, length: number): number;
   wisp_invoke(): number;
+  wisp_invoke_op(index: number): number;
+  wisp_arena_ptr(): number;
   wisp_input_ptr(): number;
   wisp_input_bytes(): number;
   wisp_output_ptr(): number;

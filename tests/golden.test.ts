@@ -1,0 +1,89 @@
+// Byte-exactness against TFLM's reference kernels: every golden vector of the
+// five MLPerf Tiny models and of the 31 kernel-zoo models, through the Node
+// API (from .tflite and from .wisp) and through the CLI; and every
+// intermediate tensor of input 0 against TFLM's debug dumps.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadSync, Model } from "../host/node/api";
+import { convertTflite } from "../host/convert";
+import { goldenSets, TASKS } from "../host/node/models";
+import { runGolden } from "../bench/golden";
+import { cli, kernelZoo, modelsDir, readModel } from "./helpers";
+
+const EXPECTED_SETS: Record<string, string[]> = {
+  kws: ["public", "real"], ic: ["images", "public"], vww: ["images", "public"], ad: ["public", "real"], sww: ["marvin", "public", "real"],
+};
+
+function assertAllExact(model: Model, dir: string, label: string): void {
+  const sets = goldenSets(dir);
+  assert.ok(sets.length > 0, `${label}: no golden sets`);
+  for (const set of sets) {
+    const r = runGolden(model, set);
+    assert.ok(r.vectors > 0, `${label}/${set.name}: empty set`);
+    assert.equal(r.exact, r.vectors, `${label}/${set.name}: ${r.exact}/${r.vectors} byte-exact, first mismatch at vector ${r.firstMismatch}`);
+  }
+}
+
+// Compares each op's output for input 0 with TFLM's dump of the same tensor
+// and names the first layer that differs.
+function assertLayersMatch(model: Model, dir: string, label: string): void {
+  const debug = join(dir, "debug");
+  // The dumps are of public input 0.
+  const input = new Int8Array(readFileSync(join(dir, "public", "inputs.bin")).subarray(0, model.inputBytes));
+  const trace = model.trace(input);
+  let compared = 0;
+  model.info.ops.forEach((op, i) => {
+    const dump = join(debug, `t${op.tfliteOutput}.bin`);
+    if (!existsSync(dump)) return;
+    const expected = new Int8Array(readFileSync(dump));
+    const actual = trace[i];
+    const at = actual.findIndex((v, k) => v !== expected[k]);
+    assert.ok(actual.length === expected.length && at < 0, `${label}: first differing layer is op ${i} (${op.op}, tensor ${op.tfliteOutput}) at element ${at}`);
+    compared++;
+  });
+  assert.ok(compared > 0, `${label}: no intermediate tensor was compared`);
+}
+
+for (const task of TASKS) {
+  const dir = join(modelsDir(), task);
+  test(`${task}: golden sets present`, () => {
+    assert.deepEqual(goldenSets(dir).map((s) => s.name), EXPECTED_SETS[task]);
+  });
+  test(`${task}: every golden vector byte-exact through the Node API (.tflite)`, () => {
+    assertAllExact(loadSync(readModel(dir)), dir, task);
+  });
+  test(`${task}: every golden vector byte-exact from the converted .wisp`, () => {
+    assertAllExact(loadSync(convertTflite(readModel(dir)).wisp), dir, task);
+  });
+  test(`${task}: every intermediate tensor of input 0 matches TFLM's dump`, () => {
+    assertLayersMatch(loadSync(readModel(dir)), dir, task);
+  });
+  test(`${task}: every golden vector byte-exact through the CLI`, () => {
+    const tmp = mkdtempSync(join(tmpdir(), "wisp-golden-"));
+    for (const set of goldenSets(dir)) {
+      const out = join(tmp, `${set.name}.bin`);
+      const r = cli(["run", join(dir, "model.tflite"), "--input", join(dir, set.name, "inputs.bin"), "--output", out]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(readFileSync(out).equals(set.outputs), `${task}/${set.name}: CLI output differs from TFLM`);
+    }
+  });
+}
+
+const zoo = kernelZoo();
+test("kernel zoo has 31 models", () => {
+  assert.equal(zoo.length, 31);
+});
+for (const { name, dir } of zoo) {
+  test(`zoo ${name}: byte-exact (API and CLI) and every layer matches`, () => {
+    const model = loadSync(readModel(dir));
+    assertAllExact(model, dir, name);
+    assertLayersMatch(model, dir, name);
+    const tmp = mkdtempSync(join(tmpdir(), "wisp-zoo-"));
+    const r = cli(["run", join(dir, "model.tflite"), "--input", join(dir, "public", "inputs.bin"), "--output", join(tmp, "out.bin")]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readFileSync(join(tmp, "out.bin")).equals(readFileSync(join(dir, "public", "outputs.bin"))), `${name}: CLI output differs`);
+  });
+}
