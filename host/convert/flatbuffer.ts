@@ -47,7 +47,7 @@ export class Table {
   }
 
   // Byte position of field `id`, or 0 when the field is absent.
-  private field(id: number): number {
+  field(id: number): number {
     const slot = 4 + 2 * id;
     if (slot + 2 > this.vtableSize) return 0;
     const offset = this.fb.u16(this.vtable + slot);
@@ -73,7 +73,7 @@ export class Table {
   }
 
   // Start and length of a vector whose elements are `elementSize` bytes.
-  private vector(id: number, elementSize: number): { start: number; length: number } {
+  vector(id: number, elementSize: number): { start: number; length: number } {
     const t = this.target(id);
     if (!t) return { start: 0, length: 0 };
     const length = this.fb.u32(t);
