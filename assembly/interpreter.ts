@@ -95,5 +95,8 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
         param(op, F.REQUANT_IN_ZP), param(op, F.REQUANT_OUT_ZP), param(op, F.REQUANT_MULT), param(op, F.REQUANT_SHIFT),
       );
       break;
+    default:
+      // Unreachable: wisp_load rejects unknown opcodes. Checked in debug builds.
+      assert(false, "unknown opcode");
   }
 }

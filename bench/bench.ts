@@ -1,1 +1,77 @@
-console.log("bench: todo")
+// `npm run bench`: Wisp in V8 against native TensorFlow Lite (tfjs-tflite-node,
+// libtensorflowlite_c 2.9, one thread) in the same process, on the same inputs.
+// Native TFLite is a speed peer, not an oracle: it rounds once, so it differs
+// from TFLM on some vectors; its agreement is printed for information.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadSync } from "../host/node/api";
+import { findModelsDir, goldenSets, MISSING_MODELS_HINT, TASKS } from "../host/node/models";
+import { wasmBytes } from "../host/node/runtime";
+import { medianLatency, vectors } from "./golden";
+
+const RUNS = Number(process.env.WISP_RUNS ?? 200);
+
+interface NativeRunner {
+  getInputs(): { data(): Int8Array }[];
+  getOutputs(): { data(): Int8Array }[];
+  infer(): boolean;
+}
+
+function loadNative(): ((model: ArrayBuffer) => NativeRunner) | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { TFLiteNodeModelRunner } = require("tfjs-tflite-node");
+    return (model) => new TFLiteNodeModelRunner(model, { threads: 1 }) as NativeRunner;
+  } catch (e) {
+    console.log(`native TFLite unavailable (${(e as Error).message.split("\n")[0]}); timing Wisp only`);
+    return null;
+  }
+}
+
+function main(): number {
+  const dir = findModelsDir();
+  if (!dir) {
+    console.error(MISSING_MODELS_HINT);
+    return 1;
+  }
+  const native = loadNative();
+  console.log(`Wisp (build/wisp.wasm, ${wasmBytes()} bytes, Node ${process.version}) vs native TFLite; median of ${RUNS} invokes, same inputs (public set)\n`);
+  const header = ["model", "MACs", "Wisp ms", "TFLite ms", "Wisp/TFLite", "Wisp MMAC/s", "TFLite = TFLM"];
+  const rows: string[][] = [header];
+  for (const task of TASKS) {
+    const bytes = readFileSync(join(dir, task, "model.tflite"));
+    const model = loadSync(new Uint8Array(bytes));
+    const set = goldenSets(join(dir, task)).find((s) => s.name === "public");
+    const inputs = set ? vectors(set.inputs, model.inputBytes) : [new Int8Array(model.inputBytes)];
+    const wispMs = medianLatency((x) => model.invoke(x), inputs, RUNS);
+    let nativeMs = NaN;
+    let agreement = "n/a";
+    if (native) {
+      const runner = native(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+      const input = runner.getInputs()[0];
+      const run = (x: Int8Array) => {
+        input.data().set(x);
+        runner.infer();
+        return runner.getOutputs()[0].data();
+      };
+      nativeMs = medianLatency(run, inputs, RUNS);
+      if (set) {
+        const expected = vectors(set.outputs, model.outputBytes);
+        const same = inputs.filter((x, i) => run(x).every((v, k) => v === expected[i][k])).length;
+        agreement = `${same}/${inputs.length}`;
+      }
+    }
+    rows.push([
+      task, model.info.macs.toLocaleString("en-US"), wispMs.toFixed(3), Number.isNaN(nativeMs) ? "n/a" : nativeMs.toFixed(3),
+      Number.isNaN(nativeMs) ? "n/a" : `${(wispMs / nativeMs).toFixed(2)}x`, (model.info.macs / wispMs / 1000).toFixed(0), agreement,
+    ]);
+  }
+  const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  rows.forEach((r, i) => {
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "));
+    if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  });
+  return 0;
+}
+
+process.exitCode = main();

@@ -13,6 +13,7 @@ export function depthwiseS8(
   padTop: i32, padLeft: i32, inZp: i32, outZp: i32, actMin: i32, actMax: i32,
   filter: usize, records: usize,
 ): void {
+  assert(outC % inC == 0, "depthwise: outC must be a multiple of inC");
   const taps = kH * kW;
   const depthMultiplier = outC / inC;
   const rowBytes = inW * inC;

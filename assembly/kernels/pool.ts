@@ -26,6 +26,7 @@ export function averagePoolS8(
         }
         // TFLM rounds half away from zero with truncating division. A window
         // entirely in the padding (count 0) is rejected at load.
+        assert(count > 0, "average pool: window outside the input");
         if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
         store<i8>(out + <usize>c, <i8>min(max(acc, actMin), actMax));
       }
