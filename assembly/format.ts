@@ -68,15 +68,16 @@ export const DENSE_OUT = 1;
 export const DENSE_ROWS = 2;
 export const DENSE_DEPTH = 3;
 export const DENSE_OUT_C = 4;
-export const DENSE_OUT_ZP = 5;
-export const DENSE_ACT_MIN = 6;
-export const DENSE_ACT_MAX = 7;
-export const DENSE_WEIGHTS = 8;
-export const DENSE_CHANNELS = 9;
-export const DENSE_WORDS = 10;
+export const DENSE_IN_ZP = 5;
+export const DENSE_OUT_ZP = 6;
+export const DENSE_ACT_MIN = 7;
+export const DENSE_ACT_MAX = 8;
+export const DENSE_WEIGHTS = 9;
+export const DENSE_CHANNELS = 10;
+export const DENSE_WORDS = 11;
 
-// Per-output-channel record in the weights section: the bias with the input
-// zero point folded in, then the requantization multiplier and shift.
+// Per-output-channel record in the weights section: the int32 bias, then the
+// requantization multiplier and shift.
 export const CHANNEL_BIAS = 0;
 export const CHANNEL_MULT = 4;
 export const CHANNEL_SHIFT = 8;

@@ -53,7 +53,7 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
       denseS8(
         at(arena, op, F.DENSE_IN), at(arena, op, F.DENSE_OUT),
         param(op, F.DENSE_ROWS), param(op, F.DENSE_DEPTH), param(op, F.DENSE_OUT_C),
-        param(op, F.DENSE_OUT_ZP), param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX),
+        param(op, F.DENSE_IN_ZP), param(op, F.DENSE_OUT_ZP), param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX),
         weightsAt(op, F.DENSE_WEIGHTS), weightsAt(op, F.DENSE_CHANNELS),
       );
       break;

@@ -223,7 +223,7 @@ function validateDense(index: i32, op: usize, n: i32): i32 {
   const rows = param(op, F.DENSE_ROWS), depth = param(op, F.DENSE_DEPTH), outC = param(op, F.DENSE_OUT_C);
   if (!dimOk(rows) || !dimOk(depth) || !dimOk(outC)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED dimension out of range", 0);
   if (!inArena(param(op, F.DENSE_IN), <i64>rows * depth) || !inArena(param(op, F.DENSE_OUT), <i64>rows * outC)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED buffer outside the arena", 0);
-  if (!zeroPointOk(param(op, F.DENSE_OUT_ZP)) || !rangeOk(param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED output range invalid", 0);
+  if (!zeroPointOk(param(op, F.DENSE_IN_ZP)) || !zeroPointOk(param(op, F.DENSE_OUT_ZP)) || !rangeOk(param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED zero point or output range invalid", 0);
   if (!inWeights(param(op, F.DENSE_WEIGHTS), <i64>outC * depth)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED weights outside the weights section", param(op, F.DENSE_WEIGHTS));
   return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC);
 }

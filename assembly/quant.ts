@@ -21,13 +21,22 @@ export function roundingDivideByPOT(x: i32, exponent: i32): i32 {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+// The same high multiply for a multiplier >= 0 (every requantization
+// multiplier is): adding 2^30 and shifting right by 31 rounds exactly as the
+// nudge-and-truncate above does for both signs, and the saturating case
+// (both operands INT32_MIN) cannot occur.
+@inline
+export function highMulByMultiplier(a: i32, multiplier: i32): i32 {
+  return <i32>((<i64>a * <i64>multiplier + (1 << 30)) >> 31);
+}
+
 // TFLM's MultiplyByQuantizedMultiplier: shift > 0 scales up first, shift < 0
-// rounds down afterwards.
+// rounds down afterwards. The runtime rejects negative multipliers at load.
 @inline
 export function multiplyByQuantizedMultiplier(x: i32, multiplier: i32, shift: i32): i32 {
   const leftShift = shift > 0 ? shift : 0;
   const rightShift = shift > 0 ? 0 : -shift;
-  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(x << leftShift, multiplier), rightShift);
+  return roundingDivideByPOT(highMulByMultiplier(x << leftShift, multiplier), rightShift);
 }
 
 // Requantize an int32 accumulator to int8 and apply the fused activation range.

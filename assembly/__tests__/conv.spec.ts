@@ -14,7 +14,7 @@ function convMatches(
   fillRandom(input, inH * inW * inC, xLo, xHi);
   fillRandom(filter, outC * kH * kW * inC, wLo, wHi);
   const p = randomChannelParams(outC, -12, -6);
-  const records = channelRecords(outC, p[0], filter, kH * kW * inC, inZp, p[1], p[2]);
+  const records = channelRecords(outC, p[0], p[1], p[2]);
   const expected = buffer(outH * outW * outC), actual = buffer(outH * outW * outC);
   referenceConv(input, expected, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, p[0], p[1], p[2]);
   convS8(input, actual, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
@@ -61,7 +61,7 @@ describe("convS8", () => {
     fill(filter, 36, 127);
     fill(filter + 36, 36, -128);
     const p = randomChannelParams(2, 0, 0);
-    const records = channelRecords(2, p[0], filter, 36, -128, p[1], p[2]);
+    const records = channelRecords(2, p[0], p[1], p[2]);
     convS8(input, out, 3, 3, 4, 1, 1, 2, 3, 3, 1, 1, 1, 1, 0, 0, -128, 0, -128, 127, filter, records);
     expect(load<i8>(out)).toBe(127);
     expect(load<i8>(out, 1)).toBe(-128);

@@ -12,7 +12,7 @@ function depthwiseMatches(
   fillRandom(input, inH * inW * inC, -128, 127);
   fillRandom(filter, outC * kH * kW, -128, 127);
   const p = randomChannelParams(outC, -10, -5);
-  const records = channelRecords(outC, p[0], filter, kH * kW, inZp, p[1], p[2]);
+  const records = channelRecords(outC, p[0], p[1], p[2]);
   const expected = buffer(outH * outW * outC), actual = buffer(outH * outW * outC);
   referenceDepthwise(input, expected, inH, inW, inC, outH, outW, dm, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, p[0], p[1], p[2]);
   depthwiseS8(input, actual, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);

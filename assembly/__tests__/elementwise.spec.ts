@@ -14,7 +14,7 @@ describe("denseS8", () => {
     fillRandom(x, rows * depth, -128, 127);
     fillRandom(w, outC * depth, -128, 127);
     const p = randomChannelParams(outC, -11, -7);
-    const records = channelRecords(outC, p[0], w, depth, inZp, p[1], p[2]);
+    const records = channelRecords(outC, p[0], p[1], p[2]);
     const expected = buffer(rows * outC), actual = buffer(rows * outC);
     for (let r = 0; r < rows; r++) for (let c = 0; c < outC; c++) {
       let acc = 0;
@@ -22,7 +22,7 @@ describe("denseS8", () => {
       acc += load<i32>(p[0] + <usize>(4 * c));
       store<i8>(expected + <usize>(r * outC + c), <i8>requantize(acc, load<i32>(p[1] + <usize>(4 * c)), load<i32>(p[2] + <usize>(4 * c)), outZp, -128, 127));
     }
-    denseS8(x, actual, rows, depth, outC, outZp, -128, 127, w, records);
+    denseS8(x, actual, rows, depth, outC, inZp, outZp, -128, 127, w, records);
     expect(sameBytes(expected, actual, rows * outC)).toBe(true);
   });
 });

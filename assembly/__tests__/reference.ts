@@ -37,14 +37,12 @@ export function sameBytes(a: usize, b: usize, bytes: i32): bool {
   return true;
 }
 
-// Channel records the way the converter writes them: bias - inZp * sum(filter).
-export function channelRecords(channels: i32, bias: usize, filter: usize, perChannel: i32, inZp: i32, mult: usize, shift: usize): usize {
+// Channel records the way the converter writes them: bias, multiplier, shift.
+export function channelRecords(channels: i32, bias: usize, mult: usize, shift: usize): usize {
   const records = buffer(channels * CHANNEL_RECORD_BYTES);
   for (let c = 0; c < channels; c++) {
-    let sum = 0;
-    for (let i = 0; i < perChannel; i++) sum += <i32>load<i8>(filter + <usize>(c * perChannel + i));
     const r = records + <usize>(c * CHANNEL_RECORD_BYTES);
-    store<i32>(r, load<i32>(bias + <usize>(4 * c)) - inZp * sum, CHANNEL_BIAS);
+    store<i32>(r, load<i32>(bias + <usize>(4 * c)), CHANNEL_BIAS);
     store<i32>(r, load<i32>(mult + <usize>(4 * c)), CHANNEL_MULT);
     store<i32>(r, load<i32>(shift + <usize>(4 * c)), CHANNEL_SHIFT);
   }

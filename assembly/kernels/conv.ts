@@ -1,15 +1,27 @@
 // CONV_2D, int8, per-channel requantization, NHWC input, OHWI filter.
-// The bias in each channel record already holds -inZp * sum(filter), so a
-// window that lies inside the input needs only sum(filter * x); padded taps
-// act as if they held the input zero point, which is what TFLM's skipping of
-// them amounts to.
+// Like TFLM, each output sums filter * (input - inZp) over the taps that fall
+// inside the input, then adds the bias and requantizes. Interior pixels are
+// computed two at a time and channels four at a time, so every weight load
+// serves two pixels and every input load serves four channels.
 import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { requantize } from "../quant";
 import { channelFilter, channelRecord } from "../weights";
 
 @inline
 function storeChannel(out: usize, acc: i32, record: usize, outZp: i32, actMin: i32, actMax: i32): void {
-  store<i8>(out, <i8>requantize(acc, load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
+  store<i8>(out, <i8>requantize(acc + load<i32>(record, CHANNEL_BIAS), load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
+}
+
+// First tap index whose position origin + k * dilation is >= 0.
+@inline
+function firstInside(origin: i32, dilation: i32): i32 {
+  return origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
+}
+
+// One past the last tap index whose position is < size.
+@inline
+function endInside(origin: i32, dilation: i32, size: i32, taps: i32): i32 {
+  return min(taps, origin >= size ? 0 : (size - origin + dilation - 1) / dilation);
 }
 
 export function convS8(
@@ -21,109 +33,109 @@ export function convS8(
 ): void {
   const filterSize = kH * kW * inC;
   const rowBytes = inW * inC;
-  // With no horizontal dilation a kernel row is one contiguous run of bytes.
-  const runLen = dilW == 1 ? kW * inC : inC;
-  const runsPerRow = dilW == 1 ? 1 : kW;
-  const runStep = <usize>(dilW * inC);
-  const rowStep = <usize>(dilH * rowBytes);
+  const pairStep = <usize>(strideW * inC); // input distance between neighbouring output pixels
   let out = output;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
-    const rowsInside = iy0 >= 0 && iy0 + (kH - 1) * dilH < inH;
-    for (let ox = 0; ox < outW; ox++) {
+    const kyStart = firstInside(iy0, dilH);
+    const kyEnd = endInside(iy0, dilH, inH, kH);
+    let ox = 0;
+    while (ox < outW) {
       const ix0 = ox * strideW - padLeft;
-      if (rowsInside && ix0 >= 0 && ix0 + (kW - 1) * dilW < inW) {
-        const origin = input + <usize>(iy0 * rowBytes + ix0 * inC);
-        let oc = 0;
-        // Four output channels share each input load.
-        for (; oc + 4 <= outC; oc += 4) {
-          const w0 = channelFilter(filter, oc, filterSize);
-          const w1 = w0 + <usize>filterSize;
-          const w2 = w1 + <usize>filterSize;
-          const w3 = w2 + <usize>filterSize;
-          const r0 = channelRecord(records, oc);
-          let a0 = load<i32>(r0, CHANNEL_BIAS);
-          let a1 = load<i32>(channelRecord(records, oc + 1), CHANNEL_BIAS);
-          let a2 = load<i32>(channelRecord(records, oc + 2), CHANNEL_BIAS);
-          let a3 = load<i32>(channelRecord(records, oc + 3), CHANNEL_BIAS);
-          let wi: usize = 0;
-          let rowStart = origin;
-          for (let ky = 0; ky < kH; ky++) {
-            let p = rowStart;
-            for (let r = 0; r < runsPerRow; r++) {
+      const kxStart = firstInside(ix0, dilW);
+      const kxEnd = endInside(ix0, dilW, inW, kW);
+      // With no horizontal dilation the valid taps of a kernel row are one
+      // contiguous run; otherwise each tap is a run of inC bytes.
+      const runLen = dilW == 1 ? (kxEnd - kxStart) * inC : inC;
+      const runs = dilW == 1 ? (kxEnd > kxStart ? 1 : 0) : kxEnd - kxStart;
+      const runStep = <usize>(dilW * inC);
+      const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
+      const wOrigin = (kyStart * kW + kxStart) * inC;
+      const rowStep = <usize>(dilH * rowBytes);
+      // Two pixels at once when both windows are whole in x (rows are shared).
+      const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW;
+      let oc = 0;
+      for (; oc + 4 <= outC; oc += 4) {
+        const w0 = channelFilter(filter, oc, filterSize) + <usize>wOrigin;
+        const w1 = w0 + <usize>filterSize;
+        const w2 = w1 + <usize>filterSize;
+        const w3 = w2 + <usize>filterSize;
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+        let rowStart = origin;
+        let wRow: usize = 0;
+        for (let ky = kyStart; ky < kyEnd; ky++) {
+          let p = rowStart;
+          let wi = wRow;
+          for (let r = 0; r < runs; r++) {
+            if (pair) {
+              const q = p + pairStep;
               for (let i = 0; i < runLen; i++) {
-                const x = <i32>load<i8>(p + <usize>i);
                 const k = wi + <usize>i;
+                const x = <i32>load<i8>(p + <usize>i) - inZp;
+                const y = <i32>load<i8>(q + <usize>i) - inZp;
+                const f0 = <i32>load<i8>(w0 + k), f1 = <i32>load<i8>(w1 + k);
+                const f2 = <i32>load<i8>(w2 + k), f3 = <i32>load<i8>(w3 + k);
+                a0 += x * f0; a1 += x * f1; a2 += x * f2; a3 += x * f3;
+                b0 += y * f0; b1 += y * f1; b2 += y * f2; b3 += y * f3;
+              }
+            } else {
+              for (let i = 0; i < runLen; i++) {
+                const k = wi + <usize>i;
+                const x = <i32>load<i8>(p + <usize>i) - inZp;
                 a0 += x * <i32>load<i8>(w0 + k);
                 a1 += x * <i32>load<i8>(w1 + k);
                 a2 += x * <i32>load<i8>(w2 + k);
                 a3 += x * <i32>load<i8>(w3 + k);
               }
-              wi += <usize>runLen;
-              p += runStep;
             }
-            rowStart += rowStep;
+            p += runStep;
+            wi += <usize>inC;
           }
-          storeChannel(out + <usize>oc, a0, r0, outZp, actMin, actMax);
-          storeChannel(out + <usize>(oc + 1), a1, channelRecord(records, oc + 1), outZp, actMin, actMax);
-          storeChannel(out + <usize>(oc + 2), a2, channelRecord(records, oc + 2), outZp, actMin, actMax);
-          storeChannel(out + <usize>(oc + 3), a3, channelRecord(records, oc + 3), outZp, actMin, actMax);
+          rowStart += rowStep;
+          wRow += <usize>(kW * inC);
         }
-        for (; oc < outC; oc++) {
-          const w = channelFilter(filter, oc, filterSize);
-          const record = channelRecord(records, oc);
-          let acc = load<i32>(record, CHANNEL_BIAS);
-          let wi: usize = 0;
-          let rowStart = origin;
-          for (let ky = 0; ky < kH; ky++) {
+        const r0 = channelRecord(records, oc);
+        const r1 = channelRecord(records, oc + 1);
+        const r2 = channelRecord(records, oc + 2);
+        const r3 = channelRecord(records, oc + 3);
+        storeChannel(out + <usize>oc, a0, r0, outZp, actMin, actMax);
+        storeChannel(out + <usize>(oc + 1), a1, r1, outZp, actMin, actMax);
+        storeChannel(out + <usize>(oc + 2), a2, r2, outZp, actMin, actMax);
+        storeChannel(out + <usize>(oc + 3), a3, r3, outZp, actMin, actMax);
+        if (pair) {
+          const next = out + <usize>outC;
+          storeChannel(next + <usize>oc, b0, r0, outZp, actMin, actMax);
+          storeChannel(next + <usize>(oc + 1), b1, r1, outZp, actMin, actMax);
+          storeChannel(next + <usize>(oc + 2), b2, r2, outZp, actMin, actMax);
+          storeChannel(next + <usize>(oc + 3), b3, r3, outZp, actMin, actMax);
+        }
+      }
+      // Remaining channels one at a time, for each pixel of the pair.
+      const pixels = pair ? 2 : 1;
+      for (; oc < outC; oc++) {
+        const w = channelFilter(filter, oc, filterSize) + <usize>wOrigin;
+        const record = channelRecord(records, oc);
+        for (let px = 0; px < pixels; px++) {
+          let acc = 0;
+          let rowStart = origin + <usize>px * pairStep;
+          let wRow: usize = 0;
+          for (let ky = kyStart; ky < kyEnd; ky++) {
             let p = rowStart;
-            for (let r = 0; r < runsPerRow; r++) {
-              for (let i = 0; i < runLen; i++) {
-                acc += <i32>load<i8>(p + <usize>i) * <i32>load<i8>(w + wi + <usize>i);
-              }
-              wi += <usize>runLen;
+            let wi = wRow;
+            for (let r = 0; r < runs; r++) {
+              for (let i = 0; i < runLen; i++) acc += (<i32>load<i8>(p + <usize>i) - inZp) * <i32>load<i8>(w + wi + <usize>i);
               p += runStep;
+              wi += <usize>inC;
             }
             rowStart += rowStep;
+            wRow += <usize>(kW * inC);
           }
-          storeChannel(out + <usize>oc, acc, record, outZp, actMin, actMax);
+          storeChannel(out + <usize>(px * outC + oc), acc, record, outZp, actMin, actMax);
         }
-      } else {
-        convEdgePixel(input, out, inH, inW, inC, outC, kH, kW, dilH, dilW, iy0, ix0, inZp, outZp, actMin, actMax, filter, records);
       }
-      out += <usize>outC;
+      ox += pixels;
+      out += <usize>(pixels * outC);
     }
-  }
-}
-
-// A window that crosses the border: each tap is checked, padded taps count
-// as the input zero point.
-function convEdgePixel(
-  input: usize, out: usize, inH: i32, inW: i32, inC: i32, outC: i32,
-  kH: i32, kW: i32, dilH: i32, dilW: i32, iy0: i32, ix0: i32,
-  inZp: i32, outZp: i32, actMin: i32, actMax: i32, filter: usize, records: usize,
-): void {
-  const filterSize = kH * kW * inC;
-  for (let oc = 0; oc < outC; oc++) {
-    const w = channelFilter(filter, oc, filterSize);
-    const record = channelRecord(records, oc);
-    let acc = load<i32>(record, CHANNEL_BIAS);
-    let wi: usize = 0;
-    for (let ky = 0; ky < kH; ky++) {
-      const iy = iy0 + ky * dilH;
-      for (let kx = 0; kx < kW; kx++) {
-        const ix = ix0 + kx * dilW;
-        if (iy >= 0 && iy < inH && ix >= 0 && ix < inW) {
-          const p = input + <usize>((iy * inW + ix) * inC);
-          for (let i = 0; i < inC; i++) acc += <i32>load<i8>(p + <usize>i) * <i32>load<i8>(w + wi + <usize>i);
-        } else {
-          let sum = 0;
-          for (let i = 0; i < inC; i++) sum += <i32>load<i8>(w + wi + <usize>i);
-          acc += inZp * sum;
-        }
-        wi += <usize>inC;
-      }
-    }
-    storeChannel(out + <usize>oc, acc, record, outZp, actMin, actMax);
   }
 }

@@ -1,18 +1,18 @@
-// FULLY_CONNECTED, int8. Weights are [outC][depth]; per-tensor models simply
-// repeat the same multiplier in every channel record. The bias already holds
-// -inZp * sum(weights row).
+// FULLY_CONNECTED, int8. Weights are [outC][depth]; per-tensor models repeat
+// the same multiplier in every channel record. Like TFLM, each output is
+// bias + sum(weight * (input - inZp)), requantized.
 import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { requantize } from "../quant";
 import { channelFilter, channelRecord } from "../weights";
 
 @inline
 function storeChannel(out: usize, acc: i32, record: usize, outZp: i32, actMin: i32, actMax: i32): void {
-  store<i8>(out, <i8>requantize(acc, load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
+  store<i8>(out, <i8>requantize(acc + load<i32>(record, CHANNEL_BIAS), load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
 }
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
-  outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
+  inZp: i32, outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
 ): void {
   for (let r = 0; r < rows; r++) {
     const x = input + <usize>(r * depth);
@@ -24,12 +24,9 @@ export function denseS8(
       const w1 = w0 + <usize>depth;
       const w2 = w1 + <usize>depth;
       const w3 = w2 + <usize>depth;
-      let a0 = load<i32>(channelRecord(records, oc), CHANNEL_BIAS);
-      let a1 = load<i32>(channelRecord(records, oc + 1), CHANNEL_BIAS);
-      let a2 = load<i32>(channelRecord(records, oc + 2), CHANNEL_BIAS);
-      let a3 = load<i32>(channelRecord(records, oc + 3), CHANNEL_BIAS);
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       for (let i = 0; i < depth; i++) {
-        const v = <i32>load<i8>(x + <usize>i);
+        const v = <i32>load<i8>(x + <usize>i) - inZp;
         a0 += v * <i32>load<i8>(w0 + <usize>i);
         a1 += v * <i32>load<i8>(w1 + <usize>i);
         a2 += v * <i32>load<i8>(w2 + <usize>i);
@@ -42,8 +39,8 @@ export function denseS8(
     }
     for (; oc < outC; oc++) {
       const w = channelFilter(weights, oc, depth);
-      let acc = load<i32>(channelRecord(records, oc), CHANNEL_BIAS);
-      for (let i = 0; i < depth; i++) acc += <i32>load<i8>(x + <usize>i) * <i32>load<i8>(w + <usize>i);
+      let acc = 0;
+      for (let i = 0; i < depth; i++) acc += (<i32>load<i8>(x + <usize>i) - inZp) * <i32>load<i8>(w + <usize>i);
       storeChannel(out + <usize>oc, acc, channelRecord(records, oc), outZp, actMin, actMax);
     }
   }

@@ -1,7 +1,7 @@
 // DEPTHWISE_CONV_2D, int8, per-channel requantization. The converter stores
 // the filter as [outC][kH*kW] so each output channel reads one short run.
-// Output channel oc reads input channel oc / depthMultiplier. As in conv.ts,
-// the bias already holds -inZp * sum(filter) and padded taps count as inZp.
+// Output channel oc reads input channel oc / depthMultiplier. Like TFLM, each
+// output sums filter * (input - inZp) over the taps inside the input.
 import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { requantize } from "../quant";
 import { channelFilter, channelRecord } from "../weights";
@@ -22,44 +22,34 @@ export function depthwiseS8(
   let out = output;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
-    const rowsInside = iy0 >= 0 && iy0 + (kH - 1) * dilH < inH;
+    const kyStart = iy0 >= 0 ? 0 : (-iy0 + dilH - 1) / dilH;
+    const kyEnd = min(kH, iy0 >= inH ? 0 : (inH - iy0 + dilH - 1) / dilH);
     for (let ox = 0; ox < outW; ox++) {
       const ix0 = ox * strideW - padLeft;
-      const inside = rowsInside && ix0 >= 0 && ix0 + (kW - 1) * dilW < inW;
-      const origin = input + <usize>(iy0 * rowBytes + ix0 * inC);
+      const kxStart = ix0 >= 0 ? 0 : (-ix0 + dilW - 1) / dilW;
+      const kxEnd = min(kW, ix0 >= inW ? 0 : (inW - ix0 + dilW - 1) / dilW);
+      const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
+      const wOrigin = <usize>(kyStart * kW + kxStart);
       let oc = 0;
       for (let ic = 0; ic < inC; ic++) {
         for (let m = 0; m < depthMultiplier; m++, oc++) {
-          const w = channelFilter(filter, oc, taps);
-          const record = channelRecord(records, oc);
-          let acc = load<i32>(record, CHANNEL_BIAS);
-          if (inside) {
-            let rowStart = origin + <usize>ic;
-            let k: usize = 0;
-            for (let ky = 0; ky < kH; ky++) {
-              let p = rowStart;
-              for (let kx = 0; kx < kW; kx++) {
-                acc += <i32>load<i8>(p) * <i32>load<i8>(w + k);
-                p += tapStepX;
-                k++;
-              }
-              rowStart += tapStepY;
+          const w = channelFilter(filter, oc, taps) + wOrigin;
+          let acc = 0;
+          let rowStart = origin + <usize>ic;
+          let wRow: usize = 0;
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            let p = rowStart;
+            let k = wRow;
+            for (let kx = kxStart; kx < kxEnd; kx++) {
+              acc += (<i32>load<i8>(p) - inZp) * <i32>load<i8>(w + k);
+              p += tapStepX;
+              k++;
             }
-          } else {
-            let k: usize = 0;
-            for (let ky = 0; ky < kH; ky++) {
-              const iy = iy0 + ky * dilH;
-              for (let kx = 0; kx < kW; kx++) {
-                const ix = ix0 + kx * dilW;
-                const x = iy >= 0 && iy < inH && ix >= 0 && ix < inW
-                  ? <i32>load<i8>(input + <usize>((iy * inW + ix) * inC + ic))
-                  : inZp;
-                acc += x * <i32>load<i8>(w + k);
-                k++;
-              }
-            }
+            rowStart += tapStepY;
+            wRow += <usize>kW;
           }
-          store<i8>(out + <usize>oc, <i8>requantize(acc, load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
+          const record = channelRecord(records, oc);
+          store<i8>(out + <usize>oc, <i8>requantize(acc + load<i32>(record, CHANNEL_BIAS), load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
         }
       }
       out += <usize>outC;

@@ -55,9 +55,11 @@ export interface Window {
 }
 
 // How far the output may start before the input. Kernels write output pixels
-// in order and read only their window, so output pixel p must end before the
-// first input pixel any pixel q >= p still reads.
-export function windowOverlap(w: Window): number {
+// in order and read only their window. A kernel that computes `pixelsPerStep`
+// pixels together may write pixel p + pixelsPerStep - 1 while pixel p's
+// window is still being read, so that pixel must end before the first input
+// pixel any pixel q >= p still reads.
+export function windowOverlap(w: Window, pixelsPerStep: number): number {
   const pixels = w.outH * w.outW;
   let minReadAfter = Infinity;
   let allowance = -Infinity;
@@ -66,7 +68,7 @@ export function windowOverlap(w: Window): number {
     const iy = Math.min(Math.max(0, oy * w.strideH - w.padTop), w.inH - 1);
     const ix = Math.min(Math.max(0, ox * w.strideW - w.padLeft), w.inW - 1);
     minReadAfter = Math.min(minReadAfter, iy * w.inW + ix);
-    allowance = Math.max(allowance, (p + 1) * w.outC - minReadAfter * w.inC);
+    allowance = Math.max(allowance, (p + pixelsPerStep) * w.outC - minReadAfter * w.inC);
   }
   return allowance;
 }

@@ -174,9 +174,8 @@ class Lowering {
     }
   }
 
-  // Per output channel: the bias with -inZp * sum(filter) folded in, the
-  // multiplier and the shift, as one 12-byte record.
-  private channelRecords(biasIndex: number, channels: number, filterSum: (c: number) => number, inZp: number, mults: { multiplier: number; shift: number }[]): Uint8Array {
+  // Per output channel: the bias, the multiplier and the shift, as one 12-byte record.
+  private channelRecords(biasIndex: number, channels: number, mults: { multiplier: number; shift: number }[]): Uint8Array {
     let bias: Int32Array | null = null;
     if (biasIndex >= 0) {
       const t = this.constant(biasIndex, "bias", TensorType.INT32, channels);
@@ -188,8 +187,7 @@ class Lowering {
     const out = new Uint8Array(channels * F.CHANNEL_RECORD_BYTES);
     const view = new DataView(out.buffer);
     for (let c = 0; c < channels; c++) {
-      const folded = ((bias ? bias[c] : 0) + Math.imul(-inZp, filterSum(c))) | 0;
-      view.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_BIAS, folded, true);
+      view.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_BIAS, bias ? bias[c] : 0, true);
       view.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_MULT, mults[c].multiplier, true);
       view.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_SHIFT, mults[c].shift, true);
     }
@@ -247,19 +245,14 @@ class Lowering {
       weights = new Int8Array(outC * taps);
       for (let c = 0; c < outC; c++) for (let k = 0; k < taps; k++) weights[c * taps + k] = signed[k * outC + c];
     }
-    const perChannel = depthwise ? taps : taps * inC;
-    const filterSum = (c: number) => {
-      let s = 0;
-      for (let i = c * perChannel; i < (c + 1) * perChannel; i++) s += weights[i];
-      return s;
-    };
-    const records = this.channelRecords(biasIndex, outC, filterSum, iq.zeroPoint, mults);
+    const records = this.channelRecords(biasIndex, outC, mults);
     const win: Window = { inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft };
     this.push({
       opcode: depthwise ? F.OP_DEPTHWISE : F.OP_CONV,
       inputs: [input.id],
       output: output.id,
-      overlap: [windowOverlap(win)],
+      // convS8 computes pixels in pairs; depthwiseS8 one at a time.
+      overlap: [windowOverlap(win, depthwise ? 1 : 2)],
       weights: [new Uint8Array(weights.buffer, weights.byteOffset, weights.length), records],
       macs: outH * outW * outC * taps * (depthwise ? 1 : inC),
       encode: (ctx) => [
@@ -284,7 +277,6 @@ class Lowering {
     const rows = input.bytes / depth;
     if (output.bytes !== rows * outC) this.reject("BAD_MODEL", `output has ${output.bytes} values, expected ${rows * outC}`);
     const data = this.constant(filterIndex, "weights", TensorType.INT8, outC * depth).data!;
-    const weights = new Int8Array(data.buffer, data.byteOffset, data.length);
     const scales = this.filterQuant(filter, outC, 0);
     const iq = input.quant, oq = output.quant;
     let mults;
@@ -295,12 +287,7 @@ class Lowering {
       mults = new Array(outC).fill(perTensorDenseMultiplier(iq.scale, scales[0], oq.scale));
     }
     const act = activationRange(o.i8(0), oq.scale, oq.zeroPoint, this.where());
-    const filterSum = (c: number) => {
-      let s = 0;
-      for (let i = c * depth; i < (c + 1) * depth; i++) s += weights[i];
-      return s;
-    };
-    const records = this.channelRecords(biasIndex, outC, filterSum, iq.zeroPoint, mults);
+    const records = this.channelRecords(biasIndex, outC, mults);
     this.push({
       opcode: F.OP_DENSE,
       inputs: [input.id],
@@ -308,7 +295,7 @@ class Lowering {
       overlap: [null],
       weights: [data, records],
       macs: rows * outC * depth,
-      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), rows, depth, outC, oq.zeroPoint, act.min, act.max, ctx.weights(0), ctx.weights(1)],
+      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), rows, depth, outC, iq.zeroPoint, oq.zeroPoint, act.min, act.max, ctx.weights(0), ctx.weights(1)],
     });
   }
 
@@ -341,7 +328,7 @@ class Lowering {
       opcode,
       inputs: [input.id],
       output: output.id,
-      overlap: [windowOverlap(win)],
+      overlap: [windowOverlap(win, 1)],
       weights: [],
       macs: 0,
       encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), inH, inW, c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, act.min, act.max],
