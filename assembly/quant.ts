@@ -15,7 +15,7 @@ export function saturatingRoundingDoublingHighMul(a: i32, b: i32): i32 {
 // Arithmetic right shift rounding to nearest, ties away from zero.
 @inline
 export function roundingDivideByPOT(x: i32, exponent: i32): i32 {
-  const mask = <i32>((<i64>1 << exponent) - 1);
+  const mask = (1 << exponent) - 1; // wraps to INT32_MAX for exponent 31, as intended
   const remainder = x & mask;
   const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);

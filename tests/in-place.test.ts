@@ -53,8 +53,8 @@ function randomOp(random: (n: number) => number): { op: LoweredOp; win: Window; 
       ? [ctx.arena(0), ctx.arena(1), inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, -128, 127]
       : [ctx.arena(0), ctx.arena(1), inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, -128, 127, ctx.weights(0), ctx.weights(1)],
   };
-  // convS8 computes pixels in pairs; the other windowed kernels one at a time.
-  return { op, win, pixelsPerStep: kind === F.OP_CONV ? 2 : 1 };
+  // convS8 and depthwiseS8 compute pixels in pairs; the pools one at a time.
+  return { op, win, pixelsPerStep: pooled ? 1 : 2 };
 }
 
 test(`${TRIALS} random windowed ops give the same output in place as out of place`, () => {

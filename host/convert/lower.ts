@@ -251,8 +251,8 @@ class Lowering {
       opcode: depthwise ? F.OP_DEPTHWISE : F.OP_CONV,
       inputs: [input.id],
       output: output.id,
-      // convS8 computes pixels in pairs; depthwiseS8 one at a time.
-      overlap: [windowOverlap(win, depthwise ? 1 : 2)],
+      // convS8 and depthwiseS8 compute pixels in pairs.
+      overlap: [windowOverlap(win, 2)],
       weights: [new Uint8Array(weights.buffer, weights.byteOffset, weights.length), records],
       macs: outH * outW * outC * taps * (depthwise ? 1 : inC),
       encode: (ctx) => [
