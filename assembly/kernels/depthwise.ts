@@ -40,37 +40,78 @@ export function depthwiseS8(
       const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
       const wOrigin = <usize>(kyStart * kW + kxStart);
       let oc = 0;
-      for (let ic = 0; ic < inC; ic++) {
-        for (let m = 0; m < depthMultiplier; m++, oc++) {
-          const w = channelFilter(filter, oc, taps) + wOrigin;
-          let acc = 0, accNext = 0;
-          let rowStart = origin + <usize>ic;
+      // Depth multiplier 1: four neighbouring channels share each tap's loop.
+      if (depthMultiplier == 1) {
+        for (; oc + 4 <= outC; oc += 4) {
+          const w0 = channelFilter(filter, oc, taps) + wOrigin;
+          const w1 = w0 + <usize>taps;
+          const w2 = w1 + <usize>taps;
+          const w3 = w2 + <usize>taps;
+          let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+          let rowStart = origin + <usize>oc;
           let wRow: usize = 0;
           for (let ky = kyStart; ky < kyEnd; ky++) {
             let p = rowStart;
             let k = wRow;
-            if (pair) {
-              for (let kx = kxStart; kx < kxEnd; kx++) {
-                const f = <i32>load<i8>(w + k);
-                acc += (<i32>load<i8>(p) - inZp) * f;
-                accNext += (<i32>load<i8>(p + pairStep) - inZp) * f;
-                p += tapStepX;
-                k++;
+            for (let kx = kxStart; kx < kxEnd; kx++) {
+              const f0 = <i32>load<i8>(w0 + k), f1 = <i32>load<i8>(w1 + k);
+              const f2 = <i32>load<i8>(w2 + k), f3 = <i32>load<i8>(w3 + k);
+              a0 += (<i32>load<i8>(p) - inZp) * f0;
+              a1 += (<i32>load<i8>(p, 1) - inZp) * f1;
+              a2 += (<i32>load<i8>(p, 2) - inZp) * f2;
+              a3 += (<i32>load<i8>(p, 3) - inZp) * f3;
+              if (pair) {
+                const q = p + pairStep;
+                b0 += (<i32>load<i8>(q) - inZp) * f0;
+                b1 += (<i32>load<i8>(q, 1) - inZp) * f1;
+                b2 += (<i32>load<i8>(q, 2) - inZp) * f2;
+                b3 += (<i32>load<i8>(q, 3) - inZp) * f3;
               }
-            } else {
-              for (let kx = kxStart; kx < kxEnd; kx++) {
-                acc += (<i32>load<i8>(p) - inZp) * <i32>load<i8>(w + k);
-                p += tapStepX;
-                k++;
-              }
+              p += tapStepX;
+              k++;
             }
             rowStart += tapStepY;
             wRow += <usize>kW;
           }
-          const record = channelRecord(records, oc);
-          storeChannel(out + <usize>oc, acc, record, outZp, actMin, actMax);
-          if (pair) storeChannel(out + <usize>(outC + oc), accNext, record, outZp, actMin, actMax);
+          const r0 = channelRecord(records, oc), r1 = channelRecord(records, oc + 1);
+          const r2 = channelRecord(records, oc + 2), r3 = channelRecord(records, oc + 3);
+          storeChannel(out + <usize>oc, a0, r0, outZp, actMin, actMax);
+          storeChannel(out + <usize>(oc + 1), a1, r1, outZp, actMin, actMax);
+          storeChannel(out + <usize>(oc + 2), a2, r2, outZp, actMin, actMax);
+          storeChannel(out + <usize>(oc + 3), a3, r3, outZp, actMin, actMax);
+          if (pair) {
+            const next = out + <usize>outC;
+            storeChannel(next + <usize>oc, b0, r0, outZp, actMin, actMax);
+            storeChannel(next + <usize>(oc + 1), b1, r1, outZp, actMin, actMax);
+            storeChannel(next + <usize>(oc + 2), b2, r2, outZp, actMin, actMax);
+            storeChannel(next + <usize>(oc + 3), b3, r3, outZp, actMin, actMax);
+          }
         }
+      }
+      // Remaining channels, and every channel when the depth multiplier is > 1.
+      for (; oc < outC; oc++) {
+        const ic = oc / depthMultiplier;
+        const w = channelFilter(filter, oc, taps) + wOrigin;
+        let acc = 0, accNext = 0;
+        let rowStart = origin + <usize>ic;
+        let wRow: usize = 0;
+        for (let ky = kyStart; ky < kyEnd; ky++) {
+          let p = rowStart;
+          let k = wRow;
+          for (let kx = kxStart; kx < kxEnd; kx++) {
+            const f = <i32>load<i8>(w + k);
+            acc += (<i32>load<i8>(p) - inZp) * f;
+            if (pair) accNext += (<i32>load<i8>(p + pairStep) - inZp) * f;
+            p += tapStepX;
+            k++;
+          }
+          rowStart += tapStepY;
+          wRow += <usize>kW;
+        }
+        const record = channelRecord(records, oc);
+        storeChannel(out + <usize>oc, acc, record, outZp, actMin, actMax);
+        if (pair) storeChannel(out + <usize>(outC + oc), accNext, record, outZp, actMin, actMax);
       }
       const pixels = pair ? 2 : 1;
       ox += pixels;
