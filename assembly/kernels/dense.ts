@@ -1,6 +1,8 @@
-// FULLY_CONNECTED, int8. Weights are [outC][depth]; per-tensor models repeat
-// the same multiplier in every channel record. Like TFLM, each output is
-// bias + sum(weight * (input - inZp)), requantized.
+// FULLY_CONNECTED, int8, and every 1x1 stride-1 convolution (the converter
+// lowers those here: each pixel is a row). Weights are [outC][depth]; per-tensor
+// models repeat the same multiplier in every channel record. Like TFLM, each
+// output is bias + sum(weight * (input - inZp)), requantized. Rows go two at a
+// time and channels four at a time, so every load serves several products.
 import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { requantize } from "../quant";
 import { channelFilter, channelRecord } from "../weights";
@@ -14,34 +16,63 @@ export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
   inZp: i32, outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
 ): void {
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  while (r < rows) {
+    const pair = r + 1 < rows;
     const x = input + <usize>(r * depth);
+    const y = x + <usize>depth;
     const out = output + <usize>(r * outC);
     let oc = 0;
-    // Four output channels share each input load.
     for (; oc + 4 <= outC; oc += 4) {
       const w0 = channelFilter(weights, oc, depth);
       const w1 = w0 + <usize>depth;
       const w2 = w1 + <usize>depth;
       const w3 = w2 + <usize>depth;
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (let i = 0; i < depth; i++) {
-        const v = <i32>load<i8>(x + <usize>i) - inZp;
-        a0 += v * <i32>load<i8>(w0 + <usize>i);
-        a1 += v * <i32>load<i8>(w1 + <usize>i);
-        a2 += v * <i32>load<i8>(w2 + <usize>i);
-        a3 += v * <i32>load<i8>(w3 + <usize>i);
+      let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      if (pair) {
+        for (let i = 0; i < depth; i++) {
+          const u = <i32>load<i8>(x + <usize>i) - inZp;
+          const v = <i32>load<i8>(y + <usize>i) - inZp;
+          const f0 = <i32>load<i8>(w0 + <usize>i), f1 = <i32>load<i8>(w1 + <usize>i);
+          const f2 = <i32>load<i8>(w2 + <usize>i), f3 = <i32>load<i8>(w3 + <usize>i);
+          a0 += u * f0; a1 += u * f1; a2 += u * f2; a3 += u * f3;
+          b0 += v * f0; b1 += v * f1; b2 += v * f2; b3 += v * f3;
+        }
+      } else {
+        for (let i = 0; i < depth; i++) {
+          const u = <i32>load<i8>(x + <usize>i) - inZp;
+          a0 += u * <i32>load<i8>(w0 + <usize>i);
+          a1 += u * <i32>load<i8>(w1 + <usize>i);
+          a2 += u * <i32>load<i8>(w2 + <usize>i);
+          a3 += u * <i32>load<i8>(w3 + <usize>i);
+        }
       }
-      storeChannel(out + <usize>oc, a0, channelRecord(records, oc), outZp, actMin, actMax);
-      storeChannel(out + <usize>(oc + 1), a1, channelRecord(records, oc + 1), outZp, actMin, actMax);
-      storeChannel(out + <usize>(oc + 2), a2, channelRecord(records, oc + 2), outZp, actMin, actMax);
-      storeChannel(out + <usize>(oc + 3), a3, channelRecord(records, oc + 3), outZp, actMin, actMax);
+      const r0 = channelRecord(records, oc), r1 = channelRecord(records, oc + 1);
+      const r2 = channelRecord(records, oc + 2), r3 = channelRecord(records, oc + 3);
+      storeChannel(out + <usize>oc, a0, r0, outZp, actMin, actMax);
+      storeChannel(out + <usize>(oc + 1), a1, r1, outZp, actMin, actMax);
+      storeChannel(out + <usize>(oc + 2), a2, r2, outZp, actMin, actMax);
+      storeChannel(out + <usize>(oc + 3), a3, r3, outZp, actMin, actMax);
+      if (pair) {
+        const next = out + <usize>outC;
+        storeChannel(next + <usize>oc, b0, r0, outZp, actMin, actMax);
+        storeChannel(next + <usize>(oc + 1), b1, r1, outZp, actMin, actMax);
+        storeChannel(next + <usize>(oc + 2), b2, r2, outZp, actMin, actMax);
+        storeChannel(next + <usize>(oc + 3), b3, r3, outZp, actMin, actMax);
+      }
     }
+    const count = pair ? 2 : 1;
     for (; oc < outC; oc++) {
       const w = channelFilter(weights, oc, depth);
-      let acc = 0;
-      for (let i = 0; i < depth; i++) acc += (<i32>load<i8>(x + <usize>i) - inZp) * <i32>load<i8>(w + <usize>i);
-      storeChannel(out + <usize>oc, acc, channelRecord(records, oc), outZp, actMin, actMax);
+      const record = channelRecord(records, oc);
+      for (let k = 0; k < count; k++) {
+        const row = x + <usize>(k * depth);
+        let acc = 0;
+        for (let i = 0; i < depth; i++) acc += (<i32>load<i8>(row + <usize>i) - inZp) * <i32>load<i8>(w + <usize>i);
+        storeChannel(out + <usize>(k * outC + oc), acc, record, outZp, actMin, actMax);
+      }
     }
+    r += count;
   }
 }

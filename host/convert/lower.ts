@@ -246,6 +246,14 @@ class Lowering {
       for (let c = 0; c < outC; c++) for (let k = 0; k < taps; k++) weights[c * taps + k] = signed[k * outC + c];
     }
     const records = this.channelRecords(biasIndex, outC, mults);
+    const macs = outH * outW * outC * taps * (depthwise ? 1 : inC);
+    const blocks = [new Uint8Array(weights.buffer, weights.byteOffset, weights.length), records];
+    // A 1x1, stride-1 convolution is a FULLY_CONNECTED over pixels: same
+    // arithmetic, and the dense kernel's row pairing suits it better.
+    if (!depthwise && kH === 1 && kW === 1 && strideH === 1 && strideW === 1) {
+      this.pushDense(input.id, output.id, outH * outW, inC, outC, iq.zeroPoint, oq.zeroPoint, act, blocks, macs);
+      return;
+    }
     const win: Window = { inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft };
     this.push({
       opcode: depthwise ? F.OP_DEPTHWISE : F.OP_CONV,
@@ -253,8 +261,8 @@ class Lowering {
       output: output.id,
       // convS8 and depthwiseS8 compute pixels in pairs.
       overlap: [windowOverlap(win, 2)],
-      weights: [new Uint8Array(weights.buffer, weights.byteOffset, weights.length), records],
-      macs: outH * outW * outC * taps * (depthwise ? 1 : inC),
+      weights: blocks,
+      macs,
       encode: (ctx) => [
         ctx.arena(input.id), ctx.arena(output.id), inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW,
         dilH, dilW, padTop, padLeft, iq.zeroPoint, oq.zeroPoint, act.min, act.max, ctx.weights(0), ctx.weights(1),
@@ -288,14 +296,21 @@ class Lowering {
     }
     const act = activationRange(o.i8(0), oq.scale, oq.zeroPoint, this.where());
     const records = this.channelRecords(biasIndex, outC, mults);
+    this.pushDense(input.id, output.id, rows, depth, outC, iq.zeroPoint, oq.zeroPoint, act, [data, records], rows * outC * depth);
+  }
+
+  private pushDense(input: number, output: number, rows: number, depth: number, outC: number, inZp: number, outZp: number,
+    act: { min: number; max: number }, weights: Uint8Array[], macs: number): void {
+    // Rows are computed in pairs: treat them as pixels of a 1-wide image.
+    const rowsAsPixels: Window = { inH: 1, inW: rows, inC: depth, outH: 1, outW: rows, outC, kH: 1, kW: 1, strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0 };
     this.push({
       opcode: F.OP_DENSE,
-      inputs: [input.id],
-      output: output.id,
-      overlap: [null],
-      weights: [data, records],
-      macs: rows * outC * depth,
-      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), rows, depth, outC, iq.zeroPoint, oq.zeroPoint, act.min, act.max, ctx.weights(0), ctx.weights(1)],
+      inputs: [input],
+      output,
+      overlap: [windowOverlap(rowsAsPixels, 2)],
+      weights,
+      macs,
+      encode: (ctx) => [ctx.arena(input), ctx.arena(output), rows, depth, outC, inZp, outZp, act.min, act.max, ctx.weights(0), ctx.weights(1)],
     });
   }
 
