@@ -15,7 +15,7 @@ function assertCleanError(r: { status: number | null; stderr: string }, status: 
   const lines = r.stderr.trim().split("\n");
   assert.match(lines[0], pattern);
   assert.ok(!/\n\s+at /.test(r.stderr), `stack trace printed:\n${r.stderr}`);
-  if (status === 1) assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
 }
 
 test("convert writes a .wisp and prints a summary", () => {

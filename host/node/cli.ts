@@ -139,8 +139,8 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof WispError) {
-    process.stderr.write(`wisp: ${e.code}: ${e.message}\n`);
-    if (e.code === "USAGE") process.stderr.write(`${USAGE}\n`);
+    const hint = e.code === "USAGE" ? " (run `wisp help` for usage)" : "";
+    process.stderr.write(`wisp: ${e.code}: ${e.message}${hint}\n`);
     process.exit(e.code === "USAGE" ? 2 : 1);
   }
   process.stderr.write(`wisp: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
