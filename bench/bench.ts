@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadSync } from "../host/node/api";
 import { findModelsDir, goldenSets, MISSING_MODELS_HINT, TASKS } from "../host/node/models";
 import { wasmBytes } from "../host/node/runtime";
-import { medianLatency, vectors } from "./golden";
+import { medianLatency, printTable, vectors } from "./measure";
 
 const RUNS = Number(process.env.WISP_RUNS ?? 200);
 
@@ -66,11 +66,7 @@ function main(): number {
       Number.isNaN(nativeMs) ? "n/a" : `${(wispMs / nativeMs).toFixed(2)}x`, (model.info.macs / wispMs / 1000).toFixed(0), agreement,
     ]);
   }
-  const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  rows.forEach((r, i) => {
-    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "));
-    if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  });
+  printTable(rows, [0]);
   return 0;
 }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadSync } from "../host/node/api";
 import { findModelsDir, goldenSets, MISSING_MODELS_HINT, TASKS, tflmArenaBytes } from "../host/node/models";
 import { wasmBytes } from "../host/node/runtime";
-import { medianLatency, runGolden, vectors } from "./golden";
+import { medianLatency, printTable, runGolden, vectors } from "./measure";
 
 const RUNS = Number(process.env.WISP_RUNS ?? 50);
 
@@ -39,11 +39,7 @@ function main(): number {
       total ? `${exact === total ? "yes" : "NO"} ${exact}/${total} (${results.map((r) => r.set).join(", ")})` : "no golden vectors",
     ]);
   }
-  const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const [i, r] of rows.entries()) {
-    console.log(r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "));
-    if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  }
+  printTable(rows, [0, header.length - 1]);
   return allExact ? 0 : 1;
 }
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadSync, Model } from "../host/node/api";
 import { convertTflite } from "../host/convert";
 import { goldenSets, TASKS } from "../host/node/models";
-import { runGolden } from "../bench/golden";
+import { runGolden } from "../bench/measure";
 import { cli, kernelZoo, modelsDir, readModel } from "./helpers";
 
 const EXPECTED_SETS: Record<string, string[]> = {

@@ -3,14 +3,9 @@
 // inside the input, then adds the bias and requantizes. Interior pixels are
 // computed two at a time and channels four at a time, so every weight load
 // serves two pixels and every input load serves four channels.
-import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
-import { requantize } from "../quant";
 import { channelFilter, channelRecord } from "../weights";
+import { storeChannel, storeFourChannels } from "./output";
 
-@inline
-function storeChannel(out: usize, acc: i32, record: usize, outZp: i32, actMin: i32, actMax: i32): void {
-  store<i8>(out, <i8>requantize(acc + load<i32>(record, CHANNEL_BIAS), load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
-}
 
 // First tap index whose position origin + k * dilation is >= 0.
 @inline
@@ -95,21 +90,8 @@ export function convS8(
           rowStart += rowStep;
           wRow += <usize>(kW * inC);
         }
-        const r0 = channelRecord(records, oc);
-        const r1 = channelRecord(records, oc + 1);
-        const r2 = channelRecord(records, oc + 2);
-        const r3 = channelRecord(records, oc + 3);
-        storeChannel(out + <usize>oc, a0, r0, outZp, actMin, actMax);
-        storeChannel(out + <usize>(oc + 1), a1, r1, outZp, actMin, actMax);
-        storeChannel(out + <usize>(oc + 2), a2, r2, outZp, actMin, actMax);
-        storeChannel(out + <usize>(oc + 3), a3, r3, outZp, actMin, actMax);
-        if (pair) {
-          const next = out + <usize>outC;
-          storeChannel(next + <usize>oc, b0, r0, outZp, actMin, actMax);
-          storeChannel(next + <usize>(oc + 1), b1, r1, outZp, actMin, actMax);
-          storeChannel(next + <usize>(oc + 2), b2, r2, outZp, actMin, actMax);
-          storeChannel(next + <usize>(oc + 3), b3, r3, outZp, actMin, actMax);
-        }
+        storeFourChannels(out, oc, a0, a1, a2, a3, records, outZp, actMin, actMax);
+        if (pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
       }
       // Remaining channels one at a time, for each pixel of the pair.
       const pixels = pair ? 2 : 1;

@@ -3,14 +3,9 @@
 // models repeat the same multiplier in every channel record. Like TFLM, each
 // output is bias + sum(weight * (input - inZp)), requantized. Rows go two at a
 // time and channels four at a time, so every load serves several products.
-import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
-import { requantize } from "../quant";
 import { channelFilter, channelRecord } from "../weights";
+import { storeChannel, storeFourChannels } from "./output";
 
-@inline
-function storeChannel(out: usize, acc: i32, record: usize, outZp: i32, actMin: i32, actMax: i32): void {
-  store<i8>(out, <i8>requantize(acc + load<i32>(record, CHANNEL_BIAS), load<i32>(record, CHANNEL_MULT), load<i32>(record, CHANNEL_SHIFT), outZp, actMin, actMax));
-}
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
@@ -48,19 +43,8 @@ export function denseS8(
           a3 += u * <i32>load<i8>(w3 + <usize>i);
         }
       }
-      const r0 = channelRecord(records, oc), r1 = channelRecord(records, oc + 1);
-      const r2 = channelRecord(records, oc + 2), r3 = channelRecord(records, oc + 3);
-      storeChannel(out + <usize>oc, a0, r0, outZp, actMin, actMax);
-      storeChannel(out + <usize>(oc + 1), a1, r1, outZp, actMin, actMax);
-      storeChannel(out + <usize>(oc + 2), a2, r2, outZp, actMin, actMax);
-      storeChannel(out + <usize>(oc + 3), a3, r3, outZp, actMin, actMax);
-      if (pair) {
-        const next = out + <usize>outC;
-        storeChannel(next + <usize>oc, b0, r0, outZp, actMin, actMax);
-        storeChannel(next + <usize>(oc + 1), b1, r1, outZp, actMin, actMax);
-        storeChannel(next + <usize>(oc + 2), b2, r2, outZp, actMin, actMax);
-        storeChannel(next + <usize>(oc + 3), b3, r3, outZp, actMin, actMax);
-      }
+      storeFourChannels(out, oc, a0, a1, a2, a3, records, outZp, actMin, actMax);
+      if (pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
     }
     const count = pair ? 2 : 1;
     for (; oc < outC; oc++) {

@@ -1,5 +1,5 @@
-// Runs a model over golden vector sets and counts byte-exact outputs. Shared
-// by the main job, the benchmark and the tests.
+// Measuring: golden vector sets counted byte-exact, median latency, and the
+// plain-text tables the main job and the benchmark print. Tests use it too.
 import { Model } from "../host/node/api";
 import { GoldenSet } from "../host/node/models";
 
@@ -47,4 +47,14 @@ export function medianLatency(invoke: (x: Int8Array) => unknown, inputs: Int8Arr
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   return median(times);
+}
+
+// Prints rows as aligned columns; the first row is the header. Columns listed
+// in `leftAligned` are padded on the right, the rest on the left.
+export function printTable(rows: string[][], leftAligned: number[]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  rows.forEach((r, i) => {
+    console.log(r.map((cell, c) => (leftAligned.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd());
+    if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  });
 }
