@@ -5,19 +5,9 @@
 // serves two pixels and every input load serves four channels.
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
+import { endInside, firstInside } from "./window";
 
 
-// First tap index whose position origin + k * dilation is >= 0.
-@inline
-function firstInside(origin: i32, dilation: i32): i32 {
-  return origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
-}
-
-// One past the last tap index whose position is < size.
-@inline
-function endInside(origin: i32, dilation: i32, size: i32, taps: i32): i32 {
-  return min(taps, origin >= size ? 0 : (size - origin + dilation - 1) / dilation);
-}
 
 export function convS8(
   input: usize, output: usize,

@@ -5,6 +5,7 @@
 // whose windows are whole in x are computed in pairs, sharing weight loads.
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
+import { endInside, firstInside } from "./window";
 
 
 export function depthwiseS8(
@@ -24,13 +25,13 @@ export function depthwiseS8(
   let out = output;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
-    const kyStart = iy0 >= 0 ? 0 : (-iy0 + dilH - 1) / dilH;
-    const kyEnd = min(kH, iy0 >= inH ? 0 : (inH - iy0 + dilH - 1) / dilH);
+    const kyStart = firstInside(iy0, dilH);
+    const kyEnd = endInside(iy0, dilH, inH, kH);
     let ox = 0;
     while (ox < outW) {
       const ix0 = ox * strideW - padLeft;
-      const kxStart = ix0 >= 0 ? 0 : (-ix0 + dilW - 1) / dilW;
-      const kxEnd = min(kW, ix0 >= inW ? 0 : (inW - ix0 + dilW - 1) / dilW);
+      const kxStart = firstInside(ix0, dilW);
+      const kxEnd = endInside(ix0, dilW, inW, kW);
       const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW;
       const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
       const wOrigin = <usize>(kyStart * kW + kxStart);

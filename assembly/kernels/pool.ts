@@ -1,6 +1,7 @@
 // AVERAGE_POOL_2D and MAX_POOL_2D, int8, NHWC. Input and output share their
 // quantization, as TFLM requires; only the fused activation range applies.
 // Windows are clamped to the input, so padded taps are simply skipped.
+import { endInside, firstInside } from "./window";
 
 @inline
 function poolS8(
@@ -11,12 +12,12 @@ function poolS8(
   let out = output;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
-    const yStart = max(0, -iy0);
-    const yEnd = min(kH, inH - iy0);
+    const yStart = firstInside(iy0, 1);
+    const yEnd = endInside(iy0, 1, inH, kH);
     for (let ox = 0; ox < outW; ox++) {
       const ix0 = ox * strideW - padLeft;
-      const xStart = max(0, -ix0);
-      const xEnd = min(kW, inW - ix0);
+      const xStart = firstInside(ix0, 1);
+      const xEnd = endInside(ix0, 1, inW, kW);
       const count = (yEnd - yStart) * (xEnd - xStart);
       assert(count > 0, "pool: window outside the input");
       for (let c = 0; c < channels; c++) {
