@@ -35,7 +35,7 @@ function compile(): WebAssembly.Module {
     } catch {
       throw new WispError("IO", `cannot read ${wasmPath()}; run npm install to build it`);
     }
-    compiled = new WebAssembly.Module(bytes);
+    compiled = new WebAssembly.Module(new Uint8Array(bytes));
   }
   return compiled;
 }
