@@ -24,12 +24,13 @@ class Lowering {
   private values: Value[] = [];
   private valueOf = new Map<number, number>(); // tensor index -> value id
   private ops: LoweredOp[] = [];
-  private op!: Operator;
+  private op!: Operator; // the op being lowered
+  private atModelLevel = false; // past the ops: messages name the model
 
   constructor(private model: TfliteModel) {}
 
   private where(): string {
-    return `operator ${this.op.index} (${builtinName(this.op.builtin)})`;
+    return this.atModelLevel ? "model" : `operator ${this.op.index} (${builtinName(this.op.builtin)})`;
   }
 
   private reject(code: "UNSUPPORTED_OP" | "UNSUPPORTED_TYPE" | "BAD_MODEL" | "DYNAMIC_SHAPE", message: string): never {
@@ -138,20 +139,10 @@ class Lowering {
       this.op = op;
       this.lowerOp(op);
     }
-    this.op = { index: -1, builtin: -1 } as Operator;
-    const input = this.activationOrFail(inputTensor, "model input");
-    const output = this.activationOrFail(outputTensor, "model output");
+    this.atModelLevel = true;
+    const input = this.activation(inputTensor, "model input");
+    const output = this.activation(outputTensor, "model output");
     return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput };
-  }
-
-  private activationOrFail(i: number, role: string): Value {
-    const id = this.valueOf.get(i);
-    if (id !== undefined) return this.values[id];
-    try {
-      return this.activation(i, role);
-    } catch (e) {
-      return fail("UNSUPPORTED_TYPE", `${role}: ${(e as Error).message.replace(/^operator -1 \(builtin op -1\): /, "")}`);
-    }
   }
 
   private lowerOp(op: Operator): void {
