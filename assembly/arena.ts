@@ -1,5 +1,6 @@
-// Linear memory layout: [static data][model bytes][arena]. Memory grows only
-// while a model loads; nothing grows or allocates while it runs.
+// Linear memory layout: [static data][front-end region][model bytes][arena].
+// Memory grows only while a front end initializes or a model loads; nothing
+// grows or allocates while they run.
 
 const PAGE_BYTES: usize = 65536;
 
@@ -8,9 +9,21 @@ export function alignUp(value: usize, alignment: usize): usize {
   return (value + alignment - 1) & ~(alignment - 1);
 }
 
-// Where the host should copy a model: just past the static data.
+// End of the optional audio front-end region (0: none reserved).
+let frontEndEnd: usize = 0;
+
+// Reserves the front end's region just past the static data. It must come
+// before any model, which is then placed after it.
+export function reserveFrontEnd(bytes: usize): usize {
+  const base = alignUp(__heap_base, 16);
+  if (!ensureMemory(<u64>base + <u64>bytes)) return 0;
+  frontEndEnd = base + bytes;
+  return base;
+}
+
+// Where the host should copy a model: past the static data and the front end.
 export function modelBase(): usize {
-  return alignUp(__heap_base, 16);
+  return alignUp(max(__heap_base, frontEndEnd), 16);
 }
 
 // Makes sure linear memory reaches `end` bytes; false when it cannot.

@@ -6,7 +6,8 @@
 //   (wisp_invoke_op(i) runs a single op, for per-layer debugging)
 // On an error, wisp_error_ptr()/wisp_error_length() hold an ASCII message.
 import * as F from "./format";
-import { arenaBaseAfter, ensureMemory, modelBase } from "./arena";
+import { arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
+import { LFBE_FEATURES, LFBE_REGION_BYTES, LFBE_SAMPLES, lfbeFrame, lfbeInit } from "./dsp/lfbe";
 import { clearError, errorMessageLength, errorMessagePtr, fail } from "./errors";
 import { arenaBytes, inputBytes, inputOffset, opCount, outputBytes, outputOffset, readContainer, readGraph } from "./model";
 import { runGraph, runOps } from "./interpreter";
@@ -78,4 +79,32 @@ export function wisp_error_ptr(): usize {
 
 export function wisp_error_length(): i32 {
   return errorMessageLength();
+}
+
+// The streaming-wakeword log-Mel front end. Call before loading a model:
+// it reserves its region ahead of the model. Returns 0 or an error code.
+let lfbeRegion: usize = 0;
+
+export function wisp_lfbe_init(scale: f32, zeroPoint: i32): i32 {
+  if (loaded) return fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
+  lfbeRegion = reserveFrontEnd(LFBE_REGION_BYTES);
+  if (lfbeRegion == 0) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
+  lfbeInit(lfbeRegion, scale, zeroPoint);
+  return F.ERR_NONE;
+}
+
+// Where the host writes 1025 int16 samples (the one before the frame, then
+// the frame), and where the 40 int8 features appear after wisp_lfbe_frame().
+export function wisp_lfbe_samples_ptr(): usize {
+  return lfbeRegion == 0 ? 0 : lfbeRegion + LFBE_SAMPLES;
+}
+
+export function wisp_lfbe_features_ptr(): usize {
+  return lfbeRegion == 0 ? 0 : lfbeRegion + LFBE_FEATURES;
+}
+
+export function wisp_lfbe_frame(): i32 {
+  if (lfbeRegion == 0) return fail(F.ERR_NOT_LOADED, "the front end is not initialized");
+  lfbeFrame(lfbeRegion + LFBE_SAMPLES, lfbeRegion + LFBE_FEATURES);
+  return F.ERR_NONE;
 }
