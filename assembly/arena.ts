@@ -12,10 +12,10 @@ export function alignUp(value: usize, alignment: usize): usize {
 // End of the optional audio front-end region (0: none reserved).
 let frontEndEnd: usize = 0;
 
-// Reserves the front end's region just past the static data. It must come
-// before any model, which is then placed after it.
+// Reserves a front end's region past the static data and any earlier front
+// end. It must come before any model, which is then placed after it.
 export function reserveFrontEnd(bytes: usize): usize {
-  const base = alignUp(__heap_base, 16);
+  const base = alignUp(max(__heap_base, frontEndEnd), 16);
   if (!ensureMemory(<u64>base + <u64>bytes)) return 0;
   frontEndEnd = base + bytes;
   return base;

@@ -8,6 +8,7 @@
 import * as F from "./format";
 import { arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
 import { LFBE_FEATURES, LFBE_REGION_BYTES, LFBE_SAMPLES, lfbeFrame, lfbeInit } from "./dsp/lfbe";
+import { MFCC_FEATURES, MFCC_REGION_BYTES, MFCC_SAMPLES, mfccClip, mfccInit } from "./dsp/mfcc";
 import { clearError, errorMessageLength, errorMessagePtr, fail } from "./errors";
 import { arenaBytes, inputBytes, inputOffset, opCount, outputBytes, outputOffset, readContainer, readGraph } from "./model";
 import { runGraph, runOps } from "./interpreter";
@@ -106,5 +107,33 @@ export function wisp_lfbe_features_ptr(): usize {
 export function wisp_lfbe_frame(): i32 {
   if (lfbeRegion == 0) return fail(F.ERR_NOT_LOADED, "the front end is not initialized");
   lfbeFrame(lfbeRegion + LFBE_SAMPLES, lfbeRegion + LFBE_FEATURES);
+  return F.ERR_NONE;
+}
+
+// The keyword-spotting MFCC front end, for whole 1-s clips. Like the log-Mel
+// front end it must be initialized before a model loads.
+let mfccRegion: usize = 0;
+
+export function wisp_mfcc_init(scale: f32, zeroPoint: i32): i32 {
+  if (loaded) return fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
+  mfccRegion = reserveFrontEnd(MFCC_REGION_BYTES);
+  if (mfccRegion == 0) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
+  mfccInit(mfccRegion, scale, zeroPoint);
+  return F.ERR_NONE;
+}
+
+// Where the host writes a 16000-sample int16 clip, and where the 49 x 10
+// int8 features appear after wisp_mfcc_clip().
+export function wisp_mfcc_samples_ptr(): usize {
+  return mfccRegion == 0 ? 0 : mfccRegion + MFCC_SAMPLES;
+}
+
+export function wisp_mfcc_features_ptr(): usize {
+  return mfccRegion == 0 ? 0 : mfccRegion + MFCC_FEATURES;
+}
+
+export function wisp_mfcc_clip(): i32 {
+  if (mfccRegion == 0) return fail(F.ERR_NOT_LOADED, "the front end is not initialized");
+  mfccClip(mfccRegion + MFCC_SAMPLES, mfccRegion + MFCC_FEATURES);
   return F.ERR_NONE;
 }
