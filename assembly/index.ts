@@ -9,6 +9,9 @@ import * as F from "./format";
 import { arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
 import { LFBE_FEATURES, LFBE_REGION_BYTES, LFBE_SAMPLES, lfbeFrame, lfbeInit } from "./dsp/lfbe";
 import { MFCC_FEATURES, MFCC_REGION_BYTES, MFCC_SAMPLES, mfccClip, mfccInit } from "./dsp/mfcc";
+import {
+  STREAM_REGION_BYTES, streamCopyWindow, streamDetect, streamHopPtr, streamInit, streamPushHop, streamSetOutputQuantization, streamWindowReady,
+} from "./dsp/stream";
 import { clearError, errorMessageLength, errorMessagePtr, fail } from "./errors";
 import { arenaBytes, inputBytes, inputOffset, opCount, outputBytes, outputOffset, readContainer, readGraph } from "./model";
 import { runGraph, runOps } from "./interpreter";
@@ -88,9 +91,10 @@ let lfbeRegion: usize = 0;
 
 export function wisp_lfbe_init(scale: f32, zeroPoint: i32): i32 {
   if (loaded) return fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
-  lfbeRegion = reserveFrontEnd(LFBE_REGION_BYTES);
+  lfbeRegion = reserveFrontEnd(LFBE_REGION_BYTES + STREAM_REGION_BYTES);
   if (lfbeRegion == 0) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
   lfbeInit(lfbeRegion, scale, zeroPoint);
+  streamInit(lfbeRegion + LFBE_REGION_BYTES);
   return F.ERR_NONE;
 }
 
@@ -113,6 +117,7 @@ export function wisp_lfbe_frame(): i32 {
 // The keyword-spotting MFCC front end, for whole 1-s clips. Like the log-Mel
 // front end it must be initialized before a model loads.
 let mfccRegion: usize = 0;
+const STREAM_WINDOW_BYTES = 30 * 40;
 
 export function wisp_mfcc_init(scale: f32, zeroPoint: i32): i32 {
   if (loaded) return fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
@@ -136,4 +141,25 @@ export function wisp_mfcc_clip(): i32 {
   if (mfccRegion == 0) return fail(F.ERR_NOT_LOADED, "the front end is not initialized");
   mfccClip(mfccRegion + MFCC_SAMPLES, mfccRegion + MFCC_FEATURES);
   return F.ERR_NONE;
+}
+
+// Streaming wakeword: after wisp_lfbe_init and wisp_load of the model, the
+// host writes 512 samples at wisp_stream_hop_ptr() and calls
+// wisp_stream_push() once per 32 ms hop. It returns 0 while the first window
+// fills, 1 when the model ran on a new window, 2 when that window also fired
+// a debounced detection, or -code on an error. The window's scores are at
+// wisp_output_ptr().
+export function wisp_stream_hop_ptr(): usize {
+  return lfbeRegion == 0 ? 0 : streamHopPtr();
+}
+
+export function wisp_stream_push(outputScale: f32, outputZeroPoint: i32): i32 {
+  if (lfbeRegion == 0) return -fail(F.ERR_NOT_LOADED, "the front end is not initialized");
+  if (!loaded) return -fail(F.ERR_NOT_LOADED, "no model is loaded");
+  if (inputBytes != STREAM_WINDOW_BYTES) return -fail(F.ERR_BAD_GRAPH, "the model input is not 30 frames of 40 features");
+  streamSetOutputQuantization(outputScale, outputZeroPoint);
+  if (!streamPushHop(lfbeRegion + LFBE_FEATURES) || !streamWindowReady()) return 0;
+  streamCopyWindow(arenaBase + <usize>inputOffset);
+  runGraph(arenaBase);
+  return streamDetect(<i32>load<i8>(arenaBase + <usize>outputOffset)) ? 2 : 1;
 }

@@ -5,11 +5,15 @@ import { WispError, fail } from "../errors";
 import { convertTflite, ModelInfo } from "../convert";
 import { detectFormat, loadSync } from "./api";
 import { fetchModels } from "./models";
+import { listen } from "../audio/listen";
+import { scoreDetections } from "../audio/score";
+import { readWav } from "../audio/wav";
 
 const USAGE = `usage:
   wisp convert <model.tflite> -o <model.wisp>
   wisp run <model.tflite|model.wisp> --input <in.bin> --output <out.bin>
   wisp inspect <model.tflite|model.wisp> [--json]
+  wisp listen <model.tflite|model.wisp> <file.wav> [--json] [--score <windows.json>]
   wisp fetch-models [--dir <folder>]`;
 
 interface Args {
@@ -17,7 +21,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -54,6 +58,21 @@ function writeOutput(path: string, bytes: Uint8Array): void {
   } catch (e) {
     fail("IO", `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+// The MLPerf Tiny test description: [{ "detection_windows": [[start, stop], ...] }].
+function readDetectionWindows(path: string): [number, number][] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(readInput(path)));
+  } catch (e) {
+    if (e instanceof WispError) throw e;
+    return fail("BAD_INPUT", `${path} is not JSON`);
+  }
+  const windows = Array.isArray(parsed) ? (parsed[0] as { detection_windows?: unknown })?.detection_windows : undefined;
+  const valid = Array.isArray(windows) && windows.every((w) => Array.isArray(w) && w.length === 2 && w.every((t) => typeof t === "number" && Number.isFinite(t)));
+  if (!valid) fail("BAD_INPUT", `${path} has no detection_windows list of [start, stop] seconds`);
+  return windows as [number, number][];
 }
 
 function onePath(args: Args, what: string): string {
@@ -120,6 +139,29 @@ async function main(argv: string[]): Promise<void> {
       expectFlags(args, ["--json"]);
       const model = loadSync(readInput(onePath(args, "model file")));
       console.log(args.flags.has("--json") ? JSON.stringify(model.info, null, 2) : table(model.info));
+      return;
+    }
+    case "listen": {
+      expectFlags(args, ["--json", "--score"]);
+      if (args.positional.length !== 2) fail("USAGE", "listen needs a model and a .wav file");
+      const [modelPath, wavPath] = args.positional;
+      const wav = readWav(readInput(wavPath));
+      const result = listen(readInput(modelPath), wav);
+      if (args.flags.has("--json")) {
+        console.log(JSON.stringify(result.detections));
+      } else {
+        console.log(`${result.windows} windows of 30 frames (one per 32 ms hop)`);
+        console.log(`wakeword probability per window: ${result.probabilities.map((p) => p.toFixed(3)).join(" ")}`);
+        if (result.detections.length === 0) console.log("no detections");
+        for (const d of result.detections) console.log(`detection at ${d.time_s.toFixed(3)} s (window ${d.window}, probability ${d.probability.toFixed(4)})`);
+      }
+      const scorePath = args.flags.get("--score") as string | undefined;
+      if (scorePath) {
+        const windows = readDetectionWindows(scorePath);
+        const s = scoreDetections(result.probabilities.map((p) => p > 0.95), wav.samples.length, windows);
+        const line = `MLPerf Tiny scoring: ${s.truePositives} true detections, ${s.falsePositives} false detections, ${s.falseNegatives} false rejections`;
+        (args.flags.has("--json") ? console.error : console.log)(line);
+      }
       return;
     }
     case "fetch-models": {

@@ -19,6 +19,17 @@ export interface WispExports {
   wisp_arena_bytes(): number;
   wisp_error_ptr(): number;
   wisp_error_length(): number;
+  // Audio front ends (assembly/dsp/).
+  wisp_lfbe_init(scale: number, zeroPoint: number): number;
+  wisp_lfbe_samples_ptr(): number;
+  wisp_lfbe_features_ptr(): number;
+  wisp_lfbe_frame(): number;
+  wisp_mfcc_init(scale: number, zeroPoint: number): number;
+  wisp_mfcc_samples_ptr(): number;
+  wisp_mfcc_features_ptr(): number;
+  wisp_mfcc_clip(): number;
+  wisp_stream_hop_ptr(): number;
+  wisp_stream_push(outputScale: number, outputZeroPoint: number): number;
 }
 
 export function wasmPath(): string {
