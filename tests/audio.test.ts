@@ -1,0 +1,118 @@
+// The audio front ends against data made by the MLPerf Tiny reference code:
+// sww/real (282 windows of short_wav_easy10s.wav), sww/marvin (the marvin clip
+// padded with 0.5 s of silence each side) and kws/real (32 MFCC clips); then
+// the streaming pipeline end to end against the reference's detections and
+// scores (realistic.meta.json).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { logMelFrames, mfccClips } from "../host/audio/features";
+import { listen, windowEndSec } from "../host/audio/listen";
+import { scoreDetections } from "../host/audio/score";
+import { readWav } from "../host/audio/wav";
+import { WispError } from "../host/errors";
+import { cli, modelsDir } from "./helpers";
+
+const dir = modelsDir();
+const samples = (name: string) => readWav(new Uint8Array(readFileSync(join(dir, "samples", name)))).samples;
+const meta = (task: string) => JSON.parse(readFileSync(join(dir, task, "realistic.meta.json"), "utf8"));
+
+// Compares int8 feature sets; the issue's bar: >= 99.9% identical, none off by more than 1.
+function assertFeaturesMatch(actual: Int8Array, expected: Int8Array, label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  let identical = 0, worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (d === 0) identical++;
+    worst = Math.max(worst, d);
+  }
+  assert.ok(identical / actual.length >= 0.999, `${label}: ${identical}/${actual.length} identical`);
+  assert.ok(worst <= 1, `${label}: a value is off by ${worst}`);
+}
+
+// Model inputs are 30-frame windows sliding by one frame.
+function windows(frames: Int8Array, count: number): Int8Array {
+  const out = new Int8Array(count * 1200);
+  for (let i = 0; i < count; i++) out.set(frames.subarray(i * 40, i * 40 + 1200), i * 1200);
+  return out;
+}
+
+test("sww: log-Mel features of short_wav_easy10s.wav reproduce the 282 reference windows", () => {
+  const q = meta("sww").input;
+  const frames = logMelFrames(samples("short_wav_easy10s.wav"), q.scale, q.zero_point);
+  assert.equal(frames.length / 40, 311);
+  assertFeaturesMatch(windows(frames, 282), new Int8Array(readFileSync(join(dir, "sww", "real", "inputs.bin"))), "sww/real");
+});
+
+test("sww: the marvin clip, padded with 8000 zero samples each side, reproduces sww/marvin", () => {
+  const q = meta("sww").input;
+  const clip = samples("marvin_617de221_0.wav");
+  const padded = new Int16Array(clip.length + 16000);
+  padded.set(clip, 8000);
+  const frames = logMelFrames(padded, q.scale, q.zero_point);
+  assertFeaturesMatch(windows(frames, 32), new Int8Array(readFileSync(join(dir, "sww", "marvin", "inputs.bin"))), "sww/marvin");
+});
+
+test("kws: MFCC of the 32 reference clips reproduce kws/real", () => {
+  const m = meta("kws");
+  const rows = m.sets.real_public.rows as { wav: string; start_sample: number }[];
+  const out = new Int8Array(rows.length * 490);
+  for (const wav of new Set(rows.map((r) => r.wav))) {
+    const indices = rows.flatMap((r, i) => (r.wav === wav ? [i] : []));
+    const features = mfccClips(samples(wav), indices.map((i) => rows[i].start_sample), m.input_quant.scale, m.input_quant.zero_point);
+    indices.forEach((row, k) => out.set(features.subarray(k * 490, (k + 1) * 490), row * 490));
+  }
+  assertFeaturesMatch(out, new Int8Array(readFileSync(join(dir, "kws", "real", "inputs.bin"))), "kws/real");
+});
+
+test("streaming: scores, detections and MLPerf scoring equal the reference pipeline's", () => {
+  const wav = readWav(new Uint8Array(readFileSync(join(dir, "samples", "short_wav_easy10s.wav"))));
+  const result = listen(new Uint8Array(readFileSync(join(dir, "sww", "model.tflite"))), wav);
+  const reference = meta("sww").sets.real_public;
+  assert.equal(result.windows, reference.n);
+  // Every window's model output is TFLM's output for the reference features.
+  const expected = new Int8Array(readFileSync(join(dir, "sww", "real", "outputs.bin")));
+  const mismatched = result.scores.filter((s, i) => s.some((v, k) => v !== expected[i * 3 + k])).length;
+  assert.ok(mismatched <= result.windows / 1000, `${mismatched} windows differ from TFLM's outputs`);
+  // Windows above 0.95 are the reference's; the debounced detector fires once per run.
+  const above = result.probabilities.flatMap((p, i) => (p > 0.95 ? [i] : []));
+  assert.deepEqual(above, reference.detection.detected_window_indices);
+  assert.deepEqual(result.detections.map((d) => d.window), reference.detection.detected_runs.map((r: { first_window: number }) => r.first_window));
+  assert.deepEqual(result.detections.map((d) => d.time_s), reference.detection.detected_runs.map((r: { window_end_time_sec: number[] }) => r.window_end_time_sec[0]));
+  const windowsSec = JSON.parse(readFileSync(join(dir, "samples", "sww_short_test.json"), "utf8"))[0].detection_windows;
+  const score = scoreDetections(result.probabilities.map((p) => p > 0.95), wav.samples.length, windowsSec);
+  const ref = reference.detection.evaluate_py_scoring;
+  assert.deepEqual([score.truePositives, score.falsePositives, score.falseNegatives], [ref.true_detections, ref.false_detections, ref.false_rejections]);
+  assert.deepEqual(score.missedStartsSec, ref.false_rejection_starts_sec);
+});
+
+test("scoring: false positives outside the wakeword windows are debounced over 1 s", () => {
+  const windowsDetected = new Array(100).fill(false);
+  // Two runs 0.5 s apart count once, a third 2 s later counts again; none near a wakeword.
+  [10, 11, 25, 90].forEach((i) => (windowsDetected[i] = true));
+  const s = scoreDetections(windowsDetected, 100 * 512, []);
+  assert.equal(s.falsePositives, 2);
+  assert.equal(s.truePositives + s.falseNegatives, 0);
+  assert.ok(Math.abs(windowEndSec(0) - 0.992) < 1e-9);
+});
+
+test("listen CLI: --json prints detections with time_s", () => {
+  const r = cli(["listen", join(dir, "sww", "model.tflite"), join(dir, "samples", "short_wav_easy10s.wav"), "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const detections = JSON.parse(r.stdout);
+  assert.deepEqual(detections.map((d: { time_s: number }) => d.time_s), [1.408, 5.024]);
+});
+
+test("WAV reader refuses what it cannot read, with coded errors", () => {
+  const good = new Uint8Array(readFileSync(join(dir, "samples", "marvin_617de221_0.wav")));
+  const expectBad = (bytes: Uint8Array, pattern: RegExp) => assert.throws(() => readWav(bytes), (e: unknown) => e instanceof WispError && e.code === "BAD_INPUT" && pattern.test(e.message));
+  expectBad(new TextEncoder().encode("not audio at all"), /not a WAV file/);
+  const eightBit = good.slice();
+  new DataView(eightBit.buffer).setUint16(34, 8, true); // bits per sample
+  expectBad(eightBit, /16-bit PCM/);
+  expectBad(good.subarray(0, 30), /runs past the end|no data chunk|too short/);
+  const r = cli(["listen", join(dir, "sww", "model.tflite"), join(dir, "sww", "model.tflite")]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^wisp: BAD_INPUT: not a WAV file/);
+});
