@@ -35,18 +35,18 @@ function weightsAt(op: usize, index: i32): usize {
 
 function runOp(op: usize, opcode: i32, arena: usize): void {
   switch (opcode) {
+    // Direct calls on the opcode, not a function table: wasm2c and wasm3 then need no table.
     case F.OP_CONV:
     case F.OP_DEPTHWISE: {
-      const kernel = opcode == F.OP_CONV ? convS8 : depthwiseS8;
-      kernel(
-        at(arena, op, F.CONV_IN), at(arena, op, F.CONV_OUT),
-        param(op, F.CONV_IN_H), param(op, F.CONV_IN_W), param(op, F.CONV_IN_C),
-        param(op, F.CONV_OUT_H), param(op, F.CONV_OUT_W), param(op, F.CONV_OUT_C),
-        param(op, F.CONV_K_H), param(op, F.CONV_K_W), param(op, F.CONV_STRIDE_H), param(op, F.CONV_STRIDE_W),
-        param(op, F.CONV_DIL_H), param(op, F.CONV_DIL_W), param(op, F.CONV_PAD_TOP), param(op, F.CONV_PAD_LEFT),
-        param(op, F.CONV_IN_ZP), param(op, F.CONV_OUT_ZP), param(op, F.CONV_ACT_MIN), param(op, F.CONV_ACT_MAX),
-        weightsAt(op, F.CONV_WEIGHTS), weightsAt(op, F.CONV_CHANNELS),
-      );
+      const input = at(arena, op, F.CONV_IN), output = at(arena, op, F.CONV_OUT);
+      const inH = param(op, F.CONV_IN_H), inW = param(op, F.CONV_IN_W), inC = param(op, F.CONV_IN_C);
+      const outH = param(op, F.CONV_OUT_H), outW = param(op, F.CONV_OUT_W), outC = param(op, F.CONV_OUT_C);
+      const kH = param(op, F.CONV_K_H), kW = param(op, F.CONV_K_W), sH = param(op, F.CONV_STRIDE_H), sW = param(op, F.CONV_STRIDE_W);
+      const dH = param(op, F.CONV_DIL_H), dW = param(op, F.CONV_DIL_W), padTop = param(op, F.CONV_PAD_TOP), padLeft = param(op, F.CONV_PAD_LEFT);
+      const inZp = param(op, F.CONV_IN_ZP), outZp = param(op, F.CONV_OUT_ZP), actMin = param(op, F.CONV_ACT_MIN), actMax = param(op, F.CONV_ACT_MAX);
+      const filter = weightsAt(op, F.CONV_WEIGHTS), records = weightsAt(op, F.CONV_CHANNELS);
+      if (opcode == F.OP_CONV) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
+      else depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
       break;
     }
     case F.OP_DENSE:
@@ -59,14 +59,13 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
       break;
     case F.OP_AVG_POOL:
     case F.OP_MAX_POOL: {
-      const kernel = opcode == F.OP_AVG_POOL ? averagePoolS8 : maxPoolS8;
-      kernel(
-        at(arena, op, F.POOL_IN), at(arena, op, F.POOL_OUT),
-        param(op, F.POOL_IN_H), param(op, F.POOL_IN_W), param(op, F.POOL_C),
-        param(op, F.POOL_OUT_H), param(op, F.POOL_OUT_W), param(op, F.POOL_K_H), param(op, F.POOL_K_W),
-        param(op, F.POOL_STRIDE_H), param(op, F.POOL_STRIDE_W), param(op, F.POOL_PAD_TOP), param(op, F.POOL_PAD_LEFT),
-        param(op, F.POOL_ACT_MIN), param(op, F.POOL_ACT_MAX),
-      );
+      const input = at(arena, op, F.POOL_IN), output = at(arena, op, F.POOL_OUT);
+      const inH = param(op, F.POOL_IN_H), inW = param(op, F.POOL_IN_W), c = param(op, F.POOL_C);
+      const outH = param(op, F.POOL_OUT_H), outW = param(op, F.POOL_OUT_W), kH = param(op, F.POOL_K_H), kW = param(op, F.POOL_K_W);
+      const sH = param(op, F.POOL_STRIDE_H), sW = param(op, F.POOL_STRIDE_W), padTop = param(op, F.POOL_PAD_TOP), padLeft = param(op, F.POOL_PAD_LEFT);
+      const actMin = param(op, F.POOL_ACT_MIN), actMax = param(op, F.POOL_ACT_MAX);
+      if (opcode == F.OP_AVG_POOL) averagePoolS8(input, output, inH, inW, c, outH, outW, kH, kW, sH, sW, padTop, padLeft, actMin, actMax);
+      else maxPoolS8(input, output, inH, inW, c, outH, outW, kH, kW, sH, sW, padTop, padLeft, actMin, actMax);
       break;
     }
     case F.OP_ADD:
