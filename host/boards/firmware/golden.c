@@ -1,0 +1,38 @@
+/*
+ * Golden-vector firmware: loads the .wisp model linked into flash, runs each
+ * input through Wisp and compares with TFLM's output byte for byte. Exits 0
+ * when every vector matches, 1 otherwise (2 when the model fails to load).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "golden_data.h"
+#include "wisp.h"
+
+int main(void) {
+  if (wisp_open() != WISP_OK || wisp_load(golden_model, golden_model_size) != WISP_OK) {
+    printf("wisp: load failed (%d): %s\n", wisp_error_code(), wisp_error_message());
+    return 2;
+  }
+  size_t in_bytes = 0, out_bytes = 0;
+  int8_t *input = wisp_input(&in_bytes);
+  const int8_t *output = wisp_output(&out_bytes);
+  if (in_bytes != golden_input_bytes || out_bytes != golden_output_bytes) {
+    printf("wisp: model tensors (%u, %u bytes) do not match the vectors (%u, %u)\n", (unsigned)in_bytes, (unsigned)out_bytes,
+           (unsigned)golden_input_bytes, (unsigned)golden_output_bytes);
+    return 2;
+  }
+  unsigned exact = 0;
+  for (unsigned i = 0; i < golden_count; i++) {
+    memcpy(input, golden_inputs + i * in_bytes, in_bytes);
+    if (wisp_invoke() != WISP_OK) {
+      printf("wisp: invoke failed (%d): %s\n", wisp_error_code(), wisp_error_message());
+      return 2;
+    }
+    if (memcmp(output, golden_outputs + i * out_bytes, out_bytes) == 0) exact++;
+    else printf("vector %u differs\n", i);
+  }
+  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes\n", golden_name, exact, golden_count,
+         (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes());
+  return exact == golden_count ? 0 : 1;
+}

@@ -1,0 +1,3 @@
+# QEMU mps2-an386: Cortex-M4 with FPU.
+CPU_FLAGS = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+QEMU = qemu-system-arm -M mps2-an386

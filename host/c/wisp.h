@@ -1,0 +1,54 @@
+/*
+ * Wisp C host API: load a .wisp model into the Wisp WebAssembly module and
+ * run it. The same API sits on two engines: the module translated ahead of
+ * time with wasm2c (aot/), or interpreted by wasm3 (wasm3/).
+ *
+ *   wisp_open();
+ *   wisp_load(model, model_size);            // validates the whole model first
+ *   memcpy(wisp_input(NULL), input, n);
+ *   wisp_invoke();
+ *   use wisp_output(NULL);
+ *
+ * Every call returns WISP_OK (0) or an error code; wisp_error_message()
+ * explains the last error.
+ */
+#ifndef WISP_H
+#define WISP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+  WISP_OK = 0,
+  WISP_ERR_BAD_HEADER = 1,
+  WISP_ERR_BAD_CRC = 2,
+  WISP_ERR_BAD_SECTION = 3,
+  WISP_ERR_BAD_GRAPH = 4,
+  WISP_ERR_BAD_OP = 5,
+  WISP_ERR_OUT_OF_MEMORY = 6,
+  WISP_ERR_NOT_LOADED = 7,
+  WISP_ERR_KERNEL = 8,
+  WISP_ERR_TRAP = 100, /* the module trapped: a bug, never a bad model */
+  WISP_ERR_ENGINE = 101 /* the engine (wasm3) failed to start */
+};
+
+int wisp_open(void);
+int wisp_load(const uint8_t *model, size_t size);
+int wisp_invoke(void);
+int8_t *wisp_input(size_t *bytes);
+const int8_t *wisp_output(size_t *bytes);
+int wisp_error_code(void);
+const char *wisp_error_message(void);
+/* RAM the module uses: linear memory in use (static data, model, arena). */
+size_t wisp_memory_bytes(void);
+size_t wisp_arena_bytes(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
