@@ -3,7 +3,7 @@
 // arrays in flash, and arm-none-eabi-gcc links them with the C host and the
 // board's startup code. QEMU runs the image with semihosting.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
@@ -62,9 +62,46 @@ function linearMemoryBytes(wisp: Uint8Array, arenaBytes: number): number {
   return Math.ceil((modelBase + wisp.length + 16 + arenaBytes) / 16) * 16;
 }
 
+interface Board {
+  name: string;
+  cc: string;
+  cpu: string[];
+  startup: "cortex-m" | "picolibc";
+  memory: string[]; // linker memory map flags (picolibc boards)
+  qemu: string[];
+}
+
+// host/boards/<name>/board.mk: "KEY = value" lines.
+export function readBoard(name: string): Board {
+  const file = join(BOARDS_DIR, name, "board.mk");
+  if (!/^[a-z0-9-]+$/.test(name) || !existsSync(file)) fail("USAGE", `unknown board ${name}`);
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^([A-Z_]+)\s*=\s*(.*)$/.exec(line.trim());
+    if (m) vars[m[1]] = m[2].trim();
+  }
+  const words = (v?: string) => (v ? v.split(/\s+/) : []);
+  return { name, cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), qemu: words(vars.QEMU) };
+}
+
+const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections"];
+
+// The translated module and the C host compiled once per board.
+function engineObjects(board: Board): string[] {
+  const moduleDir = translatedModule();
+  const dir = join(PACKAGE_ROOT, "build", "c", board.name);
+  mkdirSync(dir, { recursive: true });
+  const sources = [join(moduleDir, "wisp_module.c"), join(C_DIR, "aot", "wisp_aot.c")];
+  return sources.map((source) => {
+    const object = join(dir, source.split("/").pop()!.replace(/\.c$/, ".o"));
+    const stale = !existsSync(object) || statSync(object).mtimeMs < Math.max(statSync(source).mtimeMs, statSync(join(C_DIR, "wisp.h")).mtimeMs);
+    if (stale) run(board.cc, [...board.cpu, ...COMMON_FLAGS, "-I", C_DIR, "-I", moduleDir, "-c", source, "-o", object]);
+    return object;
+  });
+}
+
 export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
-  const boardDir = join(BOARDS_DIR, f.board);
-  if (!existsSync(join(boardDir, "board.mk"))) fail("USAGE", `unknown board ${f.board}`);
+  const board = readBoard(f.board);
   const out = join(OUT_DIR, `${f.board}-${f.name}`);
   mkdirSync(out, { recursive: true });
   const inputBytes = f.inputs.length / f.count, outputBytes = f.outputs.length / f.count;
@@ -79,23 +116,23 @@ const char golden_name[] = ${JSON.stringify(f.name)};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
 ${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
   const memoryBytes = linearMemoryBytes(f.wisp, f.arenaBytes);
-  const cpu = /CPU_FLAGS\s*=\s*(.*)/.exec(readFileSync(join(boardDir, "board.mk"), "utf8"))![1].trim().split(/\s+/);
   const elf = join(out, "firmware.elf");
-  run("arm-none-eabi-gcc", [
-    ...cpu, "-O2", "-g", "-ffunction-sections", "-fdata-sections", "-fshort-enums",
-    `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", translatedModule(), "-I", out,
-    join(BOARDS_DIR, "cortex-m", "startup.c"), join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"),
-    join(C_DIR, "aot", "wisp_aot.c"), join(C_DIR, "aot", "wasm_rt_static.c"), join(translatedModule(), "wisp_module.c"),
-    "--specs=rdimon.specs", "-nostartfiles", "-Wl,--gc-sections", "-L", join(BOARDS_DIR, "cortex-m"),
-    "-T", join(boardDir, "board.ld"), "-lm", "-o", elf,
+  const startup = board.startup === "cortex-m"
+    ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
+    : ["--oslib=semihost", "--crt0=semihost", ...board.memory];
+  run(board.cc, [
+    ...board.cpu, ...COMMON_FLAGS, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", translatedModule(), "-I", out,
+    join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board),
+    ...startup, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
 }
 
-export function runFirmware(board: string, elf: string, timeoutMs = 300_000): { status: number | null; stdout: string } {
-  const qemu = /QEMU\s*=\s*(.*)/.exec(readFileSync(join(BOARDS_DIR, board, "board.mk"), "utf8"))![1].trim().split(/\s+/);
+export function runFirmware(boardName: string, elf: string, timeoutMs = 300_000): { status: number | null; stdout: string } {
+  const qemu = readBoard(boardName).qemu;
   const r = spawnSync(qemu[0], [...qemu.slice(1), "-nographic", "-monitor", "none", "-serial", "none",
     "-semihosting-config", "enable=on,target=native", "-kernel", elf], { encoding: "utf8", timeout: timeoutMs });
   if (r.error) fail("IO", `${qemu[0]} failed to run (${r.error.message})`);
-  return { status: r.status, stdout: r.stdout };
+  // Semihosted console output lands on QEMU's stdout (Arm) or stderr (RISC-V picolibc).
+  return { status: r.status, stdout: r.stdout + r.stderr };
 }
