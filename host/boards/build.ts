@@ -36,6 +36,26 @@ function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
   return `const ${type} ${name}[${Math.max(1, bytes.length)}] __attribute__((aligned(16))) = {\n${body.join("\n") || "  0"}\n};\n`;
 }
 
+// wasm2c checks each access against mem->size and reads mem->data, both
+// loaded from the instance (stores may alias them). With one static linear
+// memory (wasm_rt_static.c) the bound and the base are link-time constants,
+// so each check becomes one compare with an immediate: still a trap on any
+// access outside the buffer. -DWISP_UNCHECKED drops the checks (only for
+// models that validated at load; see README).
+function withStaticMemoryChecks(c: string): string {
+  const checks = "#define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))";
+  const reads = "&mem->data[addr]";
+  if (!c.includes(checks) || !c.includes(reads)) fail("IO", "unexpected wasm2c output: cannot apply the static memory checks");
+  return c
+    .replace(checks, `#include "wasm_rt_static.h"
+#if WISP_UNCHECKED
+#define MEMCHECK(mem, a, t)
+#else
+#define MEMCHECK(mem, a, t) if (UNLIKELY((a) > WISP_MEMORY_LIMIT - sizeof(t))) TRAP(OOB);
+#endif`)
+    .split(reads).join("&wisp_linear_memory[addr]");
+}
+
 // wasm2c output of build/wisp.wasm, made once per build of the module.
 function translatedModule(): string {
   const dir = join(PACKAGE_ROOT, "build", "c");
@@ -46,6 +66,7 @@ function translatedModule(): string {
   const key = String(wasm.length) + ":" + wasm.subarray(0, 64).toString("hex") + wasm.subarray(-64).toString("hex");
   if (!existsSync(source) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== key) {
     run("wasm2c", [wasmPath(), "-n", "wisp", "-o", source]);
+    writeFileSync(source, withStaticMemoryChecks(readFileSync(source, "utf8")));
     // The generated code includes wabt's wasm-rt.h; the cross compiler does
     // not search the host's /usr/include, so it is copied beside it.
     const header = ["/usr/include/wasm-rt.h", "/usr/share/wabt/wasm2c/wasm-rt.h"].find((h) => existsSync(h));
@@ -86,16 +107,19 @@ export function readBoard(name: string): Board {
 
 const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections"];
 
-// The translated module and the C host compiled once per board.
+// The translated module and the C host compiled once per board (and per
+// checking mode: WISP_UNCHECKED=1 in the environment builds without checks).
 function engineObjects(board: Board): string[] {
   const moduleDir = translatedModule();
-  const dir = join(PACKAGE_ROOT, "build", "c", board.name);
+  const unchecked = process.env.WISP_UNCHECKED === "1";
+  const dir = join(PACKAGE_ROOT, "build", "c", board.name + (unchecked ? "-unchecked" : ""));
   mkdirSync(dir, { recursive: true });
   const sources = [join(moduleDir, "wisp_module.c"), join(C_DIR, "aot", "wisp_aot.c")];
   return sources.map((source) => {
     const object = join(dir, source.split("/").pop()!.replace(/\.c$/, ".o"));
     const stale = !existsSync(object) || statSync(object).mtimeMs < Math.max(statSync(source).mtimeMs, statSync(join(C_DIR, "wisp.h")).mtimeMs);
-    if (stale) run(board.cc, [...board.cpu, ...COMMON_FLAGS, "-I", C_DIR, "-I", moduleDir, "-c", source, "-o", object]);
+    const flags = unchecked ? ["-DWISP_UNCHECKED=1"] : [];
+    if (stale) run(board.cc, [...board.cpu, ...COMMON_FLAGS, ...flags, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", moduleDir, "-c", source, "-o", object]);
     return object;
   });
 }
@@ -121,18 +145,38 @@ ${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}$
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
     : ["--oslib=semihost", "--crt0=semihost", ...board.memory];
   run(board.cc, [
-    ...board.cpu, ...COMMON_FLAGS, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", translatedModule(), "-I", out,
+    ...board.cpu, ...COMMON_FLAGS, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
     join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board),
-    ...startup, "-Wl,--gc-sections", "-lm", "-o", elf,
+    ...startup, `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
 }
 
-export function runFirmware(boardName: string, elf: string, timeoutMs = 300_000): { status: number | null; stdout: string } {
+// The instruction-counting TCG plugin, built for the host once.
+function countingPlugin(): string {
+  const source = join(BOARDS_DIR, "plugin", "insn_count.c");
+  const plugin = join(PACKAGE_ROOT, "build", "plugins", "libinsn_count.so");
+  if (!existsSync(plugin) || statSync(plugin).mtimeMs < statSync(source).mtimeMs) {
+    mkdirSync(join(PACKAGE_ROOT, "build", "plugins"), { recursive: true });
+    run("gcc", ["-shared", "-fPIC", "-O2", "-o", plugin, source]);
+  }
+  return plugin;
+}
+
+export interface FirmwareRun {
+  status: number | null;
+  stdout: string;
+  instructions?: number; // guest instructions of the whole run, when counted
+}
+
+export function runFirmware(boardName: string, elf: string, options: { countInstructions?: boolean; timeoutMs?: number } = {}): FirmwareRun {
   const qemu = readBoard(boardName).qemu;
-  const r = spawnSync(qemu[0], [...qemu.slice(1), "-nographic", "-monitor", "none", "-serial", "none",
-    "-semihosting-config", "enable=on,target=native", "-kernel", elf], { encoding: "utf8", timeout: timeoutMs });
+  const plugin = options.countInstructions ? ["-plugin", countingPlugin()] : [];
+  const r = spawnSync(qemu[0], [...qemu.slice(1), "-nographic", "-monitor", "none", "-serial", "none", ...plugin,
+    "-semihosting-config", "enable=on,target=native", "-kernel", elf], { encoding: "utf8", timeout: options.timeoutMs ?? 300_000 });
   if (r.error) fail("IO", `${qemu[0]} failed to run (${r.error.message})`);
   // Semihosted console output lands on QEMU's stdout (Arm) or stderr (RISC-V picolibc).
-  return { status: r.status, stdout: r.stdout + r.stderr };
+  const out = r.stdout + r.stderr;
+  const counted = /wisp-insns: (\d+)/.exec(out);
+  return { status: r.status, stdout: out.replace(/wisp-insns: \d+\n?/, ""), instructions: counted ? Number(counted[1]) : undefined };
 }

@@ -2,14 +2,36 @@
  * Golden-vector firmware: loads the .wisp model linked into flash, runs each
  * input through Wisp and compares with TFLM's output byte for byte. Exits 0
  * when every vector matches, 1 otherwise (2 when the model fails to load).
+ * It also reports the peak stack the Wisp calls used, found by painting the
+ * free stack before the runs and looking for the deepest overwritten word.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "golden_data.h"
 #include "wisp.h"
 
+#define PAINT 0xA5A5A5A5u
+static volatile uint32_t *painted_low;
+
+static void paint_stack(uintptr_t frame) {
+  painted_low = (volatile uint32_t *)(((uintptr_t)sbrk(0) + 256) & ~(uintptr_t)3);
+  for (volatile uint32_t *p = painted_low; (uintptr_t)p < frame - 512; p++) *p = PAINT;
+}
+
+static unsigned stack_peak(uintptr_t frame) {
+  volatile uint32_t *p = painted_low;
+  while (*p == PAINT) p++;
+  return (unsigned)(frame - (uintptr_t)p);
+}
+
 int main(void) {
+  volatile uint32_t marker = 0;
+  uintptr_t frame = (uintptr_t)&marker;
+  printf("wisp golden firmware\n"); /* stdio allocates its buffers before the stack is painted */
+  paint_stack(frame);
   if (wisp_open() != WISP_OK || wisp_load(golden_model, golden_model_size) != WISP_OK) {
     printf("wisp: load failed (%d): %s\n", wisp_error_code(), wisp_error_message());
     return 2;
@@ -32,7 +54,7 @@ int main(void) {
     if (memcmp(output, golden_outputs + i * out_bytes, out_bytes) == 0) exact++;
     else printf("vector %u differs\n", i);
   }
-  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes\n", golden_name, exact, golden_count,
-         (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes());
+  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, peak stack %u bytes\n", golden_name, exact, golden_count,
+         (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), stack_peak(frame));
   return exact == golden_count ? 0 : 1;
 }

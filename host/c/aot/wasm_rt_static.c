@@ -1,14 +1,16 @@
 /*
  * A small wasm2c runtime for bare metal: one linear memory in a static
- * buffer of WISP_MEMORY_BYTES (no malloc, no mmap, no signals). Memory
- * accesses stay bounds-checked by wasm2c's generated checks against
- * mem->size; a trap longjmps back to the API call that entered the module.
+ * buffer of WISP_MEMORY_BYTES (no malloc, no mmap, no signals). Every access
+ * is bounds-checked against that buffer (see withStaticMemoryChecks in
+ * host/boards/build.ts); a trap longjmps back to the API call that entered
+ * the module.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "wasm-rt.h"
+#include "wasm_rt_static.h"
 
 #ifndef WISP_MEMORY_BYTES
 #define WISP_MEMORY_BYTES (256u * 1024u)
@@ -16,7 +18,7 @@
 
 #define PAGE_BYTES 65536u
 
-static uint8_t linear_memory[WISP_MEMORY_BYTES] __attribute__((aligned(16)));
+uint8_t wisp_linear_memory[WISP_MEMORY_BYTES] __attribute__((aligned(16)));
 static int initialized;
 jmp_buf wisp_trap_target;
 int wisp_last_trap;
@@ -50,10 +52,10 @@ static void set_pages(wasm_rt_memory_t *mem, uint32_t pages) {
 }
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages) {
-  mem->data = linear_memory;
+  mem->data = wisp_linear_memory;
   mem->max_pages = max_pages;
   set_pages(mem, initial_pages);
-  memset(linear_memory, 0, sizeof linear_memory);
+  memset(wisp_linear_memory, 0, sizeof wisp_linear_memory);
 }
 
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {

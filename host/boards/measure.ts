@@ -1,0 +1,62 @@
+// Measures a model on an emulated board: byte-exactness, guest instructions
+// per inference (two runs, with 1 and with N vectors, counted by the QEMU
+// plugin: the difference over N - 1 leaves out startup and model loading),
+// flash (code and constants, with and without the model) and RAM.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { convertTflite } from "../convert";
+import { fail } from "../errors";
+import { buildGoldenFirmware, readBoard, runFirmware } from "./build";
+
+export interface BoardMeasurement {
+  board: string;
+  task: string;
+  vectors: number;
+  exact: number;
+  instructionsPerInference: number;
+  instructionsPerMac: number;
+  flashBytes: number; // .text + .data of the firmware, model and vectors included
+  runtimeFlashBytes: number; // the same without the model and the vectors
+  ramBytes: number; // .data + .bss (the static linear memory included) + peak stack
+  linearMemoryBytes: number;
+  peakStackBytes: number;
+}
+
+function sectionSizes(board: string, elf: string): { text: number; data: number; bss: number } {
+  const size = readBoard(board).cc.replace(/gcc$/, "size");
+  const r = spawnSync(size, [elf], { encoding: "utf8" });
+  const m = /^\s*(\d+)\s+(\d+)\s+(\d+)/m.exec(r.stdout ?? "");
+  if (!m) fail("IO", `${size} failed on ${elf}`);
+  return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
+}
+
+export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number): BoardMeasurement {
+  const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(modelDir, "model.tflite"))));
+  const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
+  const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
+  const build = (count: number) => buildGoldenFirmware({
+    board, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
+    inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
+  });
+  const one = build(1), many = build(vectors);
+  const first = runFirmware(board, one.elf, { countInstructions: true });
+  const all = runFirmware(board, many.elf, { countInstructions: true });
+  const report = /(\d+)\/(\d+) byte-exact, arena \d+ bytes, linear memory (\d+) bytes, peak stack (\d+) bytes/.exec(all.stdout);
+  if (all.status !== 0 && !report) fail("IO", `${board} ${task}: firmware failed: ${all.stdout.trim()}`);
+  if (!report || first.instructions === undefined || all.instructions === undefined) fail("IO", `${board} ${task}: no report from the firmware`);
+  const perInference = Math.round((all.instructions - first.instructions) / (vectors - 1));
+  const sizes = sectionSizes(board, many.elf);
+  const peakStack = Number(report[4]);
+  const flash = sizes.text + sizes.data;
+  return {
+    board, task, vectors, exact: Number(report[1]),
+    instructionsPerInference: perInference,
+    instructionsPerMac: perInference / info.macs,
+    flashBytes: flash,
+    runtimeFlashBytes: flash - wisp.length - vectors * (info.input.bytes + info.output.bytes),
+    ramBytes: sizes.data + sizes.bss + peakStack,
+    linearMemoryBytes: Number(report[3]),
+    peakStackBytes: peakStack,
+  };
+}
