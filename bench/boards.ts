@@ -1,0 +1,37 @@
+// `npm run bench:boards`: every model on every emulated target (wasm2c AOT):
+// guest instructions per inference, instructions per MAC, flash and RAM.
+// `--update-budget` rewrites the instruction budget the tests hold to.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { measureOnBoard } from "../host/boards/measure";
+import { BUDGET_FILE, TARGETS, targetMatrix } from "../host/boards/matrix";
+import { findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
+import { PACKAGE_ROOT } from "../host/node/package-root";
+import { printTable } from "./measure";
+
+const VECTORS = 3;
+
+function main(): number {
+  const dir = findModelsDir();
+  if (!dir) {
+    console.error(MISSING_MODELS_HINT);
+    return 1;
+  }
+  const rows = [["target", "core", "model", "engine", "exact", "instructions/inference", "instr/MAC", "flash bytes", "runtime flash", "RAM bytes", "linear memory", "peak stack"]];
+  const budget: Record<string, Record<string, number>> = {};
+  for (const { board, task } of targetMatrix()) {
+    const m = measureOnBoard(board, task, join(dir, task), VECTORS);
+    (budget[board] ??= {})[task] = m.instructionsPerInference;
+    rows.push([board, TARGETS[board], task, "AOT", `${m.exact}/${m.vectors}`, m.instructionsPerInference.toLocaleString("en-US"), m.instructionsPerMac.toFixed(2),
+      m.flashBytes.toLocaleString("en-US"), m.runtimeFlashBytes.toLocaleString("en-US"), m.ramBytes.toLocaleString("en-US"),
+      m.linearMemoryBytes.toLocaleString("en-US"), String(m.peakStackBytes)]);
+  }
+  printTable(rows, [0, 1, 2, 3]);
+  if (process.argv.includes("--update-budget")) {
+    writeFileSync(join(PACKAGE_ROOT, BUDGET_FILE), JSON.stringify(budget, null, 2) + "\n");
+    console.log(`\nwrote ${BUDGET_FILE}`);
+  }
+  return 0;
+}
+
+process.exitCode = main();
