@@ -3,7 +3,7 @@
 // arrays in flash, and arm-none-eabi-gcc links them with the C host and the
 // board's startup code. QEMU runs the image with semihosting.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
@@ -45,15 +45,15 @@ function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
 function withStaticMemoryChecks(c: string): string {
   const checks = "#define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))";
   const reads = "&mem->data[addr]";
-  if (!c.includes(checks) || !c.includes(reads)) fail("IO", "unexpected wasm2c output: cannot apply the static memory checks");
+  if (!c.includes(checks) || !c.includes(reads) || !c.includes('#include "wisp_module.h"')) fail("IO", "unexpected wasm2c output: cannot apply the static memory checks");
   return c
-    .replace(checks, `#include "wasm_rt_static.h"
-#if WISP_UNCHECKED
+    .replace(checks, `#if WISP_UNCHECKED
 #define MEMCHECK(mem, a, t)
 #else
 #define MEMCHECK(mem, a, t) if (UNLIKELY((a) > WISP_MEMORY_LIMIT - sizeof(t))) TRAP(OOB);
 #endif`)
-    .split(reads).join("&wisp_linear_memory[addr]");
+    .split(reads).join("&wisp_linear_memory[addr]")
+    .replace('#include "wisp_module.h"', '#include "wisp_module.h"\n#include "wasm_rt_static.h"');
 }
 
 // wasm2c output of build/wisp.wasm, made once per build of the module.
@@ -105,7 +105,8 @@ export function readBoard(name: string): Board {
   return { name, cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), qemu: words(vars.QEMU) };
 }
 
-const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections"];
+// wasm2c's checks must stay on: the static runtime has no signal handler.
+const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"];
 
 // The translated module and the C host compiled once per board (and per
 // checking mode: WISP_UNCHECKED=1 in the environment builds without checks).
@@ -114,19 +115,19 @@ function engineObjects(board: Board): string[] {
   const unchecked = process.env.WISP_UNCHECKED === "1";
   const dir = join(PACKAGE_ROOT, "build", "c", board.name + (unchecked ? "-unchecked" : ""));
   mkdirSync(dir, { recursive: true });
-  const sources = [join(moduleDir, "wisp_module.c"), join(C_DIR, "aot", "wisp_aot.c")];
+  const sources = [join(moduleDir, "wisp_module.c"), join(C_DIR, "aot", "wisp_aot.c"), join(C_DIR, "wisp_host.c")];
   return sources.map((source) => {
     const object = join(dir, source.split("/").pop()!.replace(/\.c$/, ".o"));
-    const stale = !existsSync(object) || statSync(object).mtimeMs < Math.max(statSync(source).mtimeMs, statSync(join(C_DIR, "wisp.h")).mtimeMs);
+    const inputs = [source, join(C_DIR, "wisp.h"), join(C_DIR, "engine.h")];
+    const stale = !existsSync(object) || statSync(object).mtimeMs < Math.max(...inputs.map((f) => statSync(f).mtimeMs));
     const flags = unchecked ? ["-DWISP_UNCHECKED=1"] : [];
     if (stale) run(board.cc, [...board.cpu, ...COMMON_FLAGS, ...flags, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", moduleDir, "-c", source, "-o", object]);
     return object;
   });
 }
 
-export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
-  const board = readBoard(f.board);
-  const out = join(OUT_DIR, `${f.board}-${f.name}`);
+// The model and the vectors as const arrays (golden_data.c) for golden.c.
+function writeGoldenData(out: string, f: GoldenFirmware): void {
   mkdirSync(out, { recursive: true });
   const inputBytes = f.inputs.length / f.count, outputBytes = f.outputs.length / f.count;
   writeFileSync(join(out, "golden_data.h"), `#include <stdint.h>
@@ -139,17 +140,46 @@ extern const char golden_name[];
 const char golden_name[] = ${JSON.stringify(f.name)};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
 ${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
+}
+
+export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
+  const board = readBoard(f.board);
+  const out = join(OUT_DIR, `${f.board}-${f.name}`);
+  writeGoldenData(out, f);
   const memoryBytes = linearMemoryBytes(f.wisp, f.arenaBytes);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
     : ["--oslib=semihost", "--crt0=semihost", ...board.memory];
   run(board.cc, [
-    ...board.cpu, ...COMMON_FLAGS, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
+    ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
     join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board),
     ...startup, `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
+}
+
+// The same golden firmware as a native program on this machine, over either
+// engine: "aot" (wasm2c) or "wasm3" (the wasm3 sources in wasm3Dir, with
+// build/wisp.wasm embedded). Returns the executable.
+export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmware, "board">, wasm3Dir?: string): string {
+  const out = join(OUT_DIR, `native-${engine}-${f.name}`);
+  writeGoldenData(out, { ...f, board: "native" });
+  const common = ["-O2", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-I", C_DIR, "-I", out, join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), join(C_DIR, "wisp_host.c")];
+  const exe = join(out, "golden");
+  if (engine === "aot") {
+    const memoryBytes = linearMemoryBytes(f.wisp, f.arenaBytes);
+    run("gcc", [...common, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", join(C_DIR, "aot"), "-I", translatedModule(),
+      join(C_DIR, "aot", "wasm_rt_static.c"), join(C_DIR, "aot", "wisp_aot.c"), join(translatedModule(), "wisp_module.c"),
+      `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-lm", "-o", exe]);
+  } else {
+    if (!wasm3Dir || !existsSync(join(wasm3Dir, "wasm3.h"))) fail("USAGE", "WASM3_DIR must point at wasm3's source folder (the one with wasm3.h)");
+    writeFileSync(join(out, "wisp_wasm.c"), `#include <stdint.h>\nconst uint32_t wisp_wasm_size = ${readFileSync(wasmPath()).length};\n${cArray("wisp_wasm", readFileSync(wasmPath()))}`);
+    // wasm3's core; its optional WASI, libc and tracer bindings are not needed.
+    const core = readdirSync(wasm3Dir).filter((n) => /^m3_.*\.c$/.test(n) && !n.startsWith("m3_api_")).map((n) => join(wasm3Dir, n));
+    run("gcc", [...common, "-I", wasm3Dir, join(C_DIR, "wasm3", "wisp_wasm3.c"), join(out, "wisp_wasm.c"), ...core, "-lm", "-o", exe]);
+  }
+  return exe;
 }
 
 // The instruction-counting TCG plugin, built for the host once.

@@ -2,8 +2,9 @@
  * Golden-vector firmware: loads the .wisp model linked into flash, runs each
  * input through Wisp and compares with TFLM's output byte for byte. Exits 0
  * when every vector matches, 1 otherwise (2 when the model fails to load).
- * It also reports the peak stack the Wisp calls used, found by painting the
- * free stack before the runs and looking for the deepest overwritten word.
+ * On bare metal (WISP_PAINT_STACK) it also reports the peak stack the Wisp
+ * calls used, found by painting the free stack before the runs and looking
+ * for the deepest overwritten word.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #define PAINT 0xA5A5A5A5u
 static volatile uint32_t *painted_low;
 
+#if WISP_PAINT_STACK
 static void paint_stack(uintptr_t frame) {
   painted_low = (volatile uint32_t *)(((uintptr_t)sbrk(0) + 256) & ~(uintptr_t)3);
   for (volatile uint32_t *p = painted_low; (uintptr_t)p < frame - 512; p++) *p = PAINT;
@@ -26,6 +28,10 @@ static unsigned stack_peak(uintptr_t frame) {
   while (*p == PAINT) p++;
   return (unsigned)(frame - (uintptr_t)p);
 }
+#else
+static void paint_stack(uintptr_t frame) { (void)frame; }
+static unsigned stack_peak(uintptr_t frame) { (void)frame; return 0; }
+#endif
 
 int main(void) {
   volatile uint32_t marker = 0;

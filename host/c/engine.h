@@ -1,0 +1,32 @@
+/*
+ * What an engine gives the C host (wisp_host.c): calls into the module's
+ * exports and access to its linear memory. aot/ implements it over wasm2c's
+ * output, wasm3/ over wasm3's public API.
+ */
+#ifndef WISP_ENGINE_H
+#define WISP_ENGINE_H
+
+#include <stdint.h>
+
+enum wisp_export {
+  WISP_EXPORT_MODEL_BUFFER, /* (bytes) -> ptr */
+  WISP_EXPORT_LOAD,         /* (ptr, length) -> code */
+  WISP_EXPORT_INVOKE,       /* () -> code */
+  WISP_EXPORT_INPUT_PTR,
+  WISP_EXPORT_INPUT_BYTES,
+  WISP_EXPORT_OUTPUT_PTR,
+  WISP_EXPORT_OUTPUT_BYTES,
+  WISP_EXPORT_ARENA_PTR,
+  WISP_EXPORT_ARENA_BYTES,
+  WISP_EXPORT_ERROR_PTR,
+  WISP_EXPORT_ERROR_LENGTH,
+  WISP_EXPORT_COUNT
+};
+
+/* 0 on success, else a WISP_ERR_* code; engine_failure() then says why. */
+int engine_open(void);
+int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, uint32_t *result);
+uint8_t *engine_memory(uint32_t *bytes);
+const char *engine_failure(void);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * The Wisp C API (wisp.h) over any engine (engine.h): copies the model into
+ * linear memory, drives the exports and keeps the last error.
+ */
+#include <string.h>
+
+#include "engine.h"
+#include "wisp.h"
+
+static int opened;
+static int last_code;
+static char message[161];
+
+static void set_message(const char *text) {
+  strncpy(message, text, sizeof message - 1);
+  message[sizeof message - 1] = 0;
+}
+
+/* Records a code; a module error's message comes from the module itself. */
+static int result(int code) {
+  last_code = code;
+  if (code == WISP_OK) {
+    message[0] = 0;
+  } else if (code == WISP_ERR_TRAP || code == WISP_ERR_ENGINE) {
+    set_message(engine_failure());
+  } else {
+    uint32_t at = 0, n = 0, size = 0;
+    uint8_t *memory = engine_memory(&size);
+    if (engine_call(WISP_EXPORT_ERROR_PTR, 0, 0, &at) == WISP_OK && engine_call(WISP_EXPORT_ERROR_LENGTH, 0, 0, &n) == WISP_OK &&
+        at <= size && n <= size - at) {
+      if (n >= sizeof message) n = sizeof message - 1;
+      memcpy(message, memory + at, n);
+      message[n] = 0;
+    } else {
+      set_message("unknown error");
+    }
+  }
+  return code;
+}
+
+/* Calls an export that returns a value (not a code). */
+static uint32_t value_of(enum wisp_export fn) {
+  uint32_t value = 0;
+  return opened && engine_call(fn, 0, 0, &value) == WISP_OK ? value : 0;
+}
+
+int wisp_open(void) {
+  if (!opened) {
+    int code = engine_open();
+    if (code != WISP_OK) return result(code);
+    opened = 1;
+  }
+  return result(WISP_OK);
+}
+
+int wisp_load(const uint8_t *model, size_t size) {
+  if (!opened) return result(WISP_ERR_NOT_LOADED);
+  if (size > UINT32_MAX - 64) return result(WISP_ERR_BAD_HEADER);
+  uint32_t at = 0, status = 0, memory_bytes = 0;
+  int code = engine_call(WISP_EXPORT_MODEL_BUFFER, (uint32_t)size, 0, &at);
+  if (code != WISP_OK) return result(code);
+  uint8_t *memory = engine_memory(&memory_bytes);
+  if (at == 0 || at > memory_bytes || size > memory_bytes - at) {
+    last_code = WISP_ERR_OUT_OF_MEMORY;
+    set_message("not enough linear memory for the model");
+    return last_code;
+  }
+  memcpy(memory + at, model, size);
+  code = engine_call(WISP_EXPORT_LOAD, at, (uint32_t)size, &status);
+  return result(code != WISP_OK ? code : (int)status);
+}
+
+int wisp_invoke(void) {
+  if (!opened) return result(WISP_ERR_NOT_LOADED);
+  uint32_t status = 0;
+  int code = engine_call(WISP_EXPORT_INVOKE, 0, 0, &status);
+  return result(code != WISP_OK ? code : (int)status);
+}
+
+/* A tensor's place in linear memory, or NULL when none is loaded. */
+static uint8_t *tensor(enum wisp_export ptr_fn, enum wisp_export bytes_fn, size_t *bytes) {
+  uint32_t n = value_of(bytes_fn), at = value_of(ptr_fn), size = 0;
+  uint8_t *memory = opened ? engine_memory(&size) : NULL;
+  if (n == 0 || memory == NULL || at > size || n > size - at) return NULL;
+  if (bytes) *bytes = n;
+  return memory + at;
+}
+
+int8_t *wisp_input(size_t *bytes) { return (int8_t *)tensor(WISP_EXPORT_INPUT_PTR, WISP_EXPORT_INPUT_BYTES, bytes); }
+const int8_t *wisp_output(size_t *bytes) { return (const int8_t *)tensor(WISP_EXPORT_OUTPUT_PTR, WISP_EXPORT_OUTPUT_BYTES, bytes); }
+int wisp_error_code(void) { return last_code; }
+const char *wisp_error_message(void) { return message; }
+size_t wisp_memory_bytes(void) { return value_of(WISP_EXPORT_ARENA_PTR) + value_of(WISP_EXPORT_ARENA_BYTES); }
+size_t wisp_arena_bytes(void) { return value_of(WISP_EXPORT_ARENA_BYTES); }
