@@ -1,8 +1,10 @@
-// `npm run bench:boards`: every model on every emulated target (wasm2c AOT):
-// guest instructions per inference, instructions per MAC, flash and RAM.
-// `--update-budget` rewrites the instruction budget the tests hold to.
+// `npm run bench:boards`: every model on every emulated target, with the
+// wasm2c AOT engine and, when WASM3_DIR is set, the wasm3 interpreter: guest
+// instructions per inference, instructions per MAC, flash and RAM.
+// `--update-budget` rewrites the AOT instruction budget the tests hold to.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Engine } from "../host/boards/build";
 import { measureOnBoard } from "../host/boards/measure";
 import { BUDGET_FILE, TARGETS, targetMatrix } from "../host/boards/matrix";
 import { findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
@@ -17,14 +19,17 @@ function main(): number {
     console.error(MISSING_MODELS_HINT);
     return 1;
   }
-  const rows = [["target", "core", "model", "engine", "exact", "instructions/inference", "instr/MAC", "flash bytes", "runtime flash", "RAM bytes", "linear memory", "peak stack"]];
+  const rows = [["target", "core", "model", "engine", "exact", "instructions/inference", "instr/MAC", "flash bytes", "runtime flash", "RAM bytes", "linear memory", "heap", "peak stack"]];
   const budget: Record<string, Record<string, number>> = {};
+  const engines: Engine[] = process.env.WASM3_DIR ? ["aot", "wasm3"] : ["aot"];
   for (const { board, task } of targetMatrix()) {
-    const m = measureOnBoard(board, task, join(dir, task), VECTORS);
-    (budget[board] ??= {})[task] = m.instructionsPerInference;
-    rows.push([board, TARGETS[board], task, "AOT", `${m.exact}/${m.vectors}`, m.instructionsPerInference.toLocaleString("en-US"), m.instructionsPerMac.toFixed(2),
-      m.flashBytes.toLocaleString("en-US"), m.runtimeFlashBytes.toLocaleString("en-US"), m.ramBytes.toLocaleString("en-US"),
-      m.linearMemoryBytes.toLocaleString("en-US"), String(m.peakStackBytes)]);
+    for (const engine of engines) {
+      const m = measureOnBoard(board, task, join(dir, task), VECTORS, engine);
+      if (engine === "aot") (budget[board] ??= {})[task] = m.instructionsPerInference;
+      rows.push([board, TARGETS[board], task, engine, `${m.exact}/${m.vectors}`, m.instructionsPerInference.toLocaleString("en-US"), m.instructionsPerMac.toFixed(2),
+        m.flashBytes.toLocaleString("en-US"), m.runtimeFlashBytes.toLocaleString("en-US"), m.ramBytes.toLocaleString("en-US"),
+        m.linearMemoryBytes.toLocaleString("en-US"), m.heapBytes.toLocaleString("en-US"), String(m.peakStackBytes)]);
+    }
   }
   printTable(rows, [0, 1, 2, 3]);
   if (process.argv.includes("--update-budget")) {

@@ -13,8 +13,11 @@ export const BOARDS_DIR = join(PACKAGE_ROOT, "host", "boards");
 const C_DIR = join(PACKAGE_ROOT, "host", "c");
 const OUT_DIR = join(PACKAGE_ROOT, "build", "firmware");
 
+export type Engine = "aot" | "wasm3";
+
 export interface GoldenFirmware {
   board: string; // a folder of host/boards, e.g. "mps2-an386"
+  engine?: Engine; // default "aot"; "wasm3" needs WASM3_DIR
   name: string;
   wisp: Uint8Array;
   inputs: Uint8Array; // count x input bytes
@@ -142,19 +145,51 @@ const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, 
 ${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
 }
 
+// wasm3's core sources (its optional WASI, libc and tracer bindings are not needed).
+function wasm3Sources(wasm3Dir: string | undefined): string[] {
+  if (!wasm3Dir || !existsSync(join(wasm3Dir, "wasm3.h"))) fail("USAGE", "WASM3_DIR must point at wasm3's source folder (the one with wasm3.h)");
+  return readdirSync(wasm3Dir).filter((n) => /^m3_.*\.c$/.test(n) && !n.startsWith("m3_api_")).map((n) => join(wasm3Dir, n));
+}
+
+// build/wisp.wasm as a C array, for the wasm3 engine.
+function embeddedModule(out: string): string {
+  const file = join(out, "wisp_wasm.c");
+  const wasm = readFileSync(wasmPath());
+  writeFileSync(file, `#include <stdint.h>\nconst uint32_t wisp_wasm_size = ${wasm.length};\n${cArray("wisp_wasm", wasm)}`);
+  return file;
+}
+
+// The engine's objects for a board, compiled once (wasm3 from WASM3_DIR).
+function wasm3Objects(board: Board): string[] {
+  const wasm3Dir = process.env.WASM3_DIR;
+  const dir = join(PACKAGE_ROOT, "build", "c", `${board.name}-wasm3`);
+  mkdirSync(dir, { recursive: true });
+  return [...wasm3Sources(wasm3Dir), join(C_DIR, "wasm3", "wisp_wasm3.c"), join(C_DIR, "wisp_host.c")].map((source) => {
+    const object = join(dir, source.split("/").pop()!.replace(/\.c$/, ".o"));
+    if (!existsSync(object) || statSync(object).mtimeMs < statSync(source).mtimeMs) {
+      run(board.cc, [...board.cpu, ...COMMON_FLAGS, "-I", C_DIR, "-I", wasm3Dir!, "-c", source, "-o", object]);
+    }
+    return object;
+  });
+}
+
 export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
   const board = readBoard(f.board);
-  const out = join(OUT_DIR, `${f.board}-${f.name}`);
+  const engine = f.engine ?? "aot";
+  const out = join(OUT_DIR, `${f.board}-${engine}-${f.name}`);
   writeGoldenData(out, f);
   const memoryBytes = linearMemoryBytes(f.wisp, f.arenaBytes);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
     : ["--oslib=semihost", "--crt0=semihost", ...board.memory];
+  const engineFiles = engine === "aot"
+    ? [join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
+    : [embeddedModule(out), ...wasm3Objects(board)];
   run(board.cc, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
-    join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board),
-    ...startup, `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-Wl,--gc-sections", "-lm", "-o", elf,
+    join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), ...engineFiles,
+    ...startup, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
 }
@@ -173,11 +208,8 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
       join(C_DIR, "aot", "wasm_rt_static.c"), join(C_DIR, "aot", "wisp_aot.c"), join(translatedModule(), "wisp_module.c"),
       `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-lm", "-o", exe]);
   } else {
-    if (!wasm3Dir || !existsSync(join(wasm3Dir, "wasm3.h"))) fail("USAGE", "WASM3_DIR must point at wasm3's source folder (the one with wasm3.h)");
-    writeFileSync(join(out, "wisp_wasm.c"), `#include <stdint.h>\nconst uint32_t wisp_wasm_size = ${readFileSync(wasmPath()).length};\n${cArray("wisp_wasm", readFileSync(wasmPath()))}`);
-    // wasm3's core; its optional WASI, libc and tracer bindings are not needed.
-    const core = readdirSync(wasm3Dir).filter((n) => /^m3_.*\.c$/.test(n) && !n.startsWith("m3_api_")).map((n) => join(wasm3Dir, n));
-    run("gcc", [...common, "-I", wasm3Dir, join(C_DIR, "wasm3", "wisp_wasm3.c"), join(out, "wisp_wasm.c"), ...core, "-lm", "-o", exe]);
+    const core = wasm3Sources(wasm3Dir);
+    run("gcc", [...common, "-I", wasm3Dir!, join(C_DIR, "wasm3", "wisp_wasm3.c"), embeddedModule(out), ...core, "-lm", "-o", exe]);
   }
   return exe;
 }

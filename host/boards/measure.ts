@@ -7,10 +7,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../convert";
 import { fail } from "../errors";
-import { buildGoldenFirmware, readBoard, runFirmware } from "./build";
+import { buildGoldenFirmware, Engine, readBoard, runFirmware } from "./build";
 
 export interface BoardMeasurement {
   board: string;
+  engine: Engine;
   task: string;
   vectors: number;
   exact: number;
@@ -18,8 +19,9 @@ export interface BoardMeasurement {
   instructionsPerMac: number;
   flashBytes: number; // .text + .data of the firmware, model and vectors included
   runtimeFlashBytes: number; // the same without the model and the vectors
-  ramBytes: number; // .data + .bss (the static linear memory included) + peak stack
+  ramBytes: number; // .data + .bss (the static linear memory included) + heap + peak stack
   linearMemoryBytes: number;
+  heapBytes: number;
   peakStackBytes: number;
 }
 
@@ -31,32 +33,34 @@ function sectionSizes(board: string, elf: string): { text: number; data: number;
   return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
 }
 
-export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number): BoardMeasurement {
+export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot"): BoardMeasurement {
   const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(modelDir, "model.tflite"))));
   const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
   const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
   const build = (count: number) => buildGoldenFirmware({
-    board, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
+    board, engine, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
     inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
   });
   const one = build(1), many = build(vectors);
   const first = runFirmware(board, one.elf, { countInstructions: true });
   const all = runFirmware(board, many.elf, { countInstructions: true });
-  const report = /(\d+)\/(\d+) byte-exact, arena \d+ bytes, linear memory (\d+) bytes, peak stack (\d+) bytes/.exec(all.stdout);
+  const report = /(\d+)\/(\d+) byte-exact, arena \d+ bytes, linear memory (\d+) bytes, heap (\d+) bytes, peak stack (\d+) bytes/.exec(all.stdout);
   if (all.status !== 0 && !report) fail("IO", `${board} ${task}: firmware failed: ${all.stdout.trim()}`);
   if (!report || first.instructions === undefined || all.instructions === undefined) fail("IO", `${board} ${task}: no report from the firmware`);
   const perInference = Math.round((all.instructions - first.instructions) / (vectors - 1));
   const sizes = sectionSizes(board, many.elf);
-  const peakStack = Number(report[4]);
+  const heap = Number(report[4]);
+  const peakStack = Number(report[5]);
   const flash = sizes.text + sizes.data;
   return {
-    board, task, vectors, exact: Number(report[1]),
+    board, engine, task, vectors, exact: Number(report[1]),
     instructionsPerInference: perInference,
     instructionsPerMac: perInference / info.macs,
     flashBytes: flash,
     runtimeFlashBytes: flash - wisp.length - vectors * (info.input.bytes + info.output.bytes),
-    ramBytes: sizes.data + sizes.bss + peakStack,
+    ramBytes: sizes.data + sizes.bss + heap + peakStack,
     linearMemoryBytes: Number(report[3]),
+    heapBytes: heap,
     peakStackBytes: peakStack,
   };
 }

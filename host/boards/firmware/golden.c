@@ -2,9 +2,10 @@
  * Golden-vector firmware: loads the .wisp model linked into flash, runs each
  * input through Wisp and compares with TFLM's output byte for byte. Exits 0
  * when every vector matches, 1 otherwise (2 when the model fails to load).
- * On bare metal (WISP_PAINT_STACK) it also reports the peak stack the Wisp
- * calls used, found by painting the free stack before the runs and looking
- * for the deepest overwritten word.
+ * On bare metal (WISP_PAINT_STACK) it also reports the heap the engine took
+ * (wasm3 allocates; the AOT engine does not) and the peak stack of the
+ * inferences, found by painting the free stack after loading and looking for
+ * the deepest overwritten word.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -36,12 +37,14 @@ static unsigned stack_peak(uintptr_t frame) { (void)frame; return 0; }
 int main(void) {
   volatile uint32_t marker = 0;
   uintptr_t frame = (uintptr_t)&marker;
-  printf("wisp golden firmware\n"); /* stdio allocates its buffers before the stack is painted */
-  paint_stack(frame);
+  printf("wisp golden firmware\n"); /* stdio allocates its buffers first */
+  uintptr_t heap_start = (uintptr_t)sbrk(0);
   if (wisp_open() != WISP_OK || wisp_load(golden_model, golden_model_size) != WISP_OK) {
     printf("wisp: load failed (%d): %s\n", wisp_error_code(), wisp_error_message());
     return 2;
   }
+  unsigned heap = (unsigned)((uintptr_t)sbrk(0) - heap_start);
+  paint_stack(frame);
   size_t in_bytes = 0, out_bytes = 0;
   int8_t *input = wisp_input(&in_bytes);
   const int8_t *output = wisp_output(&out_bytes);
@@ -60,7 +63,7 @@ int main(void) {
     if (memcmp(output, golden_outputs + i * out_bytes, out_bytes) == 0) exact++;
     else printf("vector %u differs\n", i);
   }
-  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, peak stack %u bytes\n", golden_name, exact, golden_count,
-         (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), stack_peak(frame));
+  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, heap %u bytes, peak stack %u bytes\n", golden_name, exact,
+         golden_count, (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), heap, stack_peak(frame));
   return exact == golden_count ? 0 : 1;
 }
