@@ -49,6 +49,8 @@ int engine_open(void) {
   if (!runtime) return failed("wasm3: cannot create the runtime");
   if ((r = m3_ParseModule(environment, &module, wisp_wasm, wisp_wasm_size))) return failed(r);
   if ((r = m3_LoadModule(runtime, module))) return failed(r);
+  /* Compile every function now, so no inference allocates. */
+  if ((r = m3_CompileModule(module))) return failed(r);
   r = m3_LinkRawFunction(module, "env", "abort", "v(iiii)", &wisp_abort);
   if (r && r != m3Err_functionLookupFailed) return failed(r);
   for (int i = 0; i < WISP_EXPORT_COUNT; i++) {
