@@ -2,40 +2,100 @@
 // wasm2c, wasm3) drives the module through these functions:
 //   1. ptr = wisp_model_buffer(n)   room for n model bytes; 0 if memory is short
 //   2. copy the .wisp bytes to ptr, then wisp_load(ptr, n)   0 or an error code
+//      (or, with the model left in the host's flash, wisp_load_streamed(n):
+//      the module reads it through the import env.wisp_read(dst, offset, n))
 //   3. write the input at wisp_input_ptr(), wisp_invoke(), read wisp_output_ptr()
 //   (wisp_invoke_op(i) runs a single op, for per-layer debugging)
 // On an error, wisp_error_ptr()/wisp_error_length() hold an ASCII message.
 import * as F from "./format";
-import { arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
+import { alignUp, arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
 import { LFBE_FEATURES, LFBE_REGION_BYTES, LFBE_SAMPLES, lfbeFrame, lfbeInit } from "./dsp/lfbe";
 import { MFCC_FEATURES, MFCC_REGION_BYTES, MFCC_SAMPLES, mfccClip, mfccInit } from "./dsp/mfcc";
 import {
   STREAM_REGION_BYTES, streamCopyWindow, streamDetect, streamHopPtr, streamInit, streamPushHop, streamSetOutputQuantization, streamWindowReady,
 } from "./dsp/stream";
 import { clearError, errorMessageLength, errorMessagePtr, fail } from "./errors";
-import { arenaBytes, inputBytes, inputOffset, opCount, outputBytes, outputOffset, readContainer, readGraph } from "./model";
+import {
+  arenaBytes, CONTAINER_PREFIX_BYTES, graphBytes, graphOffset, inputBytes, inputOffset, maxFilterWindow, maxRecordWindow, opCount,
+  outputBytes, outputOffset, placeSections, readContainer, readGraph, STREAM_SCRATCH_BYTES, weightsOffset,
+} from "./model";
+import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
+import { hostRead, useResidentWeights, useStreamedWeights } from "./weights";
 import { runGraph, runOps } from "./interpreter";
 
 let loaded = false;
 let arenaBase: usize = 0;
+let memoryEnd: usize = 0; // end of everything the loaded model uses
 
 export function wisp_model_buffer(bytes: u32): usize {
   const base = modelBase();
   return ensureMemory(<u64>base + <u64>bytes) ? base : 0;
 }
 
+// Resident mode: the whole .wisp is in linear memory at ptr.
 export function wisp_load(ptr: usize, length: usize): i32 {
   loaded = false;
   clearError();
   if (<u64>ptr + <u64>length > <u64>memory.size() << 16) return fail(F.ERR_BAD_HEADER, "model bytes lie outside linear memory");
-  let status = readContainer(ptr, length);
-  if (status == F.ERR_NONE) status = readGraph();
+  const header = <usize>F.HEADER_BYTES;
+  const crc = length < header ? 0 : crc32Final(crc32Update(CRC32_INITIAL, ptr + header, length - header));
+  let status = readContainer(ptr, length, crc);
   if (status != F.ERR_NONE) return status;
-  arenaBase = arenaBaseAfter(ptr, length);
-  if (!ensureMemory(<u64>arenaBase + <u64>arenaBytes)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the arena");
+  placeSections(ptr + graphOffset, ptr + weightsOffset, 0);
+  useResidentWeights();
+  status = readGraph();
+  if (status != F.ERR_NONE) return status;
+  return placeArena(arenaBaseAfter(ptr, length), 0);
+}
+
+// Streamed mode: the .wisp (`length` bytes) stays with the host, which serves
+// reads through env.wisp_read. Only the graph words, the arena and a small
+// weights window live in linear memory; the whole file is still validated.
+const CRC_CHUNK: usize = 256;
+
+export function wisp_load_streamed(length: usize): i32 {
+  loaded = false;
+  clearError();
+  const base = modelBase();
+  if (!ensureMemory(<u64>base + <u64>CONTAINER_PREFIX_BYTES + <u64>CRC_CHUNK)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory to read the model");
+  hostRead(base, 0, <u32>min(length, CONTAINER_PREFIX_BYTES));
+  let crc = CRC32_INITIAL;
+  const chunk = base + CONTAINER_PREFIX_BYTES;
+  for (let at = <usize>F.HEADER_BYTES; at < length; at += CRC_CHUNK) {
+    const n = min(CRC_CHUNK, length - at);
+    hostRead(chunk, <u32>at, <u32>n);
+    crc = crc32Update(crc, chunk, n);
+  }
+  let status = readContainer(base, length, crc32Final(crc));
+  if (status != F.ERR_NONE) return status;
+  const scratch = alignUp(base + graphBytes, 16);
+  if (!ensureMemory(<u64>scratch + <u64>STREAM_SCRATCH_BYTES)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the graph");
+  hostRead(base, <u32>graphOffset, <u32>graphBytes);
+  placeSections(base, weightsOffset, scratch);
+  status = readGraph();
+  if (status != F.ERR_NONE) return status;
+  // The window follows the arena: the largest filter, then the largest set of
+  // channel records, that any op fetches.
+  const filters = alignUp(scratch + <usize>arenaBytes, 16);
+  const records = alignUp(filters + <usize>maxFilterWindow, 16);
+  useStreamedWeights(filters, records);
+  return placeArena(scratch, records + <usize>maxRecordWindow);
+}
+
+// Sizes the arena at `base` (and anything the model needs up to `end`).
+function placeArena(base: usize, end: usize): i32 {
+  arenaBase = base;
+  memoryEnd = max(end, arenaBase + <usize>arenaBytes);
+  if (!ensureMemory(<u64>memoryEnd)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the arena");
   memory.fill(arenaBase, 0, <usize>arenaBytes);
   loaded = true;
   return F.ERR_NONE;
+}
+
+// End of the linear memory the loaded model uses (static data, front ends,
+// model or graph, arena, weights window): what a device must provide.
+export function wisp_memory_used(): usize {
+  return loaded ? memoryEnd : 0;
 }
 
 export function wisp_invoke(): i32 {

@@ -1,6 +1,7 @@
 // The op loop: walks the validated op records and calls the kernels.
 import * as F from "./format";
 import { param, firstOp, opCount, weightsPtr } from "./model";
+import { opFilter, opRecords } from "./weights";
 import { convS8 } from "./kernels/conv";
 import { depthwiseS8 } from "./kernels/depthwise";
 import { denseS8 } from "./kernels/dense";
@@ -44,19 +45,22 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
       const kH = param(op, F.CONV_K_H), kW = param(op, F.CONV_K_W), sH = param(op, F.CONV_STRIDE_H), sW = param(op, F.CONV_STRIDE_W);
       const dH = param(op, F.CONV_DIL_H), dW = param(op, F.CONV_DIL_W), padTop = param(op, F.CONV_PAD_TOP), padLeft = param(op, F.CONV_PAD_LEFT);
       const inZp = param(op, F.CONV_IN_ZP), outZp = param(op, F.CONV_OUT_ZP), actMin = param(op, F.CONV_ACT_MIN), actMax = param(op, F.CONV_ACT_MAX);
-      const filter = weightsAt(op, F.CONV_WEIGHTS), records = weightsAt(op, F.CONV_CHANNELS);
+      const filterBytes = outC * kH * kW * (opcode == F.OP_CONV ? inC : 1);
+      const filter = opFilter(weightsAt(op, F.CONV_WEIGHTS), filterBytes), records = opRecords(weightsAt(op, F.CONV_CHANNELS), outC);
       if (opcode == F.OP_CONV) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
       else depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
       break;
     }
-    case F.OP_DENSE:
+    case F.OP_DENSE: {
+      const depth = param(op, F.DENSE_DEPTH), outC = param(op, F.DENSE_OUT_C);
       denseS8(
         at(arena, op, F.DENSE_IN), at(arena, op, F.DENSE_OUT),
-        param(op, F.DENSE_ROWS), param(op, F.DENSE_DEPTH), param(op, F.DENSE_OUT_C),
+        param(op, F.DENSE_ROWS), depth, outC,
         param(op, F.DENSE_IN_ZP), param(op, F.DENSE_OUT_ZP), param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX),
-        weightsAt(op, F.DENSE_WEIGHTS), weightsAt(op, F.DENSE_CHANNELS),
+        opFilter(weightsAt(op, F.DENSE_WEIGHTS), outC * depth), opRecords(weightsAt(op, F.DENSE_CHANNELS), outC),
       );
       break;
+    }
     case F.OP_AVG_POOL:
     case F.OP_MAX_POOL: {
       const input = at(arena, op, F.POOL_IN), output = at(arena, op, F.POOL_OUT);

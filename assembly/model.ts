@@ -2,7 +2,7 @@
 // checked here, once, so the kernels can run without bounds checks: a model
 // that passes cannot make a kernel read or write outside its buffers.
 import * as F from "./format";
-import { crc32 } from "./crc32";
+import { hostRead } from "./weights";
 import { fail, failAt } from "./errors";
 
 const MAX_DIM: i64 = 65535; // height, width, channels, rows, depth
@@ -32,47 +32,77 @@ function graphWord(index: i32): i32 {
   return load<i32>(graphPtr + <usize>(index << 2));
 }
 
-// Validates the container: header, CRC and section table.
-export function readContainer(ptr: usize, length: usize): i32 {
-  if (length < <usize>(F.HEADER_BYTES + 4)) return fail(F.ERR_BAD_HEADER, "file too short for a .wisp header");
-  if (load<u32>(ptr) != F.WISP_MAGIC) return fail(F.ERR_BAD_HEADER, "not a .wisp file (bad magic)");
-  if (load<u32>(ptr, 4) != F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, "unsupported .wisp version", load<u32>(ptr, 4));
-  if (<usize>load<u32>(ptr, 8) != length) return failAt(F.ERR_BAD_HEADER, -1, "file size does not match header", <i64>length);
-  if (crc32(ptr + F.HEADER_BYTES, length - F.HEADER_BYTES) != load<u32>(ptr, 12)) return fail(F.ERR_BAD_CRC, "CRC32 mismatch: the file is corrupt");
+// Bytes the header and a full section table take: what readContainer needs
+// in memory.
+export const CONTAINER_PREFIX_BYTES: usize = F.HEADER_BYTES + 4 + F.MAX_SECTIONS * F.SECTION_ENTRY_BYTES;
 
-  const sections = load<u32>(ptr, F.HEADER_BYTES);
+// Where the container's sections lie, as offsets in the file.
+export let graphOffset: usize = 0;
+export let graphBytes: usize = 0;
+export let weightsOffset: usize = 0;
+
+// Validates the container: header, CRC and section table. `header` holds the
+// file's first min(length, CONTAINER_PREFIX_BYTES) bytes; `crc` is the CRC-32
+// of bytes [16, length), computed by the caller (resident or streamed).
+export function readContainer(header: usize, length: usize, crc: u32): i32 {
+  if (length < <usize>(F.HEADER_BYTES + 4)) return fail(F.ERR_BAD_HEADER, "file too short for a .wisp header");
+  if (load<u32>(header) != F.WISP_MAGIC) return fail(F.ERR_BAD_HEADER, "not a .wisp file (bad magic)");
+  if (load<u32>(header, 4) != F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, "unsupported .wisp version", load<u32>(header, 4));
+  if (<usize>load<u32>(header, 8) != length) return failAt(F.ERR_BAD_HEADER, -1, "file size does not match header", <i64>length);
+  if (crc != load<u32>(header, 12)) return fail(F.ERR_BAD_CRC, "CRC32 mismatch: the file is corrupt");
+
+  const sections = load<u32>(header, F.HEADER_BYTES);
   if (sections < 1 || sections > <u32>F.MAX_SECTIONS) return failAt(F.ERR_BAD_SECTION, -1, "bad section count", sections);
   const tableEnd = <u64>F.HEADER_BYTES + 4 + <u64>sections * F.SECTION_ENTRY_BYTES;
   if (tableEnd > <u64>length) return fail(F.ERR_BAD_SECTION, "section table runs past the end of the file");
 
-  graphPtr = 0;
-  weightsPtr = 0;
-  let graphBytes: u64 = 0;
+  let haveGraph = false, haveWeights = false;
   for (let i: u32 = 0; i < sections; i++) {
-    const entry = ptr + F.HEADER_BYTES + 4 + <usize>(i * F.SECTION_ENTRY_BYTES);
+    const entry = header + F.HEADER_BYTES + 4 + <usize>(i * F.SECTION_ENTRY_BYTES);
     const kind = load<u32>(entry);
     const offset = <u64>load<u32>(entry, 4);
     const size = <u64>load<u32>(entry, 8);
     if (offset < tableEnd || offset + size > <u64>length || (offset & 3) != 0) return failAt(F.ERR_BAD_SECTION, -1, "section out of bounds or misaligned", kind);
     if (kind == F.SECTION_GRAPH) {
-      if (graphPtr != 0) return fail(F.ERR_BAD_SECTION, "duplicate graph section");
-      graphPtr = ptr + <usize>offset;
-      graphBytes = size;
+      if (haveGraph) return fail(F.ERR_BAD_SECTION, "duplicate graph section");
+      haveGraph = true;
+      graphOffset = <usize>offset;
+      graphBytes = <usize>size;
     } else if (kind == F.SECTION_WEIGHTS) {
-      if (weightsPtr != 0) return fail(F.ERR_BAD_SECTION, "duplicate weights section");
-      weightsPtr = ptr + <usize>offset;
+      if (haveWeights) return fail(F.ERR_BAD_SECTION, "duplicate weights section");
+      haveWeights = true;
+      weightsOffset = <usize>offset;
       weightsBytes = <i64>size;
     }
   }
-  if (graphPtr == 0) return fail(F.ERR_BAD_SECTION, "missing graph section");
-  if (weightsPtr == 0) return fail(F.ERR_BAD_SECTION, "missing weights section");
-  if ((graphBytes & 3) != 0 || graphBytes < <u64>(F.GRAPH_HEADER_WORDS * 4)) return fail(F.ERR_BAD_GRAPH, "graph section has a bad size");
+  if (!haveGraph) return fail(F.ERR_BAD_SECTION, "missing graph section");
+  if (!haveWeights) return fail(F.ERR_BAD_SECTION, "missing weights section");
+  if ((graphBytes & 3) != 0 || graphBytes < <usize>(F.GRAPH_HEADER_WORDS * 4)) return fail(F.ERR_BAD_GRAPH, "graph section has a bad size");
   graphWords = <i32>(graphBytes >> 2);
   return F.ERR_NONE;
 }
 
+// Where the graph words and the weights are: graph is an address in linear
+// memory; weights is an address (resident) or the weights section's offset
+// in the file (streamed). `scratch` (streamed only, else 0) is linear memory
+// of STREAM_SCRATCH_BYTES where validation fetches channel records.
+export function placeSections(graph: usize, weights: usize, scratch: usize): void {
+  graphPtr = graph;
+  weightsPtr = weights;
+  streamScratch = scratch;
+}
+
+export const STREAM_SCRATCH_BYTES: usize = 64 * F.CHANNEL_RECORD_BYTES;
+let streamScratch: usize = 0;
+
+// The largest filter and records any op fetches, for streamed mode.
+export let maxFilterWindow: i32 = 0;
+export let maxRecordWindow: i32 = 0;
+
 // Validates the graph header and every op record.
 export function readGraph(): i32 {
+  maxFilterWindow = 0;
+  maxRecordWindow = 0;
   arenaBytes = graphWord(F.GRAPH_ARENA_BYTES);
   inputOffset = graphWord(F.GRAPH_INPUT_OFFSET);
   inputBytes = graphWord(F.GRAPH_INPUT_BYTES);
@@ -187,11 +217,23 @@ function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
 }
 
 // Per-channel records: multipliers and shifts the requantization accepts.
-function validateChannelRecords(index: i32, records: i32, channels: i32): i32 {
+// Streamed models are checked a chunk of records at a time.
+function validateChannelRecords(index: i32, records: i32, channels: i32, filterWindow: i64): i32 {
   if ((records & 3) != 0 || !inWeights(records, <i64>channels * F.CHANNEL_RECORD_BYTES)) return failAt(F.ERR_BAD_OP, index, "channel records outside the weights", records);
-  for (let c = 0; c < channels; c++) {
-    const record = weightsPtr + <usize>(records + c * F.CHANNEL_RECORD_BYTES);
-    if (!multiplierOk(load<i32>(record, F.CHANNEL_MULT), load<i32>(record, F.CHANNEL_SHIFT))) return failAt(F.ERR_BAD_OP, index, "channel multiplier out of range", c);
+  maxRecordWindow = max(maxRecordWindow, channels * F.CHANNEL_RECORD_BYTES);
+  maxFilterWindow = max(maxFilterWindow, <i32>filterWindow);
+  const chunk = <i32>(STREAM_SCRATCH_BYTES / F.CHANNEL_RECORD_BYTES);
+  for (let first = 0; first < channels; first += chunk) {
+    const count = min(chunk, channels - first);
+    let base = weightsPtr + <usize>(records + first * F.CHANNEL_RECORD_BYTES);
+    if (streamScratch != 0) {
+      hostRead(streamScratch, <u32>base, <u32>(count * F.CHANNEL_RECORD_BYTES));
+      base = streamScratch;
+    }
+    for (let c = 0; c < count; c++) {
+      const record = base + <usize>(c * F.CHANNEL_RECORD_BYTES);
+      if (!multiplierOk(load<i32>(record, F.CHANNEL_MULT), load<i32>(record, F.CHANNEL_SHIFT))) return failAt(F.ERR_BAD_OP, index, "channel multiplier out of range", first + c);
+    }
   }
   return F.ERR_NONE;
 }
@@ -215,7 +257,7 @@ function validateConv(index: i32, op: usize, opcode: i32, n: i32): i32 {
     filterBytes = <i64>outC * kH * kW;
   }
   if (!inWeights(param(op, F.CONV_WEIGHTS), filterBytes)) return failAt(F.ERR_BAD_OP, index, "conv filter outside the weights", param(op, F.CONV_WEIGHTS));
-  return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC);
+  return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC, filterBytes);
 }
 
 function validateDense(index: i32, op: usize, n: i32): i32 {
@@ -225,7 +267,7 @@ function validateDense(index: i32, op: usize, n: i32): i32 {
   if (!inArena(param(op, F.DENSE_IN), <i64>rows * depth) || !inArena(param(op, F.DENSE_OUT), <i64>rows * outC)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED buffer outside the arena", 0);
   if (!zeroPointOk(param(op, F.DENSE_IN_ZP)) || !zeroPointOk(param(op, F.DENSE_OUT_ZP)) || !rangeOk(param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED zero point or output range invalid", 0);
   if (!inWeights(param(op, F.DENSE_WEIGHTS), <i64>outC * depth)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED weights outside the weights section", param(op, F.DENSE_WEIGHTS));
-  return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC);
+  return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC, <i64>outC * depth);
 }
 
 function validatePool(index: i32, op: usize, n: i32): i32 {

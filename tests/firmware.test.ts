@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { measureOnBoard } from "../host/boards/measure";
-import { BUDGET_FILE, BUDGET_TOLERANCE, TARGETS, targetMatrix } from "../host/boards/matrix";
+import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix } from "../host/boards/matrix";
 import { modelsDir, PACKAGE_ROOT } from "./helpers";
 
 const TOOLS = ["arm-none-eabi-gcc", "riscv64-unknown-elf-gcc", "qemu-system-arm", "qemu-system-riscv32", "wasm2c", "gcc"];
@@ -24,5 +24,13 @@ for (const { board, task } of targetMatrix()) {
     assert.ok(allowed, `${board} ${task}: no budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
     assert.ok(m.instructionsPerInference <= allowed * (1 + BUDGET_TOLERANCE),
       `${board} ${task}: ${m.instructionsPerInference} instructions per inference, budget ${allowed} (+${BUDGET_TOLERANCE * 100}%)`);
+  });
+}
+
+for (const [task, goal] of Object.entries(RAM_GOALS)) {
+  test(`mps2-an386, model in flash: ${task} byte-exact within its ${goal / 1024} KiB RAM goal`, { skip }, () => {
+    const m = measureOnBoard("mps2-an386", task, join(modelsDir(), task), VECTORS, "aot", true);
+    assert.equal(m.exact, VECTORS, `${task}: ${m.exact}/${VECTORS} byte-exact from flash`);
+    assert.ok(m.ramBytes <= goal, `${task}: ${m.ramBytes} bytes of RAM from flash, goal ${goal}`);
   });
 }

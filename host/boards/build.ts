@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
-import { instantiate, wasmPath } from "../node/runtime";
+import { loadSync } from "../node/api";
+import { instantiate, WispExports, wasmPath } from "../node/runtime";
 
 export const BOARDS_DIR = join(PACKAGE_ROOT, "host", "boards");
 const C_DIR = join(PACKAGE_ROOT, "host", "c");
@@ -18,6 +19,7 @@ export type Engine = "aot" | "wasm3";
 export interface GoldenFirmware {
   board: string; // a folder of host/boards, e.g. "mps2-an386"
   engine?: Engine; // default "aot"; "wasm3" needs WASM3_DIR
+  fromFlash?: boolean; // leave the model in flash (wisp_load_flash) instead of copying it to RAM
   name: string;
   wisp: Uint8Array;
   inputs: Uint8Array; // count x input bytes
@@ -80,10 +82,17 @@ function translatedModule(): string {
   return dir;
 }
 
-// Linear memory the model needs: static data, the model, the arena.
-function linearMemoryBytes(wisp: Uint8Array, arenaBytes: number): number {
-  const modelBase = instantiate().wisp_model_buffer(0);
-  return Math.ceil((modelBase + wisp.length + 16 + arenaBytes) / 16) * 16;
+// Linear memory the model needs, resident or from flash: the module itself
+// says, after loading the model the same way in Node. A model that does not
+// load (a test of the refusal) gets room for its bytes.
+function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean): number {
+  let used: number;
+  try {
+    used = (loadSync(wisp, { streamWeights: fromFlash }) as unknown as { wasm: WispExports }).wasm.wisp_memory_used();
+  } catch {
+    used = instantiate().wisp_model_buffer(0) + wisp.length + 4096;
+  }
+  return Math.ceil(used / 16) * 16;
 }
 
 interface Board {
@@ -176,9 +185,9 @@ function wasm3Objects(board: Board): string[] {
 export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
-  const out = join(OUT_DIR, `${f.board}-${engine}-${f.name}`);
+  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}-${f.name}`);
   writeGoldenData(out, f);
-  const memoryBytes = linearMemoryBytes(f.wisp, f.arenaBytes);
+  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
@@ -187,7 +196,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
     : [embeddedModule(out), ...wasm3Objects(board)];
   run(board.cc, [
-    ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
+    ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
     join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), ...engineFiles,
     ...startup, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
@@ -203,7 +212,7 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
   const common = ["-O2", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-I", C_DIR, "-I", out, join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), join(C_DIR, "wisp_host.c")];
   const exe = join(out, "golden");
   if (engine === "aot") {
-    const memoryBytes = linearMemoryBytes(f.wisp, f.arenaBytes);
+    const memoryBytes = linearMemoryBytes(f.wisp, false);
     run("gcc", [...common, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", join(C_DIR, "aot"), "-I", translatedModule(),
       join(C_DIR, "aot", "wasm_rt_static.c"), join(C_DIR, "aot", "wisp_aot.c"), join(translatedModule(), "wisp_module.c"),
       `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-lm", "-o", exe]);

@@ -12,6 +12,7 @@ import { buildGoldenFirmware, Engine, readBoard, runFirmware } from "./build";
 export interface BoardMeasurement {
   board: string;
   engine: Engine;
+  fromFlash: boolean;
   task: string;
   vectors: number;
   exact: number;
@@ -33,12 +34,12 @@ function sectionSizes(board: string, elf: string): { text: number; data: number;
   return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
 }
 
-export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot"): BoardMeasurement {
+export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", fromFlash = false): BoardMeasurement {
   const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(modelDir, "model.tflite"))));
   const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
   const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
   const build = (count: number) => buildGoldenFirmware({
-    board, engine, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
+    board, engine, fromFlash, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
     inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
   });
   const one = build(1), many = build(vectors);
@@ -53,7 +54,7 @@ export function measureOnBoard(board: string, task: string, modelDir: string, ve
   const peakStack = Number(report[5]);
   const flash = sizes.text + sizes.data;
   return {
-    board, engine, task, vectors, exact: Number(report[1]),
+    board, engine, fromFlash, task, vectors, exact: Number(report[1]),
     instructionsPerInference: perInference,
     instructionsPerMac: perInference / info.macs,
     flashBytes: flash,

@@ -20,6 +20,8 @@ enum wisp_export {
   WISP_EXPORT_ARENA_BYTES,
   WISP_EXPORT_ERROR_PTR,
   WISP_EXPORT_ERROR_LENGTH,
+  WISP_EXPORT_LOAD_STREAMED, /* (length) -> code; reads through wisp_host_read */
+  WISP_EXPORT_MEMORY_USED,
   WISP_EXPORT_COUNT
 };
 
@@ -28,5 +30,10 @@ int engine_open(void);
 int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, uint32_t *result);
 uint8_t *engine_memory(uint32_t *bytes);
 const char *engine_failure(void);
+
+/* The engines' env.wisp_read import calls this: copy `bytes` bytes at
+ * `offset` of the flash-resident model into linear memory at `dst`.
+ * Returns 0, or -1 when the range is outside the model or the memory. */
+int wisp_host_read(uint32_t dst, uint32_t offset, uint32_t bytes);
 
 #endif

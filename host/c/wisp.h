@@ -5,6 +5,8 @@
  *
  *   wisp_open();
  *   wisp_load(model, model_size);            // validates the whole model first
+ *   (or wisp_load_flash(model, model_size): the model stays where it is, in
+ *    flash, and the module reads each block of weights as it needs it)
  *   memcpy(wisp_input(NULL), input, n);
  *   wisp_invoke();
  *   use wisp_output(NULL);
@@ -38,12 +40,14 @@ enum {
 
 int wisp_open(void);
 int wisp_load(const uint8_t *model, size_t size);
+int wisp_load_flash(const uint8_t *model, size_t size);
 int wisp_invoke(void);
 int8_t *wisp_input(size_t *bytes);
 const int8_t *wisp_output(size_t *bytes);
 int wisp_error_code(void);
 const char *wisp_error_message(void);
-/* RAM the module uses: linear memory in use (static data, model, arena). */
+/* Linear memory in use: static data, the model (or, from flash, its graph
+ * and the weights window), the arena. */
 size_t wisp_memory_bytes(void);
 size_t wisp_arena_bytes(void);
 

@@ -8,6 +8,8 @@
 #include "wisp.h"
 
 static int opened;
+static const uint8_t *flash_model; /* the model wisp_load_flash serves reads from */
+static size_t flash_size;
 static int last_code;
 static char message[161];
 
@@ -70,6 +72,24 @@ int wisp_load(const uint8_t *model, size_t size) {
   return result(code != WISP_OK ? code : (int)status);
 }
 
+int wisp_load_flash(const uint8_t *model, size_t size) {
+  if (!opened) return result(WISP_ERR_NOT_LOADED);
+  if (size > UINT32_MAX) return result(WISP_ERR_BAD_HEADER);
+  flash_model = model;
+  flash_size = size;
+  uint32_t status = 0;
+  int code = engine_call(WISP_EXPORT_LOAD_STREAMED, (uint32_t)size, 0, &status);
+  return result(code != WISP_OK ? code : (int)status);
+}
+
+int wisp_host_read(uint32_t dst, uint32_t offset, uint32_t bytes) {
+  uint32_t size = 0;
+  uint8_t *memory = engine_memory(&size);
+  if (!flash_model || offset > flash_size || bytes > flash_size - offset || dst > size || bytes > size - dst) return -1;
+  memcpy(memory + dst, flash_model + offset, bytes);
+  return 0;
+}
+
 int wisp_invoke(void) {
   if (!opened) return result(WISP_ERR_NOT_LOADED);
   uint32_t status = 0;
@@ -90,5 +110,5 @@ int8_t *wisp_input(size_t *bytes) { return (int8_t *)tensor(WISP_EXPORT_INPUT_PT
 const int8_t *wisp_output(size_t *bytes) { return (const int8_t *)tensor(WISP_EXPORT_OUTPUT_PTR, WISP_EXPORT_OUTPUT_BYTES, bytes); }
 int wisp_error_code(void) { return last_code; }
 const char *wisp_error_message(void) { return message; }
-size_t wisp_memory_bytes(void) { return value_of(WISP_EXPORT_ARENA_PTR) + value_of(WISP_EXPORT_ARENA_BYTES); }
+size_t wisp_memory_bytes(void) { return value_of(WISP_EXPORT_MEMORY_USED); }
 size_t wisp_arena_bytes(void) { return value_of(WISP_EXPORT_ARENA_BYTES); }

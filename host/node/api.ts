@@ -101,18 +101,31 @@ export class Model {
 }
 
 // Loads a model from .tflite or .wisp bytes. Errors are WispError with a code.
-export async function load(modelBytes: Uint8Array): Promise<Model> {
-  return loadSync(modelBytes);
+export async function load(modelBytes: Uint8Array, options: LoadOptions = {}): Promise<Model> {
+  return loadSync(modelBytes, options);
 }
 
-export function loadSync(modelBytes: Uint8Array): Model {
+export interface LoadOptions {
+  // Leave the model outside linear memory and let the module read weights as
+  // it needs them, as a device with the model in flash does.
+  streamWeights?: boolean;
+}
+
+export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Model {
   if (!(modelBytes instanceof Uint8Array)) fail("BAD_INPUT", "load() takes a Uint8Array");
   const wisp = detectFormat(modelBytes) === "tflite" ? convertTflite(modelBytes).wisp : modelBytes;
-  const w = instantiate();
-  const ptr = w.wisp_model_buffer(wisp.length);
-  if (ptr === 0) fail("OUT_OF_MEMORY", `cannot reserve ${wisp.length} bytes for the model`);
-  new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);
-  const status = w.wisp_load(ptr, wisp.length);
+  let w: WispExports;
+  let status: number;
+  if (options.streamWeights) {
+    w = instantiate(wisp);
+    status = w.wisp_load_streamed(wisp.length);
+  } else {
+    w = instantiate();
+    const ptr = w.wisp_model_buffer(wisp.length);
+    if (ptr === 0) fail("OUT_OF_MEMORY", `cannot reserve ${wisp.length} bytes for the model`);
+    new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);
+    status = w.wisp_load(ptr, wisp.length);
+  }
   if (status !== F.ERR_NONE) throw new WispError(RUNTIME_CODES[status] ?? "RUNTIME", lastError(w));
   const info = readDescription(wisp);
   checkDescription(info, w);

@@ -9,6 +9,8 @@ export interface WispExports {
   memory: WebAssembly.Memory;
   wisp_model_buffer(bytes: number): number;
   wisp_load(ptr: number, length: number): number;
+  wisp_load_streamed(length: number): number;
+  wisp_memory_used(): number;
   wisp_invoke(): number;
   wisp_invoke_op(index: number): number;
   wisp_arena_ptr(): number;
@@ -55,16 +57,26 @@ export function wasmBytes(): number {
   return readFileSync(wasmPath()).length;
 }
 
-// The only import is env.abort, which the release build never calls.
-export function instantiate(): WispExports {
+// The imports: env.abort (never called by the release build) and
+// env.wisp_read, which serves a streamed model's bytes from `streamed`.
+export function instantiate(streamed?: Uint8Array): WispExports {
+  let exports: WispExports;
   const instance = new WebAssembly.Instance(compile(), {
     env: {
       abort: () => {
         throw new WispError("RUNTIME", "the Wisp module aborted");
       },
+      wisp_read: (dst: number, offset: number, bytes: number) => {
+        const memory = new Uint8Array(exports.memory.buffer);
+        if (!streamed || offset + bytes > streamed.length || dst + bytes > memory.length) {
+          throw new WispError("RUNTIME", `the module read ${bytes} model bytes at ${offset} outside the model`);
+        }
+        memory.set(streamed.subarray(offset, offset + bytes), dst);
+      },
     },
   });
-  return instance.exports as unknown as WispExports;
+  exports = instance.exports as unknown as WispExports;
+  return exports;
 }
 
 export function lastError(w: WispExports): string {

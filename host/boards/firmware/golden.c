@@ -1,5 +1,6 @@
 /*
- * Golden-vector firmware: loads the .wisp model linked into flash, runs each
+ * Golden-vector firmware: loads the .wisp model linked into flash (copied
+ * into RAM, or with WISP_FROM_FLASH left in flash and read block by block), runs each
  * input through Wisp and compares with TFLM's output byte for byte. Exits 0
  * when every vector matches, 1 otherwise (2 when the model fails to load).
  * On bare metal (WISP_PAINT_STACK) it also reports the heap the engine took
@@ -39,7 +40,12 @@ int main(void) {
   uintptr_t frame = (uintptr_t)&marker;
   printf("wisp golden firmware\n"); /* stdio allocates its buffers first */
   uintptr_t heap_start = (uintptr_t)sbrk(0);
-  if (wisp_open() != WISP_OK || wisp_load(golden_model, golden_model_size) != WISP_OK) {
+#if WISP_FROM_FLASH
+  int loaded = wisp_open() == WISP_OK && wisp_load_flash(golden_model, golden_model_size) == WISP_OK;
+#else
+  int loaded = wisp_open() == WISP_OK && wisp_load(golden_model, golden_model_size) == WISP_OK;
+#endif
+  if (!loaded) {
     printf("wisp: load failed (%d): %s\n", wisp_error_code(), wisp_error_message());
     return 2;
   }

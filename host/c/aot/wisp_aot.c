@@ -18,7 +18,7 @@ int engine_open(void) {
   if (setjmp(wisp_trap_target)) return WISP_ERR_TRAP;
   wasm_rt_init();
   Z_wisp_init_module();
-  Z_wisp_instantiate(&instance);
+  Z_wisp_instantiate(&instance, NULL);
   return WISP_OK;
 }
 
@@ -37,9 +37,17 @@ int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, uint32_t *result) {
     case WISP_EXPORT_ARENA_BYTES: *result = Z_wispZ_wisp_arena_bytes(m); break;
     case WISP_EXPORT_ERROR_PTR: *result = Z_wispZ_wisp_error_ptr(m); break;
     case WISP_EXPORT_ERROR_LENGTH: *result = Z_wispZ_wisp_error_length(m); break;
+    case WISP_EXPORT_LOAD_STREAMED: *result = Z_wispZ_wisp_load_streamed(m, a); break;
+    case WISP_EXPORT_MEMORY_USED: *result = Z_wispZ_wisp_memory_used(m); break;
     default: return WISP_ERR_ENGINE;
   }
   return WISP_OK;
+}
+
+/* The module's import env.wisp_read: a bad range is a trap, never a stray copy. */
+void Z_envZ_wisp_read(struct Z_env_instance_t *env, u32 dst, u32 offset, u32 bytes) {
+  (void)env;
+  if (wisp_host_read(dst, offset, bytes) != 0) wasm_rt_trap(WASM_RT_TRAP_OOB);
 }
 
 uint8_t *engine_memory(uint32_t *bytes) {

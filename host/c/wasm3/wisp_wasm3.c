@@ -20,6 +20,7 @@ extern const uint32_t wisp_wasm_size;
 static const char *const export_names[WISP_EXPORT_COUNT] = {
   "wisp_model_buffer", "wisp_load", "wisp_invoke", "wisp_input_ptr", "wisp_input_bytes", "wisp_output_ptr",
   "wisp_output_bytes", "wisp_arena_ptr", "wisp_arena_bytes", "wisp_error_ptr", "wisp_error_length",
+  "wisp_load_streamed", "wisp_memory_used",
 };
 
 static IM3Environment environment;
@@ -33,6 +34,17 @@ m3ApiRawFunction(wisp_abort) {
   (void)_mem;
   (void)_ctx;
   m3ApiTrap("the Wisp module aborted");
+}
+
+/* The import env.wisp_read: serves a flash-resident model's bytes. */
+m3ApiRawFunction(wisp_read) {
+  m3ApiGetArg(uint32_t, dst);
+  m3ApiGetArg(uint32_t, offset);
+  m3ApiGetArg(uint32_t, bytes);
+  (void)_mem;
+  (void)_ctx;
+  if (wisp_host_read(dst, offset, bytes) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
+  m3ApiSuccess();
 }
 
 static int failed(M3Result r) {
@@ -53,6 +65,7 @@ int engine_open(void) {
   if ((r = m3_CompileModule(module))) return failed(r);
   r = m3_LinkRawFunction(module, "env", "abort", "v(iiii)", &wisp_abort);
   if (r && r != m3Err_functionLookupFailed) return failed(r);
+  if ((r = m3_LinkRawFunction(module, "env", "wisp_read", "v(iii)", &wisp_read))) return failed(r);
   for (int i = 0; i < WISP_EXPORT_COUNT; i++) {
     if ((r = m3_FindFunction(&functions[i], runtime, export_names[i]))) return failed(r);
   }
