@@ -58,6 +58,11 @@ for (const task of TASKS) {
   test(`${task}: every golden vector byte-exact from the converted .wisp`, () => {
     assertAllExact(loadSync(convertTflite(readModel(dir)).wisp), dir, task);
   });
+  test(`${task}: every golden vector byte-exact with the weights streamed (model left outside linear memory)`, () => {
+    const model = loadSync(readModel(dir), { streamWeights: true });
+    assertAllExact(model, dir, task);
+    assert.ok(model.info.arenaBytes > 0);
+  });
   test(`${task}: every intermediate tensor of input 0 matches TFLM's dump`, () => {
     assertLayersMatch(loadSync(readModel(dir)), dir, task);
   });
