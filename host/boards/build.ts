@@ -20,6 +20,10 @@ export interface GoldenFirmware {
   board: string; // a folder of host/boards, e.g. "mps2-an386"
   engine?: Engine; // default "aot"; "wasm3" needs WASM3_DIR
   fromFlash?: boolean; // leave the model in flash (wisp_load_flash) instead of copying it to RAM
+  program?: "golden" | "dut"; // firmware/golden.c (default) or the MLPerf Tiny DUT, firmware/dut.c
+  outputScale?: number; // for the DUT's dequantized results
+  outputZeroPoint?: number;
+  modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
   name: string;
   wisp: Uint8Array;
   inputs: Uint8Array; // count x input bytes
@@ -141,15 +145,20 @@ function engineObjects(board: Board): string[] {
 // The model and the vectors as const arrays (golden_data.c) for golden.c.
 function writeGoldenData(out: string, f: GoldenFirmware): void {
   mkdirSync(out, { recursive: true });
-  const inputBytes = f.inputs.length / f.count, outputBytes = f.outputs.length / f.count;
+  const inputBytes = f.count ? f.inputs.length / f.count : 0, outputBytes = f.count ? f.outputs.length / f.count : 0;
   writeFileSync(join(out, "golden_data.h"), `#include <stdint.h>
 extern const uint8_t golden_model[];
 extern const unsigned golden_model_size, golden_count, golden_input_bytes, golden_output_bytes;
 extern const int8_t golden_inputs[], golden_outputs[];
-extern const char golden_name[];
+extern const char golden_name[], golden_model_version[];
+extern const float golden_output_scale;
+extern const int golden_output_zero_point;
 `);
   writeFileSync(join(out, "golden_data.c"), `#include "golden_data.h"
 const char golden_name[] = ${JSON.stringify(f.name)};
+const char golden_model_version[] = ${JSON.stringify(f.modelVersion ?? f.name)};
+const float golden_output_scale = ${f.outputScale ?? 1}f;
+const int golden_output_zero_point = ${f.outputZeroPoint ?? 0};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
 ${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
 }
@@ -185,7 +194,8 @@ function wasm3Objects(board: Board): string[] {
 export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
-  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}-${f.name}`);
+  const program = f.program ?? "golden";
+  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
   const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false);
   const elf = join(out, "firmware.elf");
@@ -197,7 +207,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
     : [embeddedModule(out), ...wasm3Objects(board)];
   run(board.cc, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
-    join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c"), ...engineFiles,
+    join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...engineFiles,
     ...startup, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };

@@ -7,8 +7,8 @@
  *   wisp_load(model, model_size);            // validates the whole model first
  *   (or wisp_load_flash(model, model_size): the model stays where it is, in
  *    flash, and the module reads each block of weights as it needs it)
- *   memcpy(wisp_input(NULL), input, n);
- *   wisp_invoke();
+ *   memcpy(wisp_input(NULL), input, n);     // before every invoke: the arena
+ *   wisp_invoke();                          // reuses the input's bytes
  *   use wisp_output(NULL);
  *
  * Every call returns WISP_OK (0) or an error code; wisp_error_message()
