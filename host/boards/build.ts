@@ -157,7 +157,7 @@ extern const int golden_output_zero_point;
   writeFileSync(join(out, "golden_data.c"), `#include "golden_data.h"
 const char golden_name[] = ${JSON.stringify(f.name)};
 const char golden_model_version[] = ${JSON.stringify(f.modelVersion ?? f.name)};
-const float golden_output_scale = ${f.outputScale ?? 1}f;
+const float golden_output_scale = (float)(${f.outputScale ?? 1});
 const int golden_output_zero_point = ${f.outputZeroPoint ?? 0};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
 ${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
