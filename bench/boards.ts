@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Engine } from "../host/boards/build";
+import { measureListenOnBoard } from "../host/boards/listen";
 import { measureOnBoard } from "../host/boards/measure";
 import { BUDGET_FILE, TARGETS, targetMatrix } from "../host/boards/matrix";
 import { findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
@@ -37,6 +38,15 @@ function main(): number {
     }
   }
   printTable(rows, [0, 1, 2, 3, 4]);
+
+  // Streaming wakeword on the M4: 32 ms hops at 120 MHz and one instruction
+  // per cycle leave 3.84 M instructions per hop.
+  const listen = measureListenOnBoard("mps2-an386", dir);
+  const budgetPerHop = 120e6 * 0.032;
+  console.log(`\nsww streaming on mps2-an386 (AOT, model in flash): ${listen.exact}/${listen.windows} windows byte-exact;`
+    + ` front end ${listen.featuresInstructionsPerHop.toLocaleString("en-US")} instructions per hop (duty ${(listen.featuresInstructionsPerHop / budgetPerHop).toFixed(3)}),`
+    + ` front end + full re-run of the model ${listen.instructionsPerHop.toLocaleString("en-US")} (duty ${(listen.instructionsPerHop / budgetPerHop).toFixed(2)} at 120 MHz),`
+    + ` linear memory ${listen.linearMemoryBytes.toLocaleString("en-US")} bytes`);
   if (process.argv.includes("--update-budget")) {
     writeFileSync(join(PACKAGE_ROOT, BUDGET_FILE), JSON.stringify(budget, null, 2) + "\n");
     console.log(`\nwrote ${BUDGET_FILE}`);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { measureListenOnBoard } from "../host/boards/listen";
 import { measureOnBoard } from "../host/boards/measure";
 import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix } from "../host/boards/matrix";
 import { modelsDir, PACKAGE_ROOT } from "./helpers";
@@ -34,3 +35,10 @@ for (const [task, goal] of Object.entries(RAM_GOALS)) {
     assert.ok(m.ramBytes <= goal, `${task}: ${m.ramBytes} bytes of RAM from flash, goal ${goal}`);
   });
 }
+
+test("mps2-an386: the wakeword front end, ring and model run in firmware, every window byte-exact", { skip }, () => {
+  const m = measureListenOnBoard("mps2-an386", modelsDir());
+  assert.equal(m.windows, 50);
+  assert.equal(m.exact, m.windows, `${m.exact}/${m.windows} windows match the reference scores`);
+  assert.ok(m.featuresInstructionsPerHop > 0 && m.instructionsPerHop > m.featuresInstructionsPerHop);
+});

@@ -20,9 +20,12 @@ export interface GoldenFirmware {
   board: string; // a folder of host/boards, e.g. "mps2-an386"
   engine?: Engine; // default "aot"; "wasm3" needs WASM3_DIR
   fromFlash?: boolean; // leave the model in flash (wisp_load_flash) instead of copying it to RAM
-  program?: "golden" | "dut"; // firmware/golden.c (default) or the MLPerf Tiny DUT, firmware/dut.c
-  outputScale?: number; // for the DUT's dequantized results
+  program?: "golden" | "dut" | "listen"; // firmware/golden.c (default), the MLPerf Tiny DUT, or streaming wakeword
+  outputScale?: number; // for the DUT's results and the wakeword detector
   outputZeroPoint?: number;
+  outputBytes?: number; // per expected output when not outputs.length / count (listen: per window)
+  inputScale?: number; // for the wakeword front end's features
+  inputZeroPoint?: number;
   modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
   name: string;
   wisp: Uint8Array;
@@ -86,15 +89,22 @@ function translatedModule(): string {
   return dir;
 }
 
-// Linear memory the model needs, resident or from flash: the module itself
-// says, after loading the model the same way in Node. A model that does not
-// load (a test of the refusal) gets room for its bytes.
-function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean): number {
+// Linear memory the model needs, resident or from flash (and with the
+// wakeword front end for the listen firmware): the module itself says, after
+// loading the model the same way in Node. A model that does not load (a test
+// of the refusal) gets room for its bytes.
+function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number }): number {
   let used: number;
-  try {
-    used = (loadSync(wisp, { streamWeights: fromFlash }) as unknown as { wasm: WispExports }).wasm.wisp_memory_used();
-  } catch {
-    used = instantiate().wisp_model_buffer(0) + wisp.length + 4096;
+  if (frontEnd) {
+    const w = instantiate(wisp);
+    if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint) !== 0 || w.wisp_load_streamed(wisp.length) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
+    used = w.wisp_memory_used();
+  } else {
+    try {
+      used = (loadSync(wisp, { streamWeights: fromFlash }) as unknown as { wasm: WispExports }).wasm.wisp_memory_used();
+    } catch {
+      used = instantiate().wisp_model_buffer(0) + wisp.length + 4096;
+    }
   }
   return Math.ceil(used / 16) * 16;
 }
@@ -145,20 +155,23 @@ function engineObjects(board: Board): string[] {
 // The model and the vectors as const arrays (golden_data.c) for golden.c.
 function writeGoldenData(out: string, f: GoldenFirmware): void {
   mkdirSync(out, { recursive: true });
-  const inputBytes = f.count ? f.inputs.length / f.count : 0, outputBytes = f.count ? f.outputs.length / f.count : 0;
+  const inputBytes = f.count ? f.inputs.length / f.count : 0;
+  const outputBytes = f.outputBytes ?? (f.count ? f.outputs.length / f.count : 0);
   writeFileSync(join(out, "golden_data.h"), `#include <stdint.h>
 extern const uint8_t golden_model[];
 extern const unsigned golden_model_size, golden_count, golden_input_bytes, golden_output_bytes;
 extern const int8_t golden_inputs[], golden_outputs[];
 extern const char golden_name[], golden_model_version[];
-extern const float golden_output_scale;
-extern const int golden_output_zero_point;
+extern const float golden_output_scale, golden_input_scale;
+extern const int golden_output_zero_point, golden_input_zero_point;
 `);
   writeFileSync(join(out, "golden_data.c"), `#include "golden_data.h"
 const char golden_name[] = ${JSON.stringify(f.name)};
 const char golden_model_version[] = ${JSON.stringify(f.modelVersion ?? f.name)};
 const float golden_output_scale = (float)(${f.outputScale ?? 1});
 const int golden_output_zero_point = ${f.outputZeroPoint ?? 0};
+const float golden_input_scale = (float)(${f.inputScale ?? 1});
+const int golden_input_zero_point = ${f.inputZeroPoint ?? 0};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
 ${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
 }
@@ -197,7 +210,8 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const program = f.program ?? "golden";
   const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
-  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false);
+  const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0 } : undefined;
+  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]

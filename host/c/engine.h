@@ -22,12 +22,16 @@ enum wisp_export {
   WISP_EXPORT_ERROR_LENGTH,
   WISP_EXPORT_LOAD_STREAMED, /* (length) -> code; reads through wisp_host_read */
   WISP_EXPORT_MEMORY_USED,
+  WISP_EXPORT_LFBE_INIT,     /* (scale as x, zero point) -> code */
+  WISP_EXPORT_STREAM_HOP_PTR,
+  WISP_EXPORT_STREAM_PUSH,   /* (output scale as x, output zero point) -> 0, 1, 2 or -code */
   WISP_EXPORT_COUNT
 };
 
 /* 0 on success, else a WISP_ERR_* code; engine_failure() then says why. */
 int engine_open(void);
-int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, uint32_t *result);
+/* Integer arguments go in a and b; the exports that take a float get it in x. */
+int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, float x, uint32_t *result);
 uint8_t *engine_memory(uint32_t *bytes);
 const char *engine_failure(void);
 

@@ -51,6 +51,19 @@ const char *wisp_error_message(void);
 size_t wisp_memory_bytes(void);
 size_t wisp_arena_bytes(void);
 
+/*
+ * Streaming wakeword (the sww front end inside the module): call
+ * wisp_listen_open with the model's input quantization after wisp_open and
+ * before loading the model; then pass 512 new 16-kHz samples per 32 ms hop.
+ * wisp_listen_hop returns 0 while the first 30-frame window fills, 1 when the
+ * model ran on a new window (scores at wisp_output), 2 when that window also
+ * fired a detection (wakeword probability > 0.95, then 1 s of quiet), or a
+ * negative error code.
+ */
+#define WISP_HOP_SAMPLES 512
+int wisp_listen_open(float input_scale, int input_zero_point);
+int wisp_listen_hop(const int16_t *samples, float output_scale, int output_zero_point);
+
 #ifdef __cplusplus
 }
 #endif

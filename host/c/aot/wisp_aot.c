@@ -22,7 +22,7 @@ int engine_open(void) {
   return WISP_OK;
 }
 
-int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, uint32_t *result) {
+int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, float x, uint32_t *result) {
   if (setjmp(wisp_trap_target)) return WISP_ERR_TRAP;
   Z_wisp_instance_t *m = &instance;
   switch (fn) {
@@ -39,6 +39,9 @@ int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, uint32_t *result) {
     case WISP_EXPORT_ERROR_LENGTH: *result = Z_wispZ_wisp_error_length(m); break;
     case WISP_EXPORT_LOAD_STREAMED: *result = Z_wispZ_wisp_load_streamed(m, a); break;
     case WISP_EXPORT_MEMORY_USED: *result = Z_wispZ_wisp_memory_used(m); break;
+    case WISP_EXPORT_LFBE_INIT: *result = Z_wispZ_wisp_lfbe_init(m, x, a); break;
+    case WISP_EXPORT_STREAM_HOP_PTR: *result = Z_wispZ_wisp_stream_hop_ptr(m); break;
+    case WISP_EXPORT_STREAM_PUSH: *result = Z_wispZ_wisp_stream_push(m, x, a); break;
     default: return WISP_ERR_ENGINE;
   }
   return WISP_OK;

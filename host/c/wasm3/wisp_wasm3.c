@@ -20,7 +20,7 @@ extern const uint32_t wisp_wasm_size;
 static const char *const export_names[WISP_EXPORT_COUNT] = {
   "wisp_model_buffer", "wisp_load", "wisp_invoke", "wisp_input_ptr", "wisp_input_bytes", "wisp_output_ptr",
   "wisp_output_bytes", "wisp_arena_ptr", "wisp_arena_bytes", "wisp_error_ptr", "wisp_error_length",
-  "wisp_load_streamed", "wisp_memory_used",
+  "wisp_load_streamed", "wisp_memory_used", "wisp_lfbe_init", "wisp_stream_hop_ptr", "wisp_stream_push",
 };
 
 static IM3Environment environment;
@@ -72,13 +72,17 @@ int engine_open(void) {
   return WISP_OK;
 }
 
-int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, uint32_t *result) {
+int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, float x, uint32_t *result) {
   IM3Function f = functions[fn];
   M3Result r;
-  switch (m3_GetArgCount(f)) {
-    case 0: r = m3_CallV(f); break;
-    case 1: r = m3_CallV(f, a); break;
-    default: r = m3_CallV(f, a, b); break;
+  if (fn == WISP_EXPORT_LFBE_INIT || fn == WISP_EXPORT_STREAM_PUSH) {
+    r = m3_CallV(f, x, a); /* (f32, i32) */
+  } else {
+    switch (m3_GetArgCount(f)) {
+      case 0: r = m3_CallV(f); break;
+      case 1: r = m3_CallV(f, a); break;
+      default: r = m3_CallV(f, a, b); break;
+    }
   }
   if (!r) r = m3_GetResultsV(f, result);
   if (r) {
