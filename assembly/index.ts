@@ -14,7 +14,7 @@ import { MFCC_FEATURES, MFCC_REGION_BYTES, MFCC_SAMPLES, mfccClip, mfccInit } fr
 import {
   STREAM_REGION_BYTES, streamCopyWindow, streamDetect, streamHopPtr, streamInit, streamPushHop, streamSetOutputQuantization, streamWindowReady,
 } from "./dsp/stream";
-import { clearError, errorMessageLength, errorMessagePtr, fail } from "./errors";
+import { clearError, errorCode, errorMessageLength, errorMessagePtr, fail } from "./errors";
 import {
   arenaBytes, CONTAINER_PREFIX_BYTES, graphBytes, graphOffset, inputBytes, inputOffset, maxFilterWindow, maxRecordWindow, opCount,
   outputBytes, outputOffset, placeSections, readContainer, readGraph, STREAM_SCRATCH_BYTES, weightsOffset,
@@ -149,10 +149,27 @@ export function wisp_error_length(): i32 {
 // it reserves its region ahead of the model. Returns 0 or an error code.
 let lfbeRegion: usize = 0;
 
+// Reserves a front end's memory; 0, with the error set, when a model is
+// already loaded or memory is short.
+function frontEndRegion(bytes: usize): usize {
+  if (loaded) {
+    fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
+    return 0;
+  }
+  const region = reserveFrontEnd(bytes);
+  if (region == 0) fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
+  return region;
+}
+
+// An address inside a front end's region, or 0 when it is not initialized.
+@inline
+function inRegion(region: usize, offset: usize): usize {
+  return region == 0 ? 0 : region + offset;
+}
+
 export function wisp_lfbe_init(scale: f32, zeroPoint: i32): i32 {
-  if (loaded) return fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
-  lfbeRegion = reserveFrontEnd(LFBE_REGION_BYTES + STREAM_REGION_BYTES);
-  if (lfbeRegion == 0) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
+  lfbeRegion = frontEndRegion(LFBE_REGION_BYTES + STREAM_REGION_BYTES);
+  if (lfbeRegion == 0) return errorCode();
   lfbeInit(lfbeRegion, scale, zeroPoint);
   streamInit(lfbeRegion + LFBE_REGION_BYTES);
   return F.ERR_NONE;
@@ -161,11 +178,11 @@ export function wisp_lfbe_init(scale: f32, zeroPoint: i32): i32 {
 // Where the host writes 1025 int16 samples (the one before the frame, then
 // the frame), and where the 40 int8 features appear after wisp_lfbe_frame().
 export function wisp_lfbe_samples_ptr(): usize {
-  return lfbeRegion == 0 ? 0 : lfbeRegion + LFBE_SAMPLES;
+  return inRegion(lfbeRegion, LFBE_SAMPLES);
 }
 
 export function wisp_lfbe_features_ptr(): usize {
-  return lfbeRegion == 0 ? 0 : lfbeRegion + LFBE_FEATURES;
+  return inRegion(lfbeRegion, LFBE_FEATURES);
 }
 
 export function wisp_lfbe_frame(): i32 {
@@ -180,9 +197,8 @@ let mfccRegion: usize = 0;
 const STREAM_WINDOW_BYTES = 30 * 40;
 
 export function wisp_mfcc_init(scale: f32, zeroPoint: i32): i32 {
-  if (loaded) return fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
-  mfccRegion = reserveFrontEnd(MFCC_REGION_BYTES);
-  if (mfccRegion == 0) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
+  mfccRegion = frontEndRegion(MFCC_REGION_BYTES);
+  if (mfccRegion == 0) return errorCode();
   mfccInit(mfccRegion, scale, zeroPoint);
   return F.ERR_NONE;
 }
@@ -190,11 +206,11 @@ export function wisp_mfcc_init(scale: f32, zeroPoint: i32): i32 {
 // Where the host writes a 16000-sample int16 clip, and where the 49 x 10
 // int8 features appear after wisp_mfcc_clip().
 export function wisp_mfcc_samples_ptr(): usize {
-  return mfccRegion == 0 ? 0 : mfccRegion + MFCC_SAMPLES;
+  return inRegion(mfccRegion, MFCC_SAMPLES);
 }
 
 export function wisp_mfcc_features_ptr(): usize {
-  return mfccRegion == 0 ? 0 : mfccRegion + MFCC_FEATURES;
+  return inRegion(mfccRegion, MFCC_FEATURES);
 }
 
 export function wisp_mfcc_clip(): i32 {
