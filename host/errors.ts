@@ -11,6 +11,8 @@ export type WispErrorCode =
   | "BAD_INPUT" // the caller passed input of the wrong size or type
   | "OUT_OF_MEMORY" // the module could not reserve memory for the model
   | "RUNTIME" // the module reported an error while running
+  | "BAD_UPDATE" // a federated update message failed validation
+  | "BAD_CONFIG" // a federated-learning configuration is invalid
   | "USAGE" // the CLI was called wrongly
   | "IO"; // a file could not be read or written
 

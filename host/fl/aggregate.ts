@@ -1,0 +1,112 @@
+// One federated round on the server: configuration checks, update
+// validation (model version, size, CRC, replays, norm), clipping, and the
+// sample-weighted average (FedAvg). Round state sits behind RoundStore so a
+// fleet that outgrows one machine can keep it elsewhere.
+import { fail } from "../errors";
+import { dequantizeUpdate } from "./quantize";
+import { decodeUpdate } from "./update-format";
+
+export interface FlConfig {
+  rounds: number;
+  clients_per_round: number;
+  local_epochs: number;
+  lr: number;
+  update_bits: 8 | 4;
+  topk: number; // fraction sent, (0, 1]
+  secure_aggregation: boolean;
+  clip_norm: number; // each update is scaled down to at most this L2 norm
+  reject_norm: number; // updates above this L2 norm (or not finite) are refused
+}
+
+const DEFAULTS = { clip_norm: 1, reject_norm: 100, topk: 1, update_bits: 8, secure_aggregation: false, local_epochs: 1 };
+
+export function parseConfig(json: unknown): FlConfig {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) fail("BAD_CONFIG", "the configuration must be a JSON object");
+  const c = { ...DEFAULTS, ...(json as Record<string, unknown>) } as Record<string, unknown>;
+  const known = new Set(["rounds", "clients_per_round", "local_epochs", "lr", "update_bits", "topk", "secure_aggregation", "clip_norm", "reject_norm"]);
+  for (const key of Object.keys(c)) if (!known.has(key)) fail("BAD_CONFIG", `unknown setting "${key}"`);
+  const positiveInt = (k: string) => {
+    if (!Number.isInteger(c[k]) || (c[k] as number) < 1) fail("BAD_CONFIG", `"${k}" must be a positive integer (got ${JSON.stringify(c[k])})`);
+  };
+  const positive = (k: string) => {
+    if (typeof c[k] !== "number" || !((c[k] as number) > 0) || !Number.isFinite(c[k])) fail("BAD_CONFIG", `"${k}" must be a positive number (got ${JSON.stringify(c[k])})`);
+  };
+  positiveInt("rounds");
+  positiveInt("clients_per_round");
+  positiveInt("local_epochs");
+  positive("lr");
+  positive("clip_norm");
+  positive("reject_norm");
+  if (c.update_bits !== 8 && c.update_bits !== 4) fail("BAD_CONFIG", `"update_bits" must be 8 or 4 (got ${JSON.stringify(c.update_bits)})`);
+  if (typeof c.topk !== "number" || !(c.topk > 0 && c.topk <= 1)) fail("BAD_CONFIG", `"topk" must be in (0, 1] (got ${JSON.stringify(c.topk)})`);
+  if (typeof c.secure_aggregation !== "boolean") fail("BAD_CONFIG", `"secure_aggregation" must be true or false`);
+  if ((c.reject_norm as number) < (c.clip_norm as number)) fail("BAD_CONFIG", `"reject_norm" must be at least "clip_norm"`);
+  return c as unknown as FlConfig;
+}
+
+export interface StoredUpdate {
+  clientId: number;
+  sampleCount: number;
+  delta: Float32Array; // clipped
+}
+
+// Where a round's accepted updates live.
+export interface RoundStore {
+  has(round: number, clientId: number): boolean;
+  add(round: number, update: StoredUpdate): void;
+  updates(round: number): StoredUpdate[];
+}
+
+export class MemoryRoundStore implements RoundStore {
+  private rounds = new Map<number, Map<number, StoredUpdate>>();
+  has(round: number, clientId: number): boolean {
+    return this.rounds.get(round)?.has(clientId) ?? false;
+  }
+  add(round: number, update: StoredUpdate): void {
+    if (!this.rounds.has(round)) this.rounds.set(round, new Map());
+    this.rounds.get(round)!.set(update.clientId, update);
+  }
+  updates(round: number): StoredUpdate[] {
+    return [...(this.rounds.get(round)?.values() ?? [])];
+  }
+}
+
+export function l2norm(v: Float32Array): number {
+  let s = 0;
+  for (const x of v) s += x * x;
+  return Math.sqrt(s);
+}
+
+export class RoundAggregator {
+  constructor(
+    private readonly config: FlConfig, private readonly modelVersion: number, private readonly elements: number,
+    readonly round: number, private readonly store: RoundStore = new MemoryRoundStore(),
+  ) {}
+
+  // Validates one message and keeps its clipped delta; throws BAD_UPDATE.
+  accept(message: Uint8Array): StoredUpdate {
+    const u = decodeUpdate(message);
+    if (u.modelVersion !== this.modelVersion) fail("BAD_UPDATE", `update for model version ${u.modelVersion}, the round is on ${this.modelVersion}`);
+    if (u.round !== this.round) fail("BAD_UPDATE", `update for round ${u.round}, this is round ${this.round}`);
+    if (u.elements !== this.elements) fail("BAD_UPDATE", `update has ${u.elements} elements, the model ${this.elements}`);
+    if (u.sampleCount < 1) fail("BAD_UPDATE", "update claims no samples");
+    if (this.store.has(this.round, u.clientId)) fail("BAD_UPDATE", `client ${u.clientId} already sent an update this round (replay)`);
+    const delta = dequantizeUpdate(u);
+    const norm = l2norm(delta);
+    if (!Number.isFinite(norm) || norm > this.config.reject_norm) fail("BAD_UPDATE", `update norm ${norm} is out of range (limit ${this.config.reject_norm})`);
+    if (norm > this.config.clip_norm) for (let i = 0; i < delta.length; i++) delta[i] *= this.config.clip_norm / norm;
+    const stored = { clientId: u.clientId, sampleCount: u.sampleCount, delta };
+    this.store.add(this.round, stored);
+    return stored;
+  }
+
+  // FedAvg: the sample-weighted mean of the clipped deltas.
+  average(): Float32Array {
+    const updates = this.store.updates(this.round);
+    if (updates.length === 0) fail("BAD_UPDATE", "no update was accepted this round");
+    const total = updates.reduce((s, u) => s + u.sampleCount, 0);
+    const out = new Float32Array(this.elements);
+    for (const u of updates) for (let i = 0; i < out.length; i++) out[i] += (u.sampleCount / total) * u.delta[i];
+    return out;
+  }
+}
