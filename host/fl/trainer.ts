@@ -1,0 +1,117 @@
+// Host side of the on-device trainer (build/wisp-train.wasm): quantizes a
+// float head into the trainer's int8 weights and fixed-point parameters, and
+// drives training. Every device of a fleet runs one instance.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { quantizeMultiplier, roundHalfAwayFromZero, softmaxParams } from "../convert/quantization";
+import { fail } from "../errors";
+import { PACKAGE_ROOT } from "../node/package-root";
+
+const P = {
+  IN: 0, HIDDEN: 1, CLASSES: 2, IN_ZP: 3, HIDDEN_ZP: 4, LOGIT_ZP: 5, L1_MULT: 6, L1_SHIFT: 7, L2_MULT: 8, L2_SHIFT: 9,
+  SOFTMAX_MULT: 10, SOFTMAX_SHIFT: 11, SOFTMAX_DIFF_MIN: 12, W1_STEP_MULT: 13, W1_STEP_SHIFT: 14, W2_STEP_MULT: 15,
+  W2_STEP_SHIFT: 16, B1_MULT: 17, B1_SHIFT: 18, B2_MULT: 19, B2_SHIFT: 20,
+};
+
+export interface HeadSpec {
+  inDim: number;
+  hidden: number;
+  classes: number;
+  w1: Float32Array; // [hidden][in]
+  w2: Float32Array; // [classes][hidden]
+  inputScale: number; // the int8 features' quantization
+  inputZeroPoint: number;
+  hiddenRange: number; // largest hidden activation to represent
+  logitRange: number; // largest |logit| to represent
+  weightHeadroom: number; // weight scale = headroom * max|w| / 127, so weights can grow
+  lr: number;
+  batch: number;
+}
+
+interface TrainerExports {
+  memory: WebAssembly.Memory;
+  [name: string]: unknown;
+}
+
+let compiled: WebAssembly.Module | null = null;
+
+export class HeadTrainer {
+  readonly scales: { w1: number; w2: number; hidden: number; logits: number };
+  private readonly x: TrainerExports;
+  private readonly call: (name: string, ...args: number[]) => number;
+
+  constructor(readonly spec: HeadSpec) {
+    compiled ??= new WebAssembly.Module(readFileSync(join(PACKAGE_ROOT, "build", "wisp-train.wasm")));
+    // The trainer shares the kernels, so it links the same imports; it never streams weights.
+    const env = { abort: () => fail("RUNTIME", "the trainer aborted"), wisp_read: () => fail("RUNTIME", "the trainer reads no streamed model") };
+    this.x = new WebAssembly.Instance(compiled, { env }).exports as TrainerExports;
+    this.call = (name, ...args) => (this.x[name] as (...a: number[]) => number)(...args);
+    const { inDim, hidden, classes } = spec;
+    if (this.call("wisp_train_init", inDim, hidden, classes) !== 0) fail("BAD_CONFIG", "the trainer cannot hold this head");
+    const maxAbs = (v: Float32Array) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 1e-8);
+    const s = {
+      w1: Math.fround((spec.weightHeadroom * maxAbs(spec.w1)) / 127),
+      w2: Math.fround((spec.weightHeadroom * maxAbs(spec.w2)) / 127),
+      hidden: Math.fround(spec.hiddenRange / 255),
+      logits: Math.fround((2 * spec.logitRange) / 255),
+    };
+    this.scales = s;
+    const m = (real: number) => quantizeMultiplier(real);
+    const l1 = m((spec.inputScale * s.w1) / s.hidden), l2 = m((s.hidden * s.w2) / s.logits);
+    const soft = softmaxParams(1, s.logits);
+    const q16 = 65536;
+    const w1Step = m((spec.lr * s.w2 * spec.inputScale * q16) / (s.w1 * spec.batch));
+    const w2Step = m((spec.lr * s.hidden * q16) / (256 * s.w2 * spec.batch));
+    const b1 = m((spec.lr * s.w2) / (spec.inputScale * s.w1 * spec.batch));
+    const b2 = m(spec.lr / (256 * s.hidden * s.w2 * spec.batch));
+    const words: Record<number, number> = {
+      [P.IN]: inDim, [P.HIDDEN]: hidden, [P.CLASSES]: classes, [P.IN_ZP]: spec.inputZeroPoint, [P.HIDDEN_ZP]: -128, [P.LOGIT_ZP]: 0,
+      [P.L1_MULT]: l1.multiplier, [P.L1_SHIFT]: l1.shift, [P.L2_MULT]: l2.multiplier, [P.L2_SHIFT]: l2.shift,
+      [P.SOFTMAX_MULT]: soft.multiplier, [P.SOFTMAX_SHIFT]: soft.leftShift, [P.SOFTMAX_DIFF_MIN]: soft.diffMin,
+      [P.W1_STEP_MULT]: w1Step.multiplier, [P.W1_STEP_SHIFT]: w1Step.shift, [P.W2_STEP_MULT]: w2Step.multiplier, [P.W2_STEP_SHIFT]: w2Step.shift,
+      [P.B1_MULT]: b1.multiplier, [P.B1_SHIFT]: b1.shift, [P.B2_MULT]: b2.multiplier, [P.B2_SHIFT]: b2.shift,
+    };
+    const params = new Int32Array(this.x.memory.buffer, this.call("wisp_train_params_ptr"), 21);
+    for (const [k, v] of Object.entries(words)) params[Number(k)] = v;
+    const q = (v: Float32Array, scale: number) => Int8Array.from(v, (w) => Math.max(-127, Math.min(127, roundHalfAwayFromZero(w / scale))));
+    new Int8Array(this.x.memory.buffer, this.call("wisp_train_weights1_ptr"), hidden * inDim).set(q(spec.w1, s.w1));
+    new Int8Array(this.x.memory.buffer, this.call("wisp_train_weights2_ptr"), classes * hidden).set(q(spec.w2, s.w2));
+    this.call("wisp_train_prepare");
+  }
+
+  // Bytes of linear memory the trainer's state takes (its training arena).
+  get regionBytes(): number {
+    return this.call("wisp_train_region_bytes");
+  }
+
+  private setInput(features: Int8Array): void {
+    if (features.length !== this.spec.inDim) fail("BAD_INPUT", `features have ${features.length} values, the head takes ${this.spec.inDim}`);
+    new Int8Array(this.x.memory.buffer, this.call("wisp_train_input_ptr"), features.length).set(features);
+  }
+
+  predict(features: Int8Array): number {
+    this.setInput(features);
+    return this.call("wisp_train_predict");
+  }
+
+  accumulate(features: Int8Array, label: number): void {
+    this.setInput(features);
+    this.call("wisp_train_accumulate", label);
+  }
+
+  update(): number {
+    return this.call("wisp_train_update");
+  }
+
+  // For tests: the last sample's hidden activations and logits, and the
+  // accumulated layer-2 weight gradient (int32, units 1/256 x hidden scale).
+  inspect(): { hidden: Int8Array; logits: Int8Array; grad2: Int32Array } {
+    const { hidden, classes } = this.spec;
+    const mem = this.x.memory.buffer;
+    return {
+      hidden: new Int8Array(mem, this.call("wisp_train_hidden_ptr"), hidden).slice(),
+      logits: new Int8Array(mem, this.call("wisp_train_logits_ptr"), classes).slice(),
+      grad2: new Int32Array(mem, this.call("wisp_train_grad2_ptr"), classes * hidden).slice(),
+    };
+  }
+}
