@@ -72,3 +72,50 @@ test("integer training with residuals takes the head from chance to >90% held-ou
   assert.ok(after > 0.9, `after training ${after} (before ${before})`);
   assert.ok(trainer.regionBytes > 0 && trainer.regionBytes < 64 * 1024, `training arena ${trainer.regionBytes} bytes`);
 });
+
+test("a short federated run: non-IID trainers, int8 top-10% updates, FedAvg, raises held-out accuracy", async () => {
+  const { RoundAggregator, parseConfig } = await import("../host/fl/aggregate");
+  const { quantizeDelta } = await import("../host/fl/quantize");
+  const { encodeUpdate } = await import("../host/fl/update-format");
+  const config = parseConfig({ rounds: 6, clients_per_round: 6, lr: 0.05, update_bits: 8, topk: 0.1, clip_norm: 50, reject_norm: 500 });
+  const start = spec(0.05, 10);
+  // Every client starts from the same global head, so they share scales.
+  const clients: { trainer: HeadTrainer; classes: number[]; residual: Float32Array }[] = Array.from({ length: 6 }, (_, c) => ({
+    trainer: new HeadTrainer(start),
+    classes: [(2 * c) % CLASSES, (2 * c + 1) % CLASSES, (2 * c + 5) % CLASSES], // non-IID: three classes each
+    residual: new Float32Array(HIDDEN * IN + CLASSES * HIDDEN),
+  }));
+  const evaluator = new HeadTrainer(start);
+  const test = Array.from({ length: 200 }, (_, i) => ({ x: sample(i % CLASSES), y: i % CLASSES }));
+  const accuracy = () => test.filter((t) => evaluator.predict(t.x) === t.y).length / test.length;
+  let global = evaluator.weights();
+  const before = accuracy();
+  let uplink = 0;
+  for (let round = 0; round < config.rounds; round++) {
+    const aggregator = new RoundAggregator(config, 1, global.length, round);
+    for (const [id, client] of clients.entries()) {
+      client.trainer.setWeights(global);
+      for (let step = 0; step < 10; step++) {
+        for (let b = 0; b < 10; b++) {
+          const y = client.classes[random(client.classes.length)];
+          client.trainer.accumulate(sample(y), y);
+        }
+        client.trainer.update();
+      }
+      const local = client.trainer.weights();
+      const delta = Float32Array.from(local, (w, i) => w - global[i]);
+      const q = quantizeDelta(delta, client.residual, { bits: config.update_bits, topk: config.topk, groups: 2 });
+      client.residual = q.residual;
+      const message = encodeUpdate({ modelVersion: 1, clientId: id, round, sampleCount: 100, bits: config.update_bits, elements: delta.length, scales: q.scales, indices: q.indices, values: q.values });
+      uplink += message.length;
+      aggregator.accept(message);
+    }
+    const step = aggregator.average();
+    global = Float32Array.from(global, (w, i) => w + step[i]);
+    evaluator.setWeights(global);
+  }
+  const after = accuracy();
+  assert.ok(after > before + 0.3 && after > 0.6, `held-out accuracy ${before} -> ${after}`);
+  // Each update is far smaller than the float32 weights (4 bytes each).
+  assert.ok(uplink / (config.rounds * clients.length) < (global.length * 4) / 16, `uplink ${uplink / 36} bytes per client per round`);
+});

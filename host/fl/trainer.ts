@@ -103,6 +103,30 @@ export class HeadTrainer {
     return this.call("wisp_train_update");
   }
 
+  // The head's weights as floats: w1 then w2 (int8 weight plus its Q16
+  // residual, times the layer's scale).
+  weights(): Float32Array {
+    const { inDim, hidden, classes } = this.spec;
+    const n1 = hidden * inDim, n2 = classes * hidden;
+    const mem = this.x.memory.buffer;
+    const w1 = new Int8Array(mem, this.call("wisp_train_weights1_ptr"), n1);
+    const w2 = new Int8Array(mem, this.call("wisp_train_weights2_ptr"), n2);
+    return Float32Array.from({ length: n1 + n2 }, (_, i) => (i < n1 ? w1[i] * this.scales.w1 : w2[i - n1] * this.scales.w2));
+  }
+
+  // Takes new global weights (same layout as weights()).
+  setWeights(weights: Float32Array): void {
+    const { inDim, hidden, classes } = this.spec;
+    const n1 = hidden * inDim, n2 = classes * hidden;
+    if (weights.length !== n1 + n2) fail("BAD_INPUT", `expected ${n1 + n2} weights, got ${weights.length}`);
+    const mem = this.x.memory.buffer;
+    const q = (w: number, scale: number) => Math.max(-127, Math.min(127, roundHalfAwayFromZero(w / scale)));
+    const w1 = new Int8Array(mem, this.call("wisp_train_weights1_ptr"), n1);
+    const w2 = new Int8Array(mem, this.call("wisp_train_weights2_ptr"), n2);
+    for (let i = 0; i < n1; i++) w1[i] = q(weights[i], this.scales.w1);
+    for (let i = 0; i < n2; i++) w2[i] = q(weights[n1 + i], this.scales.w2);
+  }
+
   // For tests: the last sample's hidden activations and logits, and the
   // accumulated layer-2 weight gradient (int32, units 1/256 x hidden scale).
   inspect(): { hidden: Int8Array; logits: Int8Array; grad2: Int32Array } {
