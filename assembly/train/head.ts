@@ -80,6 +80,8 @@ export function layout(base: usize, inDim: i32, hiddenDim: i32, classes: i32): v
 export function paramsPtr(): usize { return params; }
 export function weights1Ptr(): usize { return w1; }
 export function weights2Ptr(): usize { return w2; }
+export function residuals1Ptr(): usize { return r1; }
+export function residuals2Ptr(): usize { return r2; }
 export function records1Ptr(): usize { return rec1; }
 export function records2Ptr(): usize { return rec2; }
 export function inputPtr(): usize { return input; }

@@ -31,6 +31,8 @@ export function wisp_train_region_bytes(): usize {
 export function wisp_train_params_ptr(): usize { return head.paramsPtr(); }
 export function wisp_train_weights1_ptr(): usize { return head.weights1Ptr(); }
 export function wisp_train_weights2_ptr(): usize { return head.weights2Ptr(); }
+export function wisp_train_residuals1_ptr(): usize { return head.residuals1Ptr(); }
+export function wisp_train_residuals2_ptr(): usize { return head.residuals2Ptr(); }
 export function wisp_train_records1_ptr(): usize { return head.records1Ptr(); }
 export function wisp_train_records2_ptr(): usize { return head.records2Ptr(); }
 export function wisp_train_input_ptr(): usize { return head.inputPtr(); }

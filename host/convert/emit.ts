@@ -23,6 +23,8 @@ export interface OpInfo {
   macs: number;
   arenaOffset: number; // output buffer
   arenaBytes: number;
+  outputScale: number;
+  outputZeroPoint: number;
   weightsBytes: number;
 }
 
@@ -79,6 +81,8 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
     macs: op.macs,
     arenaOffset: plan.offsets[op.output],
     arenaBytes: graph.values[op.output].bytes,
+    outputScale: graph.values[op.output].quant.scale,
+    outputZeroPoint: graph.values[op.output].quant.zeroPoint,
     weightsBytes: op.weights.reduce((s, b) => s + b.length, 0),
   }));
   const opCounts: Record<string, number> = {};

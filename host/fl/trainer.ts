@@ -3,6 +3,7 @@
 // drives training. Every device of a fleet runs one instance.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as F from "../../assembly/format";
 import { quantizeMultiplier, roundHalfAwayFromZero, softmaxParams } from "../convert/quantization";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
@@ -103,28 +104,51 @@ export class HeadTrainer {
     return this.call("wisp_train_update");
   }
 
-  // The head's weights as floats: w1 then w2 (int8 weight plus its Q16
-  // residual, times the layer's scale).
-  weights(): Float32Array {
+  // The int8 weights and Q16 residuals of both layers, as views.
+  private state() {
     const { inDim, hidden, classes } = this.spec;
-    const n1 = hidden * inDim, n2 = classes * hidden;
     const mem = this.x.memory.buffer;
-    const w1 = new Int8Array(mem, this.call("wisp_train_weights1_ptr"), n1);
-    const w2 = new Int8Array(mem, this.call("wisp_train_weights2_ptr"), n2);
-    return Float32Array.from({ length: n1 + n2 }, (_, i) => (i < n1 ? w1[i] * this.scales.w1 : w2[i - n1] * this.scales.w2));
+    return [
+      { w: new Int8Array(mem, this.call("wisp_train_weights1_ptr"), hidden * inDim), r: new Int32Array(mem, this.call("wisp_train_residuals1_ptr"), hidden * inDim), scale: this.scales.w1 },
+      { w: new Int8Array(mem, this.call("wisp_train_weights2_ptr"), classes * hidden), r: new Int32Array(mem, this.call("wisp_train_residuals2_ptr"), classes * hidden), scale: this.scales.w2 },
+    ];
   }
 
-  // Takes new global weights (same layout as weights()).
-  setWeights(weights: Float32Array): void {
-    const { inDim, hidden, classes } = this.spec;
-    const n1 = hidden * inDim, n2 = classes * hidden;
-    if (weights.length !== n1 + n2) fail("BAD_INPUT", `expected ${n1 + n2} weights, got ${weights.length}`);
+  // The int32 biases of both layers (in their channel records) and their scales.
+  private biases() {
+    const { hidden, classes } = this.spec;
     const mem = this.x.memory.buffer;
-    const q = (w: number, scale: number) => Math.max(-127, Math.min(127, roundHalfAwayFromZero(w / scale)));
-    const w1 = new Int8Array(mem, this.call("wisp_train_weights1_ptr"), n1);
-    const w2 = new Int8Array(mem, this.call("wisp_train_weights2_ptr"), n2);
-    for (let i = 0; i < n1; i++) w1[i] = q(weights[i], this.scales.w1);
-    for (let i = 0; i < n2; i++) w2[i] = q(weights[n1 + i], this.scales.w2);
+    const words = F.CHANNEL_RECORD_BYTES / 4;
+    return [
+      { records: new Int32Array(mem, this.call("wisp_train_records1_ptr"), hidden * words), scale: this.spec.inputScale * this.scales.w1 },
+      { records: new Int32Array(mem, this.call("wisp_train_records2_ptr"), classes * words), scale: this.scales.hidden * this.scales.w2 },
+    ].map(({ records, scale }) => ({ records, scale, count: records.length / words, word: (c: number) => c * words + F.CHANNEL_BIAS / 4 }));
+  }
+
+  // The head's parameters as floats: w1, w2 (each int8 weight plus its Q16
+  // residual, times the layer's scale), then the biases b1, b2.
+  weights(): Float32Array {
+    const out: number[] = [];
+    for (const { w, r, scale } of this.state()) w.forEach((q, i) => out.push((q + r[i] / 65536) * scale));
+    for (const b of this.biases()) for (let c = 0; c < b.count; c++) out.push(b.records[b.word(c)] * b.scale);
+    return Float32Array.from(out);
+  }
+
+  // Takes new global weights (same layout as weights()), keeping what is
+  // finer than an int8 step in the residuals.
+  setWeights(weights: Float32Array): void {
+    const layers = this.state(), biases = this.biases();
+    const total = layers[0].w.length + layers[1].w.length + biases[0].count + biases[1].count;
+    if (weights.length !== total) fail("BAD_INPUT", `expected ${total} parameters, got ${weights.length}`);
+    let at = 0;
+    for (const { w, r, scale } of layers) {
+      for (let i = 0; i < w.length; i++, at++) {
+        const steps = weights[at] / scale;
+        w[i] = Math.max(-127, Math.min(127, Math.round(steps)));
+        r[i] = Math.max(-(1 << 20), Math.min(1 << 20, Math.round((steps - w[i]) * 65536)));
+      }
+    }
+    for (const b of biases) for (let c = 0; c < b.count; c++, at++) b.records[b.word(c)] = Math.round(weights[at] / b.scale) | 0;
   }
 
   // For tests: the last sample's hidden activations and logits, and the
