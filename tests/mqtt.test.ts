@@ -1,0 +1,90 @@
+// Federated rounds over MQTT, on the in-process broker (aedes) and on a real
+// mosquitto started on the loopback interface: the global model is retained,
+// updates travel at QoS 1, garbage is refused, and a client that drops and
+// reconnects mid-round still delivers exactly one update.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { connect as tcpConnect, createServer } from "node:net";
+import { parseConfig } from "../host/fl/aggregate";
+import { MqttRoundServer, runClient, startBroker } from "../host/fl/mqtt";
+import { encodeUpdate } from "../host/fl/update-format";
+import { quantizeDelta } from "../host/fl/quantize";
+
+const N = 100;
+
+// Client c always proposes a step of +0.01 * (c + 1) on every parameter.
+function update(round: number, id: number): Uint8Array {
+  const delta = new Float32Array(N).fill(0.01 * (id + 1));
+  const q = quantizeDelta(delta, new Float32Array(N), { bits: 8, topk: 1, groups: 1 });
+  return encodeUpdate({ modelVersion: 1, clientId: id, round, sampleCount: 10, bits: 8, elements: N, scales: q.scales, indices: q.indices, values: q.values });
+}
+
+async function federate(url: string, fleet: string): Promise<void> {
+  const config = parseConfig({ rounds: 3, clients_per_round: 3, lr: 0.1, clip_norm: 10, reject_norm: 100 });
+  const server = await MqttRoundServer.start(url, fleet, config, 1, new Float32Array(N));
+  const clients = await Promise.all([0, 1].map((id) => runClient(url, fleet, id, (round) => update(round, id))));
+  // Client 2 drops in round 1 before answering, then reconnects and answers.
+  let dropped = false;
+  const flaky = async (): Promise<void> => {
+    const client = await runClient(url, fleet, 2, async (round) => {
+      if (round === 1 && !dropped) {
+        dropped = true;
+        setTimeout(() => void client.endAsync(true).then(flaky), 10);
+        return null; // gone before answering
+      }
+      return update(round, 2);
+    });
+    clients.push(client);
+  };
+  await flaky();
+  // A stranger publishes garbage into the round.
+  const stranger = await runClient(url, fleet, 9, () => new Uint8Array([1, 2, 3]));
+  try {
+    for (let r = 0; r < config.rounds; r++) await server.runRound();
+    // Equal samples: each round moves every parameter by the mean step 0.02.
+    server.weights.forEach((w) => assert.ok(Math.abs(w - 0.06) < 1e-3, `parameter ${w}`));
+    assert.ok(dropped, "the flaky client dropped");
+    assert.ok(server.refused.some((r) => /update\/9/.test(r)), server.refused.join("; "));
+    assert.equal(server.round, 3);
+    assert.equal(server.refused.length, config.rounds, "only the stranger's garbage was refused");
+  } finally {
+    await Promise.all([...clients, stranger].map((c) => c.endAsync(true)));
+    await server.close();
+  }
+}
+
+test("MQTT rounds on the in-process broker (aedes)", async () => {
+  const broker = await startBroker();
+  try {
+    await federate(broker.url, "aedes-fleet");
+  } finally {
+    await broker.close();
+  }
+});
+
+const mosquitto = ["/usr/sbin/mosquitto", "mosquitto"].find((m) => !spawnSync(m, ["-h"]).error);
+
+test("MQTT rounds on mosquitto", { skip: mosquitto ? false : "mosquitto not installed (host/c/install-toolchain.sh)" }, async () => {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const broker = spawn(mosquitto!, ["-p", String(port)], { stdio: "ignore" });
+  try {
+    for (let i = 0; ; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const socket = tcpConnect(port, "127.0.0.1", () => { socket.destroy(); resolve(true); });
+        socket.once("error", () => resolve(false));
+      });
+      if (up) break;
+      if (i > 50) throw new Error("mosquitto did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await federate(`mqtt://127.0.0.1:${port}`, "mosquitto-fleet");
+  } finally {
+    broker.kill();
+  }
+});
