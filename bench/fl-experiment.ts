@@ -93,7 +93,7 @@ async function main(): Promise<number> {
   if (!dir) { console.error(MISSING_MODELS_HINT); return 1; }
   const configPath = process.argv[2];
   const config: FlConfig = parseConfig(configPath ? JSON.parse(readFileSync(configPath, "utf8"))
-    : { rounds: 100, clients_per_round: 50, local_epochs: 1, lr: 0.05, update_bits: 8, topk: 0.1, secure_aggregation: false, clip_norm: 100, reject_norm: 1000 });
+    : { rounds: 100, clients_per_round: 50, local_epochs: 2, lr: 0.1, update_bits: 8, topk: 0.1, secure_aggregation: false, clip_norm: 100, reject_norm: 1000 });
   const threads = Math.max(1, cpus().length);
   const icModel = new Uint8Array(readFileSync(join(dir, "ic", "model.tflite")));
   const trainImages = readFashionMnist("train"), testImages = readFashionMnist("t10k");
