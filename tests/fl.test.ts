@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryRoundStore, parseConfig, RoundAggregator, l2norm } from "../host/fl/aggregate";
+import { secureAverage, secureValues, secureWeightCap, SECURE_FRACTION_BITS } from "../host/fl/secure-round";
 import { dequantizeUpdate, quantizeDelta } from "../host/fl/quantize";
 import { maskValues, newParty, shareKey, unmaskedSum } from "../host/fl/secure-agg";
 import { combineShares, splitSecret } from "../host/fl/shamir";
@@ -92,29 +93,61 @@ test("Shamir shares: any threshold rebuild the secret", () => {
   assert.notDeepEqual(combineShares(shares.slice(0, 3)), secret);
 });
 
-test("secure aggregation: the masked sum equals the plain sum exactly, with 30% of clients dropped", () => {
-  const clients = 20, n = 500, threshold = 11, round = 5;
-  const parties = Array.from({ length: clients }, (_, i) => newParty(i + 1));
+// Runs the masking protocol over `values` (client id -> values): every client
+// shares its key, the `dropped` ones never send, survivors hand in their
+// shares of the dropped clients' keys, and the server unmasks the sum.
+function secureSum(values: Map<number, Int32Array>, dropped: Set<number>, round: number, threshold: number) {
+  const parties = [...values.keys()].map((id) => newParty(id));
   const publicKeys = new Map(parties.map((p) => [p.id, p.publicKey]));
-  // Every client shares its key; share k of client c goes to the k-th other client.
-  const shares = new Map(parties.map((p) => [p.id, shareKey(p, clients, threshold)]));
-  const values = new Map(parties.map((p) => [p.id, Int32Array.from({ length: n }, () => random(255) - 127)]));
-  const dropped = new Set(parties.filter((_, i) => i % 10 < 3).map((p) => p.id)); // 6 of 20
+  // Share k of client c goes to the k-th client.
+  const shares = new Map(parties.map((p) => [p.id, shareKey(p, parties.length, threshold)]));
   const masked = new Map<number, Uint32Array>();
-  for (const p of parties) {
-    if (dropped.has(p.id)) continue; // masked against everyone, never sent
-    masked.set(p.id, maskValues(p, values.get(p.id)!, parties, round));
-  }
+  for (const p of parties) if (!dropped.has(p.id)) masked.set(p.id, maskValues(p, values.get(p.id)!, parties, round));
+  const position = new Map(parties.map((p, k) => [p.id, k]));
+  const survivors = [...masked.keys()];
+  const droppedShares = new Map([...dropped].map((d) => [d, survivors.map((s) => shares.get(d)![position.get(s)!])]));
+  return { masked, survivors, sum: unmaskedSum(masked, publicKeys, droppedShares, round, threshold) };
+}
+
+test("secure aggregation: the masked sum equals the plain sum exactly, with 30% of clients dropped", () => {
+  const clients = 20, n = 500, threshold = 11;
+  const values = new Map(Array.from({ length: clients }, (_, i) => [i + 1, Int32Array.from({ length: n }, () => random(255) - 127)]));
+  const dropped = new Set([...values.keys()].filter((id) => (id - 1) % 10 < 3)); // 6 of 20
+  const { masked, survivors, sum } = secureSum(values, dropped, 5, threshold);
   // A masked vector alone reveals nothing like the values.
-  const first = [...masked.keys()][0];
+  const first = survivors[0];
   assert.ok(masked.get(first)!.some((m, i) => m !== (values.get(first)![i] >>> 0)));
-  // Survivors hand in their shares of the dropped clients' keys.
-  const survivorIds = [...masked.keys()];
-  const droppedShares = new Map([...dropped].map((d) => [d, survivorIds.map((s) => shares.get(d)![s - 1])]));
-  const sum = unmaskedSum(masked, publicKeys, droppedShares, round, threshold);
   const plain = new Int32Array(n);
-  for (const id of survivorIds) values.get(id)!.forEach((v, i) => (plain[i] += v));
+  for (const id of survivors) values.get(id)!.forEach((v, i) => (plain[i] += v));
   assert.deepEqual(sum, plain);
+});
+
+test("secure round: FedAvg of the masked, client-clipped updates matches the plain FedAvg", () => {
+  const config = parseConfig({ rounds: 10, clients_per_round: 12, lr: 0.1, secure_aggregation: true, clip_norm: 0.5, reject_norm: 5 });
+  const n = 300, unit = config.clip_norm / 2 ** SECURE_FRACTION_BITS;
+  // Each client's delta as it would send it in the clear: int8, top-10%.
+  const messages = new Map(Array.from({ length: 12 }, (_, i) => {
+    const raw = i === 11 ? Float32Array.from({ length: n }, () => 0.2) // norm 3.5: clipped to 0.5
+      : Float32Array.from({ length: n }, () => (random(2001) - 1000) / 20000);
+    return [i + 1, encodeUpdate({ ...makeUpdate(raw, 8, 0.1, i + 1, 0), sampleCount: 50 * (i + 1) })];
+  }));
+  const values = new Map([...messages].map(([id, m]) => [id, secureValues(dequantizeUpdate(decodeUpdate(m)), 50 * id, config)]));
+  const { survivors, sum } = secureSum(values, new Set([2, 5, 9]), 1, 7);
+  const step = secureAverage(sum, survivors.length, config);
+  // The same round in the clear, through the plain aggregator.
+  const round = new RoundAggregator({ ...config, secure_aggregation: false }, 11, n, 0);
+  for (const id of survivors) round.accept(messages.get(id)!);
+  const plain = round.average();
+  const total = survivors.reduce((t, id) => t + 50 * id, 0);
+  // Rounding: half a unit per client, spread over the summed weight.
+  const bound = (0.5 * unit * survivors.length) / total + 1e-7;
+  step.forEach((v, i) => assert.ok(Math.abs(v - plain[i]) <= bound, `element ${i}: ${v} vs ${plain[i]}`));
+  assert.ok(step.some((v) => v !== 0));
+  // Bad input: a non-finite delta, a bad count, too many clients, a corrupt sum.
+  expectBad(() => secureValues(Float32Array.of(NaN, 0), 10, config), /norm/);
+  expectBad(() => secureValues(new Float32Array(2), 0, config), /sample count/);
+  expectBad(() => secureWeightCap({ ...config, clients_per_round: 1 << 20 }), /too many/, "BAD_CONFIG");
+  expectBad(() => secureAverage(Int32Array.of(5, -3), 3, config), /impossible/);
 });
 
 test("FedAvg weights by samples; garbage is refused or clipped and cannot move the model beyond the clip", () => {

@@ -77,6 +77,15 @@ export function l2norm(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
+// Refuses a delta whose norm is not finite or above reject_norm, and scales
+// it down, in place, to at most clip_norm.
+export function clipUpdate(delta: Float32Array, config: FlConfig): Float32Array {
+  const norm = l2norm(delta);
+  if (!Number.isFinite(norm) || norm > config.reject_norm) fail("BAD_UPDATE", `update norm ${norm} is out of range (limit ${config.reject_norm})`);
+  if (norm > config.clip_norm) for (let i = 0; i < delta.length; i++) delta[i] *= config.clip_norm / norm;
+  return delta;
+}
+
 export class RoundAggregator {
   constructor(
     private readonly config: FlConfig, private readonly modelVersion: number, private readonly elements: number,
@@ -91,10 +100,7 @@ export class RoundAggregator {
     if (u.elements !== this.elements) fail("BAD_UPDATE", `update has ${u.elements} elements, the model ${this.elements}`);
     if (u.sampleCount < 1) fail("BAD_UPDATE", "update claims no samples");
     if (this.store.has(this.round, u.clientId)) fail("BAD_UPDATE", `client ${u.clientId} already sent an update this round (replay)`);
-    const delta = dequantizeUpdate(u);
-    const norm = l2norm(delta);
-    if (!Number.isFinite(norm) || norm > this.config.reject_norm) fail("BAD_UPDATE", `update norm ${norm} is out of range (limit ${this.config.reject_norm})`);
-    if (norm > this.config.clip_norm) for (let i = 0; i < delta.length; i++) delta[i] *= this.config.clip_norm / norm;
+    const delta = clipUpdate(dequantizeUpdate(u), this.config);
     const stored = { clientId: u.clientId, sampleCount: u.sampleCount, delta };
     this.store.add(this.round, stored);
     return stored;
