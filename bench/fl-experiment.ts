@@ -2,13 +2,19 @@
 // head on Fashion-MNIST features from the frozen MLPerf Tiny ResNet-8, over
 // 100 simulated devices (Dirichlet alpha 0.5 over labels), each round's
 // devices played by worker threads running real Wisp trainer instances.
-// Writes build/fl-report/report.md and accuracy.svg with five curves: float
-// FedAvg, int8 updates, int8 top-10%, 4-bit top-10%, and central training.
+// Writes build/fl-report/report.md and accuracy.svg with the curves: float
+// FedAvg, int8 updates, int8 top-10%, 4-bit top-10%, with secure_aggregation
+// int8 top-10% under pairwise masks (10% of clients dropping out), and
+// central training.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { FlConfig, parseConfig, RoundAggregator } from "../host/fl/aggregate";
+import { dequantizeUpdate } from "../host/fl/quantize";
+import { simulateSecureRound } from "../host/fl/secure-agg";
+import { secureAverage, secureValues } from "../host/fl/secure-round";
+import { decodeUpdate } from "../host/fl/update-format";
 import { Backbone, readFashionMnist } from "../host/fl/fashion-mnist";
 import { FloatHead } from "../host/fl/float-head";
 import { HeadSpec, HeadTrainer } from "../host/fl/trainer";
@@ -79,7 +85,7 @@ async function backboneFeatures(icModel: Uint8Array, split: "train" | "t10k", co
 }
 
 function svg(curves: { name: string; points: [number, number][] }[], rounds: number): string {
-  const W = 640, H = 400, L = 50, B = 40, colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#666666"];
+  const W = 640, H = 400, L = 50, B = 40, colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#e6ab02", "#666666"];
   const x = (r: number) => L + ((W - L - 10) * r) / rounds, y = (a: number) => H - B - (H - B - 10) * a;
   const lines = curves.map((c, i) => `<polyline fill="none" stroke="${colors[i]}" stroke-width="2" points="${c.points.map(([r, a]) => `${x(r).toFixed(1)},${y(a).toFixed(1)}`).join(" ")}"/>`
     + `<text x="${W - 200}" y="${20 + 16 * i}" fill="${colors[i]}" font-size="12">${c.name}</text>`);
@@ -93,7 +99,7 @@ async function main(): Promise<number> {
   if (!dir) { console.error(MISSING_MODELS_HINT); return 1; }
   const configPath = process.argv[2];
   const config: FlConfig = parseConfig(configPath ? JSON.parse(readFileSync(configPath, "utf8"))
-    : { rounds: 100, clients_per_round: 50, local_epochs: 2, lr: 0.1, update_bits: 8, topk: 0.1, secure_aggregation: false, clip_norm: 100, reject_norm: 1000 });
+    : { rounds: 100, clients_per_round: 50, local_epochs: 2, lr: 0.1, update_bits: 8, topk: 0.1, secure_aggregation: true, clip_norm: 100, reject_norm: 1000 });
   const threads = Math.max(1, cpus().length);
   const icModel = new Uint8Array(readFileSync(join(dir, "ic", "model.tflite")));
   const trainImages = readFashionMnist("train"), testImages = readFashionMnist("t10k");
@@ -126,8 +132,9 @@ async function main(): Promise<number> {
   const accuracyFloat = (w: Float32Array) => { const h = new FloatHead(64, 64, 10, w); let ok = 0; for (let i = 0; i < testImages.labels.length; i++) if (h.predict(Float32Array.from(testF(i), (v: number) => (v - q.zeroPoint) * q.scale)) === testImages.labels[i]) ok++; return ok / testImages.labels.length; };
   const every = Math.max(1, Math.floor(config.rounds / 20));
 
-  type Mode = { name: string; bits?: 8 | 4; topk?: number };
+  type Mode = { name: string; bits?: 8 | 4; topk?: number; secure?: boolean };
   const modes: Mode[] = [{ name: "float FedAvg" }, { name: "int8 updates", bits: 8, topk: 1 }, { name: "int8 + top-10%", bits: 8, topk: 0.1 }, { name: "4-bit + top-10%", bits: 4, topk: 0.1 }];
+  if (config.secure_aggregation) modes.push({ name: "int8 + top-10%, secure", bits: 8, topk: 0.1, secure: true });
   const curves: { name: string; points: [number, number][]; uplink?: number }[] = [];
   for (const mode of modes) {
     let global: Float32Array = initial.slice();
@@ -136,7 +143,20 @@ async function main(): Promise<number> {
     let uplinkBytes = 0, messages = 0;
     for (let round = 0; round < config.rounds; round++) {
       const chosen = Array.from({ length: DEVICES }, (_, d) => d).sort(() => random() - 0.5).slice(0, config.clients_per_round).filter((d) => devices[d].length > 0);
-      if (mode.bits) {
+      if (mode.secure) {
+        // Each client sends its int8 top-10% delta under pairwise masks; 10% drop out after masking.
+        const results = await Promise.all(chosen.map((d) => pool.run<{ update: Uint8Array; residual: Float32Array }>({
+          kind: "quantized", client: d, round, examples: devices[d], global, residual: residuals[d], bits: 8, topk: mode.topk!, epochs: config.local_epochs,
+        })));
+        const dropped = new Set(chosen.filter(() => random() < 0.1));
+        const values = new Map(results.map((r, k) => [chosen[k], secureValues(dequantizeUpdate(decodeUpdate(r.update)), devices[chosen[k]].length, config)]));
+        results.forEach((r, k) => { if (!dropped.has(chosen[k])) residuals[chosen[k]] = r.residual; });
+        const { survivors, sum } = simulateSecureRound(values, dropped, round, Math.floor(chosen.length / 2) + 1);
+        const step = secureAverage(sum, survivors.length, config);
+        global = Float32Array.from(global, (w, i) => w + step[i]);
+        uplinkBytes += survivors.length * 4 * (global.length + 1);
+        messages += survivors.length;
+      } else if (mode.bits) {
         const aggregator = new RoundAggregator(config, 1, global.length, round);
         const results = await Promise.all(chosen.map((d) => pool.run<{ update: Uint8Array; residual: Float32Array }>({
           kind: "quantized", client: d, round, examples: devices[d], global, residual: residuals[d], bits: mode.bits!, topk: mode.topk!, epochs: config.local_epochs,
@@ -188,7 +208,9 @@ ${rows.join("\n")}
 ![accuracy](accuracy.svg)
 
 Central training: 10 epochs over all ${trainImages.labels.length} images, plotted across the same x axis.
-`);
+${config.secure_aggregation ? `Secure: 10% of each round's clients drop out after masking; uplink counts the masked int32
+vector only, not the 32-byte key shares each client hands out per peer.
+` : ""}`);
   console.log(readFileSync(join(OUT, "report.md"), "utf8"));
   return 0;
 }

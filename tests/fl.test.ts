@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { MemoryRoundStore, parseConfig, RoundAggregator, l2norm } from "../host/fl/aggregate";
 import { secureAverage, secureValues, secureWeightCap, SECURE_FRACTION_BITS } from "../host/fl/secure-round";
 import { dequantizeUpdate, quantizeDelta } from "../host/fl/quantize";
-import { maskValues, newParty, shareKey, unmaskedSum } from "../host/fl/secure-agg";
+import { simulateSecureRound } from "../host/fl/secure-agg";
 import { combineShares, splitSecret } from "../host/fl/shamir";
 import { decodeUpdate, encodeUpdate, Update } from "../host/fl/update-format";
 import { WispError } from "../host/errors";
@@ -93,27 +93,11 @@ test("Shamir shares: any threshold rebuild the secret", () => {
   assert.notDeepEqual(combineShares(shares.slice(0, 3)), secret);
 });
 
-// Runs the masking protocol over `values` (client id -> values): every client
-// shares its key, the `dropped` ones never send, survivors hand in their
-// shares of the dropped clients' keys, and the server unmasks the sum.
-function secureSum(values: Map<number, Int32Array>, dropped: Set<number>, round: number, threshold: number) {
-  const parties = [...values.keys()].map((id) => newParty(id));
-  const publicKeys = new Map(parties.map((p) => [p.id, p.publicKey]));
-  // Share k of client c goes to the k-th client.
-  const shares = new Map(parties.map((p) => [p.id, shareKey(p, parties.length, threshold)]));
-  const masked = new Map<number, Uint32Array>();
-  for (const p of parties) if (!dropped.has(p.id)) masked.set(p.id, maskValues(p, values.get(p.id)!, parties, round));
-  const position = new Map(parties.map((p, k) => [p.id, k]));
-  const survivors = [...masked.keys()];
-  const droppedShares = new Map([...dropped].map((d) => [d, survivors.map((s) => shares.get(d)![position.get(s)!])]));
-  return { masked, survivors, sum: unmaskedSum(masked, publicKeys, droppedShares, round, threshold) };
-}
-
 test("secure aggregation: the masked sum equals the plain sum exactly, with 30% of clients dropped", () => {
   const clients = 20, n = 500, threshold = 11;
   const values = new Map(Array.from({ length: clients }, (_, i) => [i + 1, Int32Array.from({ length: n }, () => random(255) - 127)]));
   const dropped = new Set([...values.keys()].filter((id) => (id - 1) % 10 < 3)); // 6 of 20
-  const { masked, survivors, sum } = secureSum(values, dropped, 5, threshold);
+  const { masked, survivors, sum } = simulateSecureRound(values, dropped, 5, threshold);
   // A masked vector alone reveals nothing like the values.
   const first = survivors[0];
   assert.ok(masked.get(first)!.some((m, i) => m !== (values.get(first)![i] >>> 0)));
@@ -132,7 +116,7 @@ test("secure round: FedAvg of the masked, client-clipped updates matches the pla
     return [i + 1, encodeUpdate({ ...makeUpdate(raw, 8, 0.1, i + 1, 0), sampleCount: 50 * (i + 1) })];
   }));
   const values = new Map([...messages].map(([id, m]) => [id, secureValues(dequantizeUpdate(decodeUpdate(m)), 50 * id, config)]));
-  const { survivors, sum } = secureSum(values, new Set([2, 5, 9]), 1, 7);
+  const { survivors, sum } = simulateSecureRound(values, new Set([2, 5, 9]), 1, 7);
   const step = secureAverage(sum, survivors.length, config);
   // The same round in the clear, through the plain aggregator.
   const round = new RoundAggregator({ ...config, secure_aggregation: false }, 11, n, 0);

@@ -92,3 +92,19 @@ export function unmaskedSum(
   }
   return new Int32Array(sum.buffer);
 }
+
+// The whole protocol for one round, played locally (simulations and tests):
+// every client (id -> values) shares its key, the `dropped` ones never send,
+// survivors hand in their shares of the dropped clients' keys, and the server
+// unmasks the sum.
+export function simulateSecureRound(values: Map<number, Int32Array>, dropped: Set<number>, round: number, threshold: number) {
+  const parties = [...values.keys()].map((id) => newParty(id));
+  const publicKeys = new Map(parties.map((p) => [p.id, p.publicKey]));
+  const shares = new Map(parties.map((p) => [p.id, shareKey(p, parties.length, threshold)])); // share k goes to the k-th client
+  const masked = new Map<number, Uint32Array>();
+  for (const p of parties) if (!dropped.has(p.id)) masked.set(p.id, maskValues(p, values.get(p.id)!, parties, round));
+  const position = new Map(parties.map((p, k) => [p.id, k]));
+  const survivors = [...masked.keys()];
+  const droppedShares = new Map([...dropped].map((d) => [d, survivors.map((s) => shares.get(d)![position.get(s)!])]));
+  return { masked, survivors, sum: unmaskedSum(masked, publicKeys, droppedShares, round, threshold) };
+}
