@@ -143,36 +143,35 @@ async function main(): Promise<number> {
     let uplinkBytes = 0, messages = 0;
     for (let round = 0; round < config.rounds; round++) {
       const chosen = Array.from({ length: DEVICES }, (_, d) => d).sort(() => random() - 0.5).slice(0, config.clients_per_round).filter((d) => devices[d].length > 0);
-      if (mode.secure) {
-        // Each client sends its int8 top-10% delta under pairwise masks; 10% drop out after masking.
-        const results = await Promise.all(chosen.map((d) => pool.run<{ update: Uint8Array; residual: Float32Array }>({
-          kind: "quantized", client: d, round, examples: devices[d], global, residual: residuals[d], bits: 8, topk: mode.topk!, epochs: config.local_epochs,
-        })));
-        const dropped = new Set(chosen.filter(() => random() < 0.1));
-        const values = new Map(results.map((r, k) => [chosen[k], secureValues(dequantizeUpdate(decodeUpdate(r.update)), devices[chosen[k]].length, config)]));
-        results.forEach((r, k) => { if (!dropped.has(chosen[k])) residuals[chosen[k]] = r.residual; });
-        const { survivors, sum } = simulateSecureRound(values, dropped, round, Math.floor(chosen.length / 2) + 1);
-        const step = secureAverage(sum, survivors.length, config);
-        global = Float32Array.from(global, (w, i) => w + step[i]);
-        uplinkBytes += survivors.length * 4 * (global.length + 1);
-        messages += survivors.length;
-      } else if (mode.bits) {
-        const aggregator = new RoundAggregator(config, 1, global.length, round);
+      let step: Float32Array;
+      if (mode.bits) {
         const results = await Promise.all(chosen.map((d) => pool.run<{ update: Uint8Array; residual: Float32Array }>({
           kind: "quantized", client: d, round, examples: devices[d], global, residual: residuals[d], bits: mode.bits!, topk: mode.topk!, epochs: config.local_epochs,
         })));
-        results.forEach((r, k) => { residuals[chosen[k]] = r.residual; aggregator.accept(r.update); uplinkBytes += r.update.length; messages++; });
-        const step = aggregator.average();
-        global = Float32Array.from(global, (w, i) => w + step[i]);
+        if (mode.secure) {
+          // The same updates under pairwise masks; 10% of the clients drop out after masking.
+          const dropped = new Set(chosen.filter(() => random() < 0.1));
+          const values = new Map(results.map((r, k) => [chosen[k], secureValues(dequantizeUpdate(decodeUpdate(r.update)), devices[chosen[k]].length, config)]));
+          const { survivors, sum } = simulateSecureRound(values, dropped, round, Math.floor(chosen.length / 2) + 1);
+          results.forEach((r, k) => { if (!dropped.has(chosen[k])) residuals[chosen[k]] = r.residual; });
+          step = secureAverage(sum, survivors.length, config);
+          uplinkBytes += survivors.length * 4 * (global.length + 1);
+          messages += survivors.length;
+        } else {
+          const aggregator = new RoundAggregator(config, 1, global.length, round);
+          results.forEach((r, k) => { residuals[chosen[k]] = r.residual; aggregator.accept(r.update); uplinkBytes += r.update.length; messages++; });
+          step = aggregator.average();
+        }
       } else {
         const results = await Promise.all(chosen.map((d) => pool.run<{ delta: Float32Array }>({
           kind: "float", examples: devices[d], global, lr: config.lr, batch: BATCH, epochs: config.local_epochs, scale: q.scale, zeroPoint: q.zeroPoint,
         })));
         const total = chosen.reduce((s, d) => s + devices[d].length, 0);
-        const step = new Float32Array(global.length);
-        results.forEach((r, k) => r.delta.forEach((v, i) => (step[i] += (devices[chosen[k]].length / total) * v)));
-        global = Float32Array.from(global, (w, i) => w + step[i]);
+        const mean = new Float32Array(global.length);
+        results.forEach((r, k) => r.delta.forEach((v, i) => (mean[i] += (devices[chosen[k]].length / total) * v)));
+        step = mean;
       }
+      global = Float32Array.from(global, (w, i) => w + step[i]);
       if ((round + 1) % every === 0 || round + 1 === config.rounds) points.push([round + 1, mode.bits ? accuracyQuantized(global) : accuracyFloat(global)]);
       progress(mode.name, round + 1, config.rounds);
     }
