@@ -2,8 +2,9 @@
 // wasm2c, wasm3) drives the module through these functions:
 //   1. ptr = wisp_model_buffer(n)   room for n model bytes; 0 if memory is short
 //   2. copy the .wisp bytes to ptr, then wisp_load(ptr, n)   0 or an error code
-//      (or, with the model left in the host's flash, wisp_load_streamed(n):
-//      the module reads it through the import env.wisp_read(dst, offset, n))
+//      (or, with the model left in the host's flash, wisp_load_streamed(n, w):
+//      the module reads it through the import env.wisp_read(dst, offset, n)
+//      into a weights window of w bytes; 0 sizes it for the largest op)
 //   3. write the input at wisp_input_ptr(), wisp_invoke(), read wisp_output_ptr()
 //   (wisp_invoke_op(i) runs a single op, for per-layer debugging)
 // On an error, wisp_error_ptr()/wisp_error_length() hold an ASCII message.
@@ -14,13 +15,13 @@ import { MFCC_FEATURES, MFCC_REGION_BYTES, MFCC_SAMPLES, mfccClip, mfccInit } fr
 import {
   STREAM_REGION_BYTES, streamCopyWindow, streamDetect, streamHopPtr, streamInit, streamPushHop, streamSetOutputQuantization, streamWindowReady,
 } from "./dsp/stream";
-import { clearError, errorCode, errorMessageLength, errorMessagePtr, fail } from "./errors";
+import { clearError, errorCode, errorMessageLength, errorMessagePtr, fail, failAt } from "./errors";
 import {
-  arenaBytes, CONTAINER_PREFIX_BYTES, graphBytes, graphOffset, inputBytes, inputOffset, maxFilterWindow, maxRecordWindow, opCount,
+  arenaBytes, CONTAINER_PREFIX_BYTES, graphBytes, graphOffset, inputBytes, inputOffset, maxFilterWindow, minWeightWindow, maxRecordWindow, opCount,
   outputBytes, outputOffset, placeSections, readContainer, readGraph, STREAM_SCRATCH_BYTES, weightsOffset,
 } from "./model";
 import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
-import { hostRead, useResidentWeights, useStreamedWeights } from "./weights";
+import { hostRead, useResidentWeights, useStreamedWeights, WINDOW_SLACK } from "./weights";
 import { runGraph, runOps } from "./interpreter";
 
 let loaded = false;
@@ -49,11 +50,13 @@ export function wisp_load(ptr: usize, length: usize): i32 {
 }
 
 // Streamed mode: the .wisp (`length` bytes) stays with the host, which serves
-// reads through env.wisp_read. Only the graph words, the arena and a small
-// weights window live in linear memory; the whole file is still validated.
+// reads through env.wisp_read. Only the graph words, the arena and a weights
+// window of `windowBytes` live in linear memory; the whole file is still
+// validated. Window 0 holds the largest op whole (fastest); a smaller one
+// makes ops fetch their channels in blocks, and must hold one channel.
 const CRC_CHUNK: usize = 256;
 
-export function wisp_load_streamed(length: usize): i32 {
+export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
   loaded = false;
   clearError();
   const base = modelBase();
@@ -74,12 +77,13 @@ export function wisp_load_streamed(length: usize): i32 {
   placeSections(base, weightsOffset, scratch);
   status = readGraph();
   if (status != F.ERR_NONE) return status;
-  // The window follows the arena: the largest filter, then the largest set of
-  // channel records, that any op fetches.
-  const filters = alignUp(scratch + <usize>arenaBytes, 16);
-  const records = alignUp(filters + <usize>maxFilterWindow, 16);
-  useStreamedWeights(filters, records);
-  return placeArena(scratch, records + <usize>maxRecordWindow);
+  // The window follows the arena.
+  const whole = <u32>(alignUp(<usize>maxFilterWindow, 16) + <usize>maxRecordWindow + <usize>WINDOW_SLACK);
+  if (windowBytes == 0 || windowBytes > whole) windowBytes = whole;
+  if (windowBytes < <u32>minWeightWindow) return failAt(F.ERR_OUT_OF_MEMORY, -1, "weights window smaller than one channel's filter and record, or an in-place op's whole filter", minWeightWindow);
+  const window = alignUp(scratch + <usize>arenaBytes, 16);
+  useStreamedWeights(window, <i32>windowBytes);
+  return placeArena(scratch, window + <usize>windowBytes);
 }
 
 // Sizes the arena at `base` (and anything the model needs up to `end`).

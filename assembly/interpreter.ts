@@ -1,7 +1,7 @@
 // The op loop: walks the validated op records and calls the kernels.
 import * as F from "./format";
 import { param, firstOp, opCount, weightsPtr } from "./model";
-import { opFilter, opRecords } from "./weights";
+import { blockFilter, blockRecords, channelsPerBlock, fetchChannels } from "./weights";
 import { convS8 } from "./kernels/conv";
 import { depthwiseS8 } from "./kernels/depthwise";
 import { denseS8 } from "./kernels/dense";
@@ -45,20 +45,28 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
       const kH = param(op, F.CONV_K_H), kW = param(op, F.CONV_K_W), sH = param(op, F.CONV_STRIDE_H), sW = param(op, F.CONV_STRIDE_W);
       const dH = param(op, F.CONV_DIL_H), dW = param(op, F.CONV_DIL_W), padTop = param(op, F.CONV_PAD_TOP), padLeft = param(op, F.CONV_PAD_LEFT);
       const inZp = param(op, F.CONV_IN_ZP), outZp = param(op, F.CONV_OUT_ZP), actMin = param(op, F.CONV_ACT_MIN), actMax = param(op, F.CONV_ACT_MAX);
-      const filterBytes = outC * kH * kW * (opcode == F.OP_CONV ? inC : 1);
-      const filter = opFilter(weightsAt(op, F.CONV_WEIGHTS), filterBytes), records = opRecords(weightsAt(op, F.CONV_CHANNELS), outC);
-      if (opcode == F.OP_CONV) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
-      else depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
+      const bytesPerChannel = kH * kW * (opcode == F.OP_CONV ? inC : 1);
+      const filter = weightsAt(op, F.CONV_WEIGHTS), records = weightsAt(op, F.CONV_CHANNELS);
+      const block = channelsPerBlock(bytesPerChannel, outC);
+      for (let first = 0; first < outC; first += block) {
+        const end = min(outC, first + block);
+        fetchChannels(filter, records, first, end - first, bytesPerChannel);
+        if (opcode == F.OP_CONV) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, end - first);
+        else depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, end - first);
+      }
       break;
     }
     case F.OP_DENSE: {
-      const depth = param(op, F.DENSE_DEPTH), outC = param(op, F.DENSE_OUT_C);
-      denseS8(
-        at(arena, op, F.DENSE_IN), at(arena, op, F.DENSE_OUT),
-        param(op, F.DENSE_ROWS), depth, outC,
-        param(op, F.DENSE_IN_ZP), param(op, F.DENSE_OUT_ZP), param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX),
-        opFilter(weightsAt(op, F.DENSE_WEIGHTS), outC * depth), opRecords(weightsAt(op, F.DENSE_CHANNELS), outC),
-      );
+      const input = at(arena, op, F.DENSE_IN), output = at(arena, op, F.DENSE_OUT);
+      const rows = param(op, F.DENSE_ROWS), depth = param(op, F.DENSE_DEPTH), outC = param(op, F.DENSE_OUT_C);
+      const inZp = param(op, F.DENSE_IN_ZP), outZp = param(op, F.DENSE_OUT_ZP), actMin = param(op, F.DENSE_ACT_MIN), actMax = param(op, F.DENSE_ACT_MAX);
+      const filter = weightsAt(op, F.DENSE_WEIGHTS), records = weightsAt(op, F.DENSE_CHANNELS);
+      const block = channelsPerBlock(depth, outC);
+      for (let first = 0; first < outC; first += block) {
+        const end = min(outC, first + block);
+        fetchChannels(filter, records, first, end - first, depth);
+        denseS8(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, end - first);
+      }
       break;
     }
     case F.OP_AVG_POOL:

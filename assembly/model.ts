@@ -2,7 +2,7 @@
 // checked here, once, so the kernels can run without bounds checks: a model
 // that passes cannot make a kernel read or write outside its buffers.
 import * as F from "./format";
-import { hostRead } from "./weights";
+import { hostRead, WINDOW_SLACK } from "./weights";
 import { fail, failAt } from "./errors";
 
 const MAX_DIM: i64 = 65535; // height, width, channels, rows, depth
@@ -95,14 +95,17 @@ export function placeSections(graph: usize, weights: usize, scratch: usize): voi
 export const STREAM_SCRATCH_BYTES: usize = 64 * F.CHANNEL_RECORD_BYTES;
 let streamScratch: usize = 0;
 
-// The largest filter and records any op fetches, for streamed mode.
+// The largest filter and records any op fetches, and the least weights
+// window every op can run from, for sizing the streamed-weights window.
 export let maxFilterWindow: i32 = 0;
 export let maxRecordWindow: i32 = 0;
+export let minWeightWindow: i32 = 0;
 
 // Validates the graph header and every op record.
 export function readGraph(): i32 {
   maxFilterWindow = 0;
   maxRecordWindow = 0;
+  minWeightWindow = 0;
   arenaBytes = graphWord(F.GRAPH_ARENA_BYTES);
   inputOffset = graphWord(F.GRAPH_INPUT_OFFSET);
   inputBytes = graphWord(F.GRAPH_INPUT_BYTES);
@@ -216,12 +219,22 @@ function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
   return failAt(F.ERR_BAD_OP, index, "unknown opcode", opcode);
 }
 
+@inline
+function overlaps(a: i64, aBytes: i64, b: i64, bBytes: i64): bool {
+  return a < b + bBytes && b < a + aBytes;
+}
+
 // Per-channel records: multipliers and shifts the requantization accepts.
-// Streamed models are checked a chunk of records at a time.
-function validateChannelRecords(index: i32, records: i32, channels: i32, filterWindow: i64): i32 {
+// Streamed models are checked a chunk of records at a time. An op whose
+// output overlaps its input (the planner lets kernels write behind their
+// reads) must fetch all its channels at once: a second block would read
+// input the first overwrote.
+function validateChannelRecords(index: i32, records: i32, channels: i32, filterWindow: i64, inPlace: bool): i32 {
   if ((records & 3) != 0 || !inWeights(records, <i64>channels * F.CHANNEL_RECORD_BYTES)) return failAt(F.ERR_BAD_OP, index, "channel records outside the weights", records);
   maxRecordWindow = max(maxRecordWindow, channels * F.CHANNEL_RECORD_BYTES);
   maxFilterWindow = max(maxFilterWindow, <i32>filterWindow);
+  const blockChannels = inPlace ? channels : 1;
+  minWeightWindow = max(minWeightWindow, blockChannels * (<i32>(filterWindow / channels) + F.CHANNEL_RECORD_BYTES) + WINDOW_SLACK);
   const chunk = <i32>(STREAM_SCRATCH_BYTES / F.CHANNEL_RECORD_BYTES);
   for (let first = 0; first < channels; first += chunk) {
     const count = min(chunk, channels - first);
@@ -257,7 +270,8 @@ function validateConv(index: i32, op: usize, opcode: i32, n: i32): i32 {
     filterBytes = <i64>outC * kH * kW;
   }
   if (!inWeights(param(op, F.CONV_WEIGHTS), filterBytes)) return failAt(F.ERR_BAD_OP, index, "conv filter outside the weights", param(op, F.CONV_WEIGHTS));
-  return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC, filterBytes);
+  const inPlace = overlaps(param(op, F.CONV_IN), <i64>inH * inW * inC, param(op, F.CONV_OUT), <i64>outH * outW * outC);
+  return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC, filterBytes, inPlace);
 }
 
 function validateDense(index: i32, op: usize, n: i32): i32 {
@@ -267,7 +281,8 @@ function validateDense(index: i32, op: usize, n: i32): i32 {
   if (!inArena(param(op, F.DENSE_IN), <i64>rows * depth) || !inArena(param(op, F.DENSE_OUT), <i64>rows * outC)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED buffer outside the arena", 0);
   if (!zeroPointOk(param(op, F.DENSE_IN_ZP)) || !zeroPointOk(param(op, F.DENSE_OUT_ZP)) || !rangeOk(param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED zero point or output range invalid", 0);
   if (!inWeights(param(op, F.DENSE_WEIGHTS), <i64>outC * depth)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED weights outside the weights section", param(op, F.DENSE_WEIGHTS));
-  return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC, <i64>outC * depth);
+  const inPlace = overlaps(param(op, F.DENSE_IN), <i64>rows * depth, param(op, F.DENSE_OUT), <i64>rows * outC);
+  return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC, <i64>outC * depth, inPlace);
 }
 
 function validatePool(index: i32, op: usize, n: i32): i32 {

@@ -47,6 +47,26 @@ function assertLayersMatch(model: Model, dir: string, label: string): void {
   assert.ok(compared > 0, `${label}: no intermediate tensor was compared`);
 }
 
+// The least weights window a model accepts, from the error a 1-byte window
+// gets (which must say so). Models without weights accept any window.
+function smallestWindow(model: Uint8Array): number {
+  let message = "";
+  try {
+    loadSync(model, { streamWeights: true, weightWindow: 1 });
+    assert.ok(!loadSync(model).info.ops.some((op) => ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"].includes(op.op)), "a model with weights loaded with a 1-byte window");
+    return 1;
+  } catch (e) {
+    assert.equal((e as { code?: string }).code, "OUT_OF_MEMORY", (e as Error).message);
+    message = (e as Error).message;
+  }
+  assert.match(message, /weights window smaller than one channel/);
+  const needed = Number(/\((\d+)\)/.exec(message)?.[1]);
+  assert.ok(needed > 28, message);
+  loadSync(model, { streamWeights: true, weightWindow: needed }); // and it is enough
+  assert.throws(() => loadSync(model, { streamWeights: true, weightWindow: needed - 1 }), /weights window smaller/);
+  return needed;
+}
+
 for (const task of TASKS) {
   const dir = join(modelsDir(), task);
   test(`${task}: golden sets present`, () => {
@@ -62,6 +82,9 @@ for (const task of TASKS) {
     const model = loadSync(readModel(dir), { streamWeights: true });
     assertAllExact(model, dir, task);
     assert.ok(model.info.arenaBytes > 0);
+  });
+  test(`${task}: every golden vector byte-exact with the weights streamed in channel blocks through small windows`, () => {
+    for (const window of [smallestWindow(readModel(dir)), smallestWindow(readModel(dir)) + 1000]) assertAllExact(loadSync(readModel(dir), { streamWeights: true, weightWindow: window }), dir, `${task} (window ${window})`);
   });
   test(`${task}: every intermediate tensor of input 0 matches TFLM's dump`, () => {
     assertLayersMatch(loadSync(readModel(dir)), dir, task);
@@ -86,6 +109,7 @@ for (const { name, dir } of zoo) {
     const model = loadSync(readModel(dir));
     assertAllExact(model, dir, name);
     assertLayersMatch(model, dir, name);
+    assertAllExact(loadSync(readModel(dir), { streamWeights: true, weightWindow: smallestWindow(readModel(dir)) }), dir, `${name} (smallest window)`);
     const tmp = mkdtempSync(join(tmpdir(), "wisp-zoo-"));
     const r = cli(["run", join(dir, "model.tflite"), "--input", join(dir, "public", "inputs.bin"), "--output", join(tmp, "out.bin")]);
     assert.equal(r.status, 0, r.stderr);

@@ -17,7 +17,7 @@ function convMatches(
   const records = channelRecords(outC, p[0], p[1], p[2]);
   const expected = buffer(outH * outW * outC), actual = buffer(outH * outW * outC);
   referenceConv(input, expected, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, p[0], p[1], p[2]);
-  convS8(input, actual, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
+  convS8(input, actual, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, 0, outC);
   return sameBytes(expected, actual, outH * outW * outC);
 }
 
@@ -62,7 +62,7 @@ describe("convS8", () => {
     fill(filter + 36, 36, -128);
     const p = randomChannelParams(2, 0, 0);
     const records = channelRecords(2, p[0], p[1], p[2]);
-    convS8(input, out, 3, 3, 4, 1, 1, 2, 3, 3, 1, 1, 1, 1, 0, 0, -128, 0, -128, 127, filter, records);
+    convS8(input, out, 3, 3, 4, 1, 1, 2, 3, 3, 1, 1, 1, 1, 0, 0, -128, 0, -128, 127, filter, records, 0, 2);
     expect(load<i8>(out)).toBe(127);
     expect(load<i8>(out, 1)).toBe(-128);
   });

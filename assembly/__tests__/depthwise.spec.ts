@@ -15,7 +15,7 @@ function depthwiseMatches(
   const records = channelRecords(outC, p[0], p[1], p[2]);
   const expected = buffer(outH * outW * outC), actual = buffer(outH * outW * outC);
   referenceDepthwise(input, expected, inH, inW, inC, outH, outW, dm, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, p[0], p[1], p[2]);
-  depthwiseS8(input, actual, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records);
+  depthwiseS8(input, actual, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, 0, outC);
   return sameBytes(expected, actual, outH * outW * outC);
 }
 

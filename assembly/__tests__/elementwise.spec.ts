@@ -22,7 +22,7 @@ describe("denseS8", () => {
       acc += load<i32>(p[0] + <usize>(4 * c));
       store<i8>(expected + <usize>(r * outC + c), <i8>requantize(acc, load<i32>(p[1] + <usize>(4 * c)), load<i32>(p[2] + <usize>(4 * c)), outZp, -128, 127));
     }
-    denseS8(x, actual, rows, depth, outC, inZp, outZp, -128, 127, w, records);
+    denseS8(x, actual, rows, depth, outC, inZp, outZp, -128, 127, w, records, 0, outC);
     expect(sameBytes(expected, actual, rows * outC)).toBe(true);
   });
 });

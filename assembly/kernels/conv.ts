@@ -3,11 +3,12 @@
 // inside the input, then adds the bias and requantizes. Interior pixels are
 // computed two at a time and channels four at a time, so every weight load
 // serves two pixels and every input load serves four channels.
+// Only `channels` output channels from firstChannel are computed (filter and
+// records start at firstChannel's; the rest of the output is left alone), so
+// streamed weights can arrive a block at a time.
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
-
-
 
 export function convS8(
   input: usize, output: usize,
@@ -15,11 +16,12 @@ export function convS8(
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32,
   padTop: i32, padLeft: i32, inZp: i32, outZp: i32, actMin: i32, actMax: i32,
   filter: usize, records: usize,
+  firstChannel: i32, channels: i32,
 ): void {
   const filterSize = kH * kW * inC;
   const rowBytes = inW * inC;
   const pairStep = <usize>(strideW * inC); // input distance between neighbouring output pixels
-  let out = output;
+  let out = output + <usize>firstChannel;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
     const kyStart = firstInside(iy0, dilH);
@@ -40,7 +42,7 @@ export function convS8(
       // Two pixels at once when both windows are whole in x (rows are shared).
       const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW;
       let oc = 0;
-      for (; oc + 4 <= outC; oc += 4) {
+      for (; oc + 4 <= channels; oc += 4) {
         const w0 = channelFilter(filter, oc, filterSize) + <usize>wOrigin;
         const w1 = w0 + <usize>filterSize;
         const w2 = w1 + <usize>filterSize;
@@ -85,7 +87,7 @@ export function convS8(
       }
       // Remaining channels one at a time, for each pixel of the pair.
       const pixels = pair ? 2 : 1;
-      for (; oc < outC; oc++) {
+      for (; oc < channels; oc++) {
         const w = channelFilter(filter, oc, filterSize) + <usize>wOrigin;
         const record = channelRecord(records, oc);
         for (let px = 0; px < pixels; px++) {

@@ -3,22 +3,25 @@
 // models repeat the same multiplier in every channel record. Like TFLM, each
 // output is bias + sum(weight * (input - inZp)), requantized. Rows go two at a
 // time and channels four at a time, so every load serves several products.
+// Only `channels` output channels from firstChannel are computed (filter and
+// records start at firstChannel's; the rest of the output is left alone), so
+// streamed weights can arrive a block at a time.
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
-
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
   inZp: i32, outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
+  firstChannel: i32, channels: i32,
 ): void {
   let r = 0;
   while (r < rows) {
     const pair = r + 1 < rows;
     const x = input + <usize>(r * depth);
     const y = x + <usize>depth;
-    const out = output + <usize>(r * outC);
+    const out = output + <usize>(r * outC + firstChannel);
     let oc = 0;
-    for (; oc + 4 <= outC; oc += 4) {
+    for (; oc + 4 <= channels; oc += 4) {
       const w0 = channelFilter(weights, oc, depth);
       const w1 = w0 + <usize>depth;
       const w2 = w1 + <usize>depth;
@@ -47,7 +50,7 @@ export function denseS8(
       if (pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
     }
     const count = pair ? 2 : 1;
-    for (; oc < outC; oc++) {
+    for (; oc < channels; oc++) {
       const w = channelFilter(weights, oc, depth);
       const record = channelRecord(records, oc);
       for (let k = 0; k < count; k++) {

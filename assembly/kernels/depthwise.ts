@@ -3,10 +3,12 @@
 // Output channel oc reads input channel oc / depthMultiplier. Like TFLM, each
 // output sums filter * (input - inZp) over the taps inside the input. Pixels
 // whose windows are whole in x are computed in pairs, sharing weight loads.
+// Only `channels` output channels from firstChannel are computed (filter and
+// records start at firstChannel's; the rest of the output is left alone), so
+// streamed weights can arrive a block at a time.
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
-
 
 export function depthwiseS8(
   input: usize, output: usize,
@@ -14,6 +16,7 @@ export function depthwiseS8(
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32,
   padTop: i32, padLeft: i32, inZp: i32, outZp: i32, actMin: i32, actMax: i32,
   filter: usize, records: usize,
+  firstChannel: i32, channels: i32,
 ): void {
   assert(outC % inC == 0, "depthwise: outC must be a multiple of inC");
   const taps = kH * kW;
@@ -22,7 +25,7 @@ export function depthwiseS8(
   const tapStepX = <usize>(dilW * inC);
   const tapStepY = <usize>(dilH * rowBytes);
   const pairStep = <usize>(strideW * inC);
-  let out = output;
+  let out = output + <usize>firstChannel;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
     const kyStart = firstInside(iy0, dilH);
@@ -38,14 +41,14 @@ export function depthwiseS8(
       let oc = 0;
       // Depth multiplier 1: four neighbouring channels share each tap's loop.
       if (depthMultiplier == 1) {
-        for (; oc + 4 <= outC; oc += 4) {
+        for (; oc + 4 <= channels; oc += 4) {
           const w0 = channelFilter(filter, oc, taps) + wOrigin;
           const w1 = w0 + <usize>taps;
           const w2 = w1 + <usize>taps;
           const w3 = w2 + <usize>taps;
           let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
           let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-          let rowStart = origin + <usize>oc;
+          let rowStart = origin + <usize>(firstChannel + oc);
           let wRow: usize = 0;
           for (let ky = kyStart; ky < kyEnd; ky++) {
             let p = rowStart;
@@ -75,8 +78,8 @@ export function depthwiseS8(
         }
       }
       // Remaining channels, and every channel when the depth multiplier is > 1.
-      for (; oc < outC; oc++) {
-        const ic = oc / depthMultiplier;
+      for (; oc < channels; oc++) {
+        const ic = (firstChannel + oc) / depthMultiplier;
         const w = channelFilter(filter, oc, taps) + wOrigin;
         let acc = 0, accNext = 0;
         let rowStart = origin + <usize>ic;

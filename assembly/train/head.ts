@@ -110,8 +110,8 @@ function clearGradients(): void {
 
 // Inference on the features at inputPtr(); returns the predicted class.
 export function forward(): i32 {
-  denseS8(input, hidden, 1, nIn, nHidden, p(P_IN_ZP), p(P_HIDDEN_ZP), p(P_HIDDEN_ZP), 127, w1, rec1);
-  denseS8(hidden, logits, 1, nHidden, nClasses, p(P_HIDDEN_ZP), p(P_LOGIT_ZP), -128, 127, w2, rec2);
+  denseS8(input, hidden, 1, nIn, nHidden, p(P_IN_ZP), p(P_HIDDEN_ZP), p(P_HIDDEN_ZP), 127, w1, rec1, 0, nHidden);
+  denseS8(hidden, logits, 1, nHidden, nClasses, p(P_HIDDEN_ZP), p(P_LOGIT_ZP), -128, 127, w2, rec2, 0, nClasses);
   let best = 0;
   for (let c = 1; c < nClasses; c++) if (load<i8>(logits + <usize>c) > load<i8>(logits + <usize>best)) best = c;
   return best;

@@ -20,7 +20,7 @@ enum wisp_export {
   WISP_EXPORT_ARENA_BYTES,
   WISP_EXPORT_ERROR_PTR,
   WISP_EXPORT_ERROR_LENGTH,
-  WISP_EXPORT_LOAD_STREAMED, /* (length) -> code; reads through wisp_host_read */
+  WISP_EXPORT_LOAD_STREAMED, /* (length, window bytes) -> code; reads through wisp_host_read */
   WISP_EXPORT_MEMORY_USED,
   WISP_EXPORT_LFBE_INIT,     /* (scale as x, zero point) -> code */
   WISP_EXPORT_STREAM_HOP_PTR,

@@ -6,7 +6,9 @@
  *   wisp_open();
  *   wisp_load(model, model_size);            // validates the whole model first
  *   (or wisp_load_flash(model, model_size): the model stays where it is, in
- *    flash, and the module reads each block of weights as it needs it)
+ *    flash, and the module reads each block of weights as it needs it;
+ *    or wisp_load_reader: the model is wherever your read function finds it,
+ *    e.g. an external SPI flash or an ESP-IDF partition)
  *   memcpy(wisp_input(NULL), input, n);     // before every invoke: the arena
  *   wisp_invoke();                          // reuses the input's bytes
  *   use wisp_output(NULL);
@@ -41,6 +43,15 @@ enum {
 int wisp_open(void);
 int wisp_load(const uint8_t *model, size_t size);
 int wisp_load_flash(const uint8_t *model, size_t size);
+/* Reads `bytes` bytes at `offset` of the model into dst; returns 0, or
+ * nonzero on a failed read (the call into Wisp then fails with a trap). */
+typedef int (*wisp_read_fn)(void *context, uint32_t offset, void *dst, uint32_t bytes);
+/* Streams the model's weights through `read` into a window of window_bytes
+ * in linear memory (0: room for the largest op, the fastest). A smaller
+ * window makes each op fetch its output channels in blocks; it must hold one
+ * channel's filter plus 28 bytes, or loading fails with
+ * WISP_ERR_OUT_OF_MEMORY and a message giving the least it needs. */
+int wisp_load_reader(wisp_read_fn read, void *context, size_t size, size_t window_bytes);
 int wisp_invoke(void);
 int8_t *wisp_input(size_t *bytes);
 const int8_t *wisp_output(size_t *bytes);

@@ -8,8 +8,11 @@
 #include "wisp.h"
 
 static int opened;
-static const uint8_t *flash_model; /* the model wisp_load_flash serves reads from */
-static size_t flash_size;
+/* Where a streamed model's bytes come from: flash (wisp_load_flash) or the
+ * application's reader (wisp_load_reader). */
+static wisp_read_fn model_reader;
+static void *model_context;
+static size_t model_size;
 static int last_code;
 static char message[161];
 
@@ -72,22 +75,29 @@ int wisp_load(const uint8_t *model, size_t size) {
   return result(code != WISP_OK ? code : (int)status);
 }
 
-int wisp_load_flash(const uint8_t *model, size_t size) {
+static int read_flash(void *context, uint32_t offset, void *dst, uint32_t bytes) {
+  memcpy(dst, (const uint8_t *)context + offset, bytes);
+  return 0;
+}
+
+int wisp_load_flash(const uint8_t *model, size_t size) { return wisp_load_reader(read_flash, (void *)model, size, 0); }
+
+int wisp_load_reader(wisp_read_fn read, void *context, size_t size, size_t window_bytes) {
   if (!opened) return result(WISP_ERR_NOT_LOADED);
-  if (size > UINT32_MAX) return result(WISP_ERR_BAD_HEADER);
-  flash_model = model;
-  flash_size = size;
+  if (size > UINT32_MAX || window_bytes > UINT32_MAX) return result(WISP_ERR_BAD_HEADER);
+  model_reader = read;
+  model_context = context;
+  model_size = size;
   uint32_t status = 0;
-  int code = engine_call(WISP_EXPORT_LOAD_STREAMED, (uint32_t)size, 0, 0, &status);
+  int code = engine_call(WISP_EXPORT_LOAD_STREAMED, (uint32_t)size, (uint32_t)window_bytes, 0, &status);
   return result(code != WISP_OK ? code : (int)status);
 }
 
 int wisp_host_read(uint32_t dst, uint32_t offset, uint32_t bytes) {
   uint32_t size = 0;
   uint8_t *memory = engine_memory(&size);
-  if (!flash_model || offset > flash_size || bytes > flash_size - offset || dst > size || bytes > size - dst) return -1;
-  memcpy(memory + dst, flash_model + offset, bytes);
-  return 0;
+  if (!model_reader || offset > model_size || bytes > model_size - offset || dst > size || bytes > size - dst) return -1;
+  return model_reader(model_context, offset, memory + dst, bytes) == 0 ? 0 : -1;
 }
 
 int wisp_invoke(void) {

@@ -109,6 +109,9 @@ export interface LoadOptions {
   // Leave the model outside linear memory and let the module read weights as
   // it needs them, as a device with the model in flash does.
   streamWeights?: boolean;
+  // With streamWeights: the weights window in bytes (default: room for the
+  // largest op). Smaller windows fetch each op's channels in blocks.
+  weightWindow?: number;
 }
 
 export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Model {
@@ -116,9 +119,12 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
   const wisp = detectFormat(modelBytes) === "tflite" ? convertTflite(modelBytes).wisp : modelBytes;
   let w: WispExports;
   let status: number;
+  const window = options.weightWindow ?? 0;
+  if (!Number.isInteger(window) || window < 0 || window > 0xffffffff) fail("BAD_INPUT", "weightWindow must be a whole number of bytes");
+  if (window !== 0 && !options.streamWeights) fail("BAD_INPUT", "weightWindow applies only with streamWeights");
   if (options.streamWeights) {
     w = instantiate(wisp);
-    status = w.wisp_load_streamed(wisp.length);
+    status = w.wisp_load_streamed(wisp.length, window);
   } else {
     w = instantiate();
     const ptr = w.wisp_model_buffer(wisp.length);

@@ -9,7 +9,7 @@ export interface WispExports {
   memory: WebAssembly.Memory;
   wisp_model_buffer(bytes: number): number;
   wisp_load(ptr: number, length: number): number;
-  wisp_load_streamed(length: number): number;
+  wisp_load_streamed(length: number, windowBytes: number): number;
   wisp_memory_used(): number;
   wisp_invoke(): number;
   wisp_invoke_op(index: number): number;

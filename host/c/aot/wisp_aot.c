@@ -37,7 +37,7 @@ int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, float x, uint32_t *
     case WISP_EXPORT_ARENA_BYTES: *result = Z_wispZ_wisp_arena_bytes(m); break;
     case WISP_EXPORT_ERROR_PTR: *result = Z_wispZ_wisp_error_ptr(m); break;
     case WISP_EXPORT_ERROR_LENGTH: *result = Z_wispZ_wisp_error_length(m); break;
-    case WISP_EXPORT_LOAD_STREAMED: *result = Z_wispZ_wisp_load_streamed(m, a); break;
+    case WISP_EXPORT_LOAD_STREAMED: *result = Z_wispZ_wisp_load_streamed(m, a, b); break;
     case WISP_EXPORT_MEMORY_USED: *result = Z_wispZ_wisp_memory_used(m); break;
     case WISP_EXPORT_LFBE_INIT: *result = Z_wispZ_wisp_lfbe_init(m, x, a); break;
     case WISP_EXPORT_STREAM_HOP_PTR: *result = Z_wispZ_wisp_stream_hop_ptr(m); break;
