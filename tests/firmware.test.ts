@@ -17,9 +17,10 @@ const skip = missing.length ? `toolchain missing (${missing.join(", ")}): run ho
 const VECTORS = 3;
 const budget: Record<string, Record<string, number>> = JSON.parse(readFileSync(join(PACKAGE_ROOT, BUDGET_FILE), "utf8"));
 
-for (const { board, task } of targetMatrix()) {
-  test(`${board} (${TARGETS[board]}, wasm2c AOT): ${task} byte-exact, instructions within budget`, { skip }, () => {
-    const m = measureOnBoard(board, task, join(modelsDir(), task), VECTORS);
+for (const { board, task, placement } of targetMatrix()) {
+  const where = placement.fromFlash ? `, model streamed${placement.modelFile ? " from a file" : ""} through a ${placement.weightWindow ?? "whole-op"}-byte window` : "";
+  test(`${board} (${TARGETS[board]}, wasm2c AOT${where}): ${task} byte-exact, instructions within budget`, { skip }, () => {
+    const m = measureOnBoard(board, task, join(modelsDir(), task), VECTORS, "aot", placement);
     assert.equal(m.exact, VECTORS, `${board} ${task}: ${m.exact}/${VECTORS} byte-exact`);
     const allowed = budget[board]?.[task];
     assert.ok(allowed, `${board} ${task}: no budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
@@ -30,7 +31,7 @@ for (const { board, task } of targetMatrix()) {
 
 for (const [task, goal] of Object.entries(RAM_GOALS)) {
   test(`mps2-an386, model in flash: ${task} byte-exact within its ${goal / 1024} KiB RAM goal`, { skip }, () => {
-    const m = measureOnBoard("mps2-an386", task, join(modelsDir(), task), VECTORS, "aot", true);
+    const m = measureOnBoard("mps2-an386", task, join(modelsDir(), task), VECTORS, "aot", { fromFlash: true });
     assert.equal(m.exact, VECTORS, `${task}: ${m.exact}/${VECTORS} byte-exact from flash`);
     assert.ok(m.ramBytes <= goal, `${task}: ${m.ramBytes} bytes of RAM from flash, goal ${goal}`);
   });

@@ -19,7 +19,9 @@ export type Engine = "aot" | "wasm3";
 export interface GoldenFirmware {
   board: string; // a folder of host/boards, e.g. "mps2-an386"
   engine?: Engine; // default "aot"; "wasm3" needs WASM3_DIR
-  fromFlash?: boolean; // leave the model in flash (wisp_load_flash) instead of copying it to RAM
+  fromFlash?: boolean; // leave the model in flash (streamed) instead of copying it to RAM
+  weightWindow?: number; // with fromFlash: the weights window in bytes (0: room for the largest op)
+  modelFile?: boolean; // with fromFlash: read the model from a file over semihosting, as from an external flash (too big for the board's own)
   program?: "golden" | "dut" | "listen"; // firmware/golden.c (default), the MLPerf Tiny DUT, or streaming wakeword
   outputScale?: number; // for the DUT's results and the wakeword detector
   outputZeroPoint?: number;
@@ -93,15 +95,15 @@ function translatedModule(): string {
 // wakeword front end for the listen firmware): the module itself says, after
 // loading the model the same way in Node. A model that does not load (a test
 // of the refusal) gets room for its bytes.
-function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number }): number {
+function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number }, weightWindow = 0): number {
   let used: number;
   if (frontEnd) {
     const w = instantiate(wisp);
-    if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint) !== 0 || w.wisp_load_streamed(wisp.length) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
+    if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint) !== 0 || w.wisp_load_streamed(wisp.length, 0) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
     used = w.wisp_memory_used();
   } else {
     try {
-      used = (loadSync(wisp, { streamWeights: fromFlash }) as unknown as { wasm: WispExports }).wasm.wisp_memory_used();
+      used = (loadSync(wisp, { streamWeights: fromFlash, weightWindow }) as unknown as { wasm: WispExports }).wasm.wisp_memory_used();
     } catch {
       used = instantiate().wisp_model_buffer(0) + wisp.length + 4096;
     }
@@ -115,6 +117,7 @@ interface Board {
   cpu: string[];
   startup: "cortex-m" | "picolibc";
   memory: string[]; // linker memory map flags (picolibc boards)
+  ldflags: string[]; // extra link flags (e.g. newlib-nano)
   qemu: string[];
 }
 
@@ -128,7 +131,7 @@ export function readBoard(name: string): Board {
     if (m) vars[m[1]] = m[2].trim();
   }
   const words = (v?: string) => (v ? v.split(/\s+/) : []);
-  return { name, cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), qemu: words(vars.QEMU) };
+  return { name, cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU) };
 }
 
 // wasm2c's checks must stay on: the static runtime has no signal handler.
@@ -155,25 +158,28 @@ function engineObjects(board: Board): string[] {
 // The model and the vectors as const arrays (golden_data.c) for golden.c.
 function writeGoldenData(out: string, f: GoldenFirmware): void {
   mkdirSync(out, { recursive: true });
+  const modelPath = join(out, "model.wisp");
+  if (f.modelFile) writeFileSync(modelPath, f.wisp);
   const inputBytes = f.count ? f.inputs.length / f.count : 0;
   const outputBytes = f.outputBytes ?? (f.count ? f.outputs.length / f.count : 0);
   writeFileSync(join(out, "golden_data.h"), `#include <stdint.h>
 extern const uint8_t golden_model[];
 extern const unsigned golden_model_size, golden_count, golden_input_bytes, golden_output_bytes;
 extern const int8_t golden_inputs[], golden_outputs[];
-extern const char golden_name[], golden_model_version[];
+extern const char golden_name[], golden_model_version[], golden_model_path[];
 extern const float golden_output_scale, golden_input_scale;
 extern const int golden_output_zero_point, golden_input_zero_point;
 `);
   writeFileSync(join(out, "golden_data.c"), `#include "golden_data.h"
 const char golden_name[] = ${JSON.stringify(f.name)};
 const char golden_model_version[] = ${JSON.stringify(f.modelVersion ?? f.name)};
+const char golden_model_path[] = ${JSON.stringify(f.modelFile ? modelPath : "")};
 const float golden_output_scale = (float)(${f.outputScale ?? 1});
 const int golden_output_zero_point = ${f.outputZeroPoint ?? 0};
 const float golden_input_scale = (float)(${f.inputScale ?? 1});
 const int golden_input_zero_point = ${f.inputZeroPoint ?? 0};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
-${cArray("golden_model", f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
+${cArray("golden_model", f.modelFile ? new Uint8Array(0) : f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
 }
 
 // wasm3's core sources (its optional WASI, libc and tracer bindings are not needed).
@@ -208,10 +214,10 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
   const program = f.program ?? "golden";
-  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}-${program}-${f.name}`);
+  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
   const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0 } : undefined;
-  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd);
+  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
@@ -220,9 +226,9 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
     : [embeddedModule(out), ...wasm3Objects(board)];
   run(board.cc, [
-    ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
+    ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...engineFiles,
-    ...startup, "-Wl,--gc-sections", "-lm", "-o", elf,
+    ...startup, ...board.ldflags, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
 }

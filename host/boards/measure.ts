@@ -8,17 +8,18 @@ import { join } from "node:path";
 import { convertTflite } from "../convert";
 import { fail } from "../errors";
 import { buildGoldenFirmware, Engine, readBoard, runFirmware } from "./build";
+import { ModelPlacement } from "./matrix";
 
 export interface BoardMeasurement {
   board: string;
   engine: Engine;
-  fromFlash: boolean;
+  placement: ModelPlacement;
   task: string;
   vectors: number;
   exact: number;
   instructionsPerInference: number;
   instructionsPerMac: number;
-  flashBytes: number; // .text + .data of the firmware, model and vectors included
+  flashBytes: number; // .text + .data of the firmware, model (unless read from a file) and vectors included
   runtimeFlashBytes: number; // the same without the model and the vectors
   ramBytes: number; // .data + .bss (the static linear memory included) + heap + peak stack
   linearMemoryBytes: number;
@@ -34,12 +35,12 @@ function sectionSizes(board: string, elf: string): { text: number; data: number;
   return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
 }
 
-export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", fromFlash = false): BoardMeasurement {
+export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}): BoardMeasurement {
   const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(modelDir, "model.tflite"))));
   const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
   const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
   const build = (count: number) => buildGoldenFirmware({
-    board, engine, fromFlash, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
+    board, engine, ...placement, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
     inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
   });
   const one = build(1), many = build(vectors);
@@ -54,11 +55,11 @@ export function measureOnBoard(board: string, task: string, modelDir: string, ve
   const peakStack = Number(report[5]);
   const flash = sizes.text + sizes.data;
   return {
-    board, engine, fromFlash, task, vectors, exact: Number(report[1]),
+    board, engine, placement, task, vectors, exact: Number(report[1]),
     instructionsPerInference: perInference,
     instructionsPerMac: perInference / info.macs,
     flashBytes: flash,
-    runtimeFlashBytes: flash - wisp.length - vectors * (info.input.bytes + info.output.bytes),
+    runtimeFlashBytes: flash - (placement.modelFile ? 0 : wisp.length) - vectors * (info.input.bytes + info.output.bytes),
     ramBytes: sizes.data + sizes.bss + heap + peakStack,
     linearMemoryBytes: Number(report[3]),
     heapBytes: heap,

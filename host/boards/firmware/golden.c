@@ -1,6 +1,8 @@
 /*
  * Golden-vector firmware: loads the .wisp model linked into flash (copied
- * into RAM, or with WISP_FROM_FLASH left in flash and read block by block), runs each
+ * into RAM, or with WISP_FROM_FLASH left in flash and read block by block
+ * through a weights window of WISP_WEIGHT_WINDOW bytes; with WISP_MODEL_FILE
+ * read from a semihosted file, as from an external flash), runs each
  * input through Wisp and compares with TFLM's output byte for byte. Exits 0
  * when every vector matches, 1 otherwise (2 when the model fails to load).
  * On bare metal (WISP_PAINT_STACK) it also reports the heap the engine took
@@ -15,6 +17,27 @@
 
 #include "golden_data.h"
 #include "wisp.h"
+
+#ifndef WISP_WEIGHT_WINDOW
+#define WISP_WEIGHT_WINDOW 0
+#endif
+
+#if WISP_MODEL_FILE
+#include <fcntl.h>
+/* The model is a file on the debug host, standing in for an external SPI
+ * flash: each read seeks to the offset, as a flash driver would. */
+static int model_file = -1;
+static int read_model(void *context, uint32_t offset, void *dst, uint32_t bytes) {
+  (void)context;
+  if (lseek(model_file, (off_t)offset, SEEK_SET) != (off_t)offset) return -1;
+  return read(model_file, dst, bytes) == (ssize_t)bytes ? 0 : -1;
+}
+#else
+static int read_model(void *context, uint32_t offset, void *dst, uint32_t bytes) {
+  memcpy(dst, (const uint8_t *)context + offset, bytes);
+  return 0;
+}
+#endif
 
 #define PAINT 0xA5A5A5A5u
 static volatile uint32_t *painted_low;
@@ -40,8 +63,15 @@ int main(void) {
   uintptr_t frame = (uintptr_t)&marker;
   printf("wisp golden firmware\n"); /* stdio allocates its buffers first */
   uintptr_t heap_start = (uintptr_t)sbrk(0);
+#if WISP_MODEL_FILE
+  model_file = open(golden_model_path, O_RDONLY);
+  if (model_file < 0) {
+    printf("wisp: cannot open %s\n", golden_model_path);
+    return 2;
+  }
+#endif
 #if WISP_FROM_FLASH
-  int loaded = wisp_open() == WISP_OK && wisp_load_flash(golden_model, golden_model_size) == WISP_OK;
+  int loaded = wisp_open() == WISP_OK && wisp_load_reader(read_model, (void *)golden_model, golden_model_size, WISP_WEIGHT_WINDOW) == WISP_OK;
 #else
   int loaded = wisp_open() == WISP_OK && wisp_load(golden_model, golden_model_size) == WISP_OK;
 #endif
