@@ -23,6 +23,7 @@ import {
 import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
 import { hostRead, useResidentWeights, useStreamedWeights, WINDOW_SLACK } from "./weights";
 import { runGraph, runOps } from "./interpreter";
+import { incrementalActive, incrementalCacheBytes, incrementalInputSteps, incrementalOps, planIncremental, runIncremental, stopIncremental, useIncrementalCache } from "./incremental";
 
 let loaded = false;
 let arenaBase: usize = 0;
@@ -88,6 +89,7 @@ export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
 
 // Sizes the arena at `base` (and anything the model needs up to `end`).
 function placeArena(base: usize, end: usize): i32 {
+  stopIncremental();
   arenaBase = base;
   memoryEnd = max(end, arenaBase + <usize>arenaBytes);
   if (!ensureMemory(<u64>memoryEnd)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the arena");
@@ -198,7 +200,8 @@ export function wisp_lfbe_frame(): i32 {
 // The keyword-spotting MFCC front end, for whole 1-s clips. Like the log-Mel
 // front end it must be initialized before a model loads.
 let mfccRegion: usize = 0;
-const STREAM_WINDOW_BYTES = 30 * 40;
+const STREAM_WINDOW_FRAMES = 30;
+const STREAM_WINDOW_BYTES = STREAM_WINDOW_FRAMES * 40;
 
 export function wisp_mfcc_init(scale: f32, zeroPoint: i32): i32 {
   mfccRegion = frontEndRegion(MFCC_REGION_BYTES);
@@ -240,6 +243,30 @@ export function wisp_stream_push(outputScale: f32, outputZeroPoint: i32): i32 {
   streamSetOutputQuantization(outputScale, outputZeroPoint);
   if (!streamPushHop(lfbeRegion + LFBE_FEATURES) || !streamWindowReady()) return 0;
   streamCopyWindow(arenaBase + <usize>inputOffset);
-  runGraph(arenaBase);
+  if (incrementalActive()) runIncremental(arenaBase);
+  else runGraph(arenaBase);
   return streamDetect(<i32>load<i8>(arenaBase + <usize>outputOffset)) ? 2 : 1;
+}
+
+// Incremental streaming, after wisp_lfbe_init and loading the model: when the
+// model is causal along time (sww is), its sliding ops keep their outputs in
+// a cache past the arena and each hop computes one new row of each, byte-
+// identical to a full run. Returns the number of cached ops, 0 when the model
+// is not causal that way (hops then re-run it whole), or -code.
+export function wisp_stream_incremental(): i32 {
+  if (lfbeRegion == 0) return -fail(F.ERR_NOT_LOADED, "the front end is not initialized");
+  if (!loaded) return -fail(F.ERR_NOT_LOADED, "no model is loaded");
+  if (incrementalActive()) return incrementalOps();
+  const ops = planIncremental();
+  if (ops == 0 || incrementalInputSteps() != STREAM_WINDOW_FRAMES) {
+    stopIncremental();
+    return 0;
+  }
+  const base = alignUp(memoryEnd, 16);
+  const end = <u64>base + <u64>incrementalCacheBytes();
+  if (!ensureMemory(end)) return -fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the incremental cache");
+  memory.fill(base, 0, <usize>incrementalCacheBytes());
+  useIncrementalCache(base);
+  memoryEnd = <usize>end;
+  return ops;
 }

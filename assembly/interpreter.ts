@@ -34,41 +34,49 @@ function weightsAt(op: usize, index: i32): usize {
   return weightsPtr + <usize>param(op, index);
 }
 
+// A conv or depthwise op over `inH` input rows at `input`, writing `outH`
+// output rows at `output`: the whole tensors, or (incremental streaming) the
+// last rows only. Weights come a block of output channels at a time.
+export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH: i32, outH: i32): void {
+  const inW = param(op, F.CONV_IN_W), inC = param(op, F.CONV_IN_C);
+  const outW = param(op, F.CONV_OUT_W), outC = param(op, F.CONV_OUT_C);
+  const kH = param(op, F.CONV_K_H), kW = param(op, F.CONV_K_W), sH = param(op, F.CONV_STRIDE_H), sW = param(op, F.CONV_STRIDE_W);
+  const dH = param(op, F.CONV_DIL_H), dW = param(op, F.CONV_DIL_W), padTop = param(op, F.CONV_PAD_TOP), padLeft = param(op, F.CONV_PAD_LEFT);
+  const inZp = param(op, F.CONV_IN_ZP), outZp = param(op, F.CONV_OUT_ZP), actMin = param(op, F.CONV_ACT_MIN), actMax = param(op, F.CONV_ACT_MAX);
+  const bytesPerChannel = kH * kW * (opcode == F.OP_CONV ? inC : 1);
+  const filter = weightsAt(op, F.CONV_WEIGHTS), records = weightsAt(op, F.CONV_CHANNELS);
+  const block = channelsPerBlock(bytesPerChannel, outC);
+  for (let first = 0; first < outC; first += block) {
+    const count = min(outC - first, block);
+    fetchChannels(filter, records, first, count, bytesPerChannel);
+    if (opcode == F.OP_CONV) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
+    else depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
+  }
+}
+
+// A dense op over `rows` rows at `input`, writing them at `output`.
+export function runDense(op: usize, input: usize, output: usize, rows: i32): void {
+  const depth = param(op, F.DENSE_DEPTH), outC = param(op, F.DENSE_OUT_C);
+  const inZp = param(op, F.DENSE_IN_ZP), outZp = param(op, F.DENSE_OUT_ZP), actMin = param(op, F.DENSE_ACT_MIN), actMax = param(op, F.DENSE_ACT_MAX);
+  const filter = weightsAt(op, F.DENSE_WEIGHTS), records = weightsAt(op, F.DENSE_CHANNELS);
+  const block = channelsPerBlock(depth, outC);
+  for (let first = 0; first < outC; first += block) {
+    const count = min(outC - first, block);
+    fetchChannels(filter, records, first, count, depth);
+    denseS8(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
+  }
+}
+
 function runOp(op: usize, opcode: i32, arena: usize): void {
   switch (opcode) {
     // Direct calls on the opcode, not a function table: wasm2c and wasm3 then need no table.
     case F.OP_CONV:
-    case F.OP_DEPTHWISE: {
-      const input = at(arena, op, F.CONV_IN), output = at(arena, op, F.CONV_OUT);
-      const inH = param(op, F.CONV_IN_H), inW = param(op, F.CONV_IN_W), inC = param(op, F.CONV_IN_C);
-      const outH = param(op, F.CONV_OUT_H), outW = param(op, F.CONV_OUT_W), outC = param(op, F.CONV_OUT_C);
-      const kH = param(op, F.CONV_K_H), kW = param(op, F.CONV_K_W), sH = param(op, F.CONV_STRIDE_H), sW = param(op, F.CONV_STRIDE_W);
-      const dH = param(op, F.CONV_DIL_H), dW = param(op, F.CONV_DIL_W), padTop = param(op, F.CONV_PAD_TOP), padLeft = param(op, F.CONV_PAD_LEFT);
-      const inZp = param(op, F.CONV_IN_ZP), outZp = param(op, F.CONV_OUT_ZP), actMin = param(op, F.CONV_ACT_MIN), actMax = param(op, F.CONV_ACT_MAX);
-      const bytesPerChannel = kH * kW * (opcode == F.OP_CONV ? inC : 1);
-      const filter = weightsAt(op, F.CONV_WEIGHTS), records = weightsAt(op, F.CONV_CHANNELS);
-      const block = channelsPerBlock(bytesPerChannel, outC);
-      for (let first = 0; first < outC; first += block) {
-        const end = min(outC, first + block);
-        fetchChannels(filter, records, first, end - first, bytesPerChannel);
-        if (opcode == F.OP_CONV) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, end - first);
-        else depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, end - first);
-      }
+    case F.OP_DEPTHWISE:
+      runConv(op, opcode, at(arena, op, F.CONV_IN), at(arena, op, F.CONV_OUT), param(op, F.CONV_IN_H), param(op, F.CONV_OUT_H));
       break;
-    }
-    case F.OP_DENSE: {
-      const input = at(arena, op, F.DENSE_IN), output = at(arena, op, F.DENSE_OUT);
-      const rows = param(op, F.DENSE_ROWS), depth = param(op, F.DENSE_DEPTH), outC = param(op, F.DENSE_OUT_C);
-      const inZp = param(op, F.DENSE_IN_ZP), outZp = param(op, F.DENSE_OUT_ZP), actMin = param(op, F.DENSE_ACT_MIN), actMax = param(op, F.DENSE_ACT_MAX);
-      const filter = weightsAt(op, F.DENSE_WEIGHTS), records = weightsAt(op, F.DENSE_CHANNELS);
-      const block = channelsPerBlock(depth, outC);
-      for (let first = 0; first < outC; first += block) {
-        const end = min(outC, first + block);
-        fetchChannels(filter, records, first, end - first, depth);
-        denseS8(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, end - first);
-      }
+    case F.OP_DENSE:
+      runDense(op, at(arena, op, F.DENSE_IN), at(arena, op, F.DENSE_OUT), param(op, F.DENSE_ROWS));
       break;
-    }
     case F.OP_AVG_POOL:
     case F.OP_MAX_POOL: {
       const input = at(arena, op, F.POOL_IN), output = at(arena, op, F.POOL_OUT);

@@ -87,6 +87,20 @@ test("streaming: scores, detections and MLPerf scoring equal the reference pipel
   assert.deepEqual(score.missedStartsSec, ref.false_rejection_starts_sec);
 });
 
+test("streaming: incremental inference (cached sliding rows) equals the full re-run on every window", () => {
+  const wav = readWav(new Uint8Array(readFileSync(join(dir, "samples", "short_wav_easy10s.wav"))));
+  const model = new Uint8Array(readFileSync(join(dir, "sww", "model.tflite")));
+  const incremental = listen(model, wav);
+  const full = listen(model, wav, { incremental: false });
+  // sww: all ops but the softmax slide along time (3 depthwise, 4 conv/dense over rows, the last dense).
+  assert.equal(incremental.cachedOps, 9);
+  assert.equal(full.cachedOps, 0);
+  assert.equal(incremental.windows, full.windows);
+  const differing = incremental.scores.filter((s, i) => s.some((v, k) => v !== full.scores[i][k])).length;
+  assert.equal(differing, 0, `${differing} of ${full.windows} windows differ`);
+  assert.deepEqual(incremental.detections, full.detections);
+});
+
 test("scoring: false positives outside the wakeword windows are debounced over 1 s", () => {
   const windowsDetected = new Array(100).fill(false);
   // Two runs 0.5 s apart count once, a third 2 s later counts again; none near a wakeword.

@@ -19,8 +19,15 @@ export interface Detection {
   probability: number;
 }
 
+export interface ListenOptions {
+  // Cache the causal model's sliding activations and compute one new row per
+  // hop (default); false re-runs the whole model on every window.
+  incremental?: boolean;
+}
+
 export interface ListenResult {
   windows: number;
+  cachedOps: number; // ops computed incrementally (0: full re-runs)
   probabilities: number[]; // wakeword probability per window (output 0, dequantized)
   scores: Int8Array[]; // raw int8 output per window
   detections: Detection[];
@@ -35,7 +42,7 @@ function check(status: number, w: ReturnType<typeof instantiate>): void {
   if (status !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(w));
 }
 
-export function listen(modelBytes: Uint8Array, wav: Wav): ListenResult {
+export function listen(modelBytes: Uint8Array, wav: Wav, options: ListenOptions = {}): ListenResult {
   if (wav.sampleRate !== SAMPLE_RATE) fail("BAD_INPUT", `the wakeword front end needs 16 kHz audio, this WAV is ${wav.sampleRate} Hz`);
   const wisp = detectFormat(modelBytes) === "tflite" ? convertTflite(modelBytes).wisp : modelBytes;
   const info: ModelInfo = loadSync(wisp).info; // validates the model and reads its quantization
@@ -46,8 +53,10 @@ export function listen(modelBytes: Uint8Array, wav: Wav): ListenResult {
   if (ptr === 0) fail("OUT_OF_MEMORY", "cannot reserve memory for the model");
   new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);
   check(w.wisp_load(ptr, wisp.length), w);
+  const cachedOps = options.incremental === false ? 0 : w.wisp_stream_incremental();
+  if (cachedOps < 0) throw new WispError("RUNTIME", lastError(w));
 
-  const result: ListenResult = { windows: 0, probabilities: [], scores: [], detections: [] };
+  const result: ListenResult = { windows: 0, cachedOps, probabilities: [], scores: [], detections: [] };
   const { scale, zeroPoint } = info.output;
   for (let at = 0; at + HOP_SAMPLES <= wav.samples.length; at += HOP_SAMPLES) {
     new Int16Array(w.memory.buffer, w.wisp_stream_hop_ptr(), HOP_SAMPLES).set(wav.samples.subarray(at, at + HOP_SAMPLES));

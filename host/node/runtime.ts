@@ -11,6 +11,7 @@ export interface WispExports {
   wisp_load(ptr: number, length: number): number;
   wisp_load_streamed(length: number, windowBytes: number): number;
   wisp_memory_used(): number;
+  wisp_stream_incremental(): number;
   wisp_invoke(): number;
   wisp_invoke_op(index: number): number;
   wisp_arena_ptr(): number;
