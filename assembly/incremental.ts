@@ -12,7 +12,7 @@ import * as F from "./format";
 import { firstOp, inputBytes, inputOffset, opCount, outputOffset, param } from "./model";
 import { runConv, runDense, runOps } from "./interpreter";
 
-const MAX_CACHED_OPS = 64;
+const MAX_CACHED_OPS = 16; // sww caches 9; a longer chain caches its first 16 ops
 // Per cached op: its record, its cache offset, its rows (steps along H) and
 // the bytes of one row.
 const ENTRY_BYTES = 16;

@@ -46,10 +46,14 @@ function main(): number {
   // per cycle leave 3.84 M instructions per hop.
   const listen = measureListenOnBoard("mps2-an386", dir);
   const budgetPerHop = 120e6 * 0.032;
-  console.log(`\nsww streaming on mps2-an386 (AOT, model in flash): ${listen.exact}/${listen.windows} windows byte-exact;`
-    + ` front end ${listen.featuresInstructionsPerHop.toLocaleString("en-US")} instructions per hop (duty ${(listen.featuresInstructionsPerHop / budgetPerHop).toFixed(3)}),`
-    + ` front end + full re-run of the model ${listen.instructionsPerHop.toLocaleString("en-US")} (duty ${(listen.instructionsPerHop / budgetPerHop).toFixed(2)} at 120 MHz),`
-    + ` linear memory ${listen.linearMemoryBytes.toLocaleString("en-US")} bytes`);
+  const n = (v: number) => v.toLocaleString("en-US");
+  console.log(`\nsww streaming on mps2-an386 (AOT, model in flash), instructions per 32 ms hop and duty cycle at 120 MHz, 1 instruction per cycle:`);
+  printTable([
+    ["pipeline", "windows byte-exact", "instructions/hop", "duty", "linear memory"],
+    ["front end only", "", n(listen.featuresInstructionsPerHop), (listen.featuresInstructionsPerHop / budgetPerHop).toFixed(3), ""],
+    ["front end + full re-run", `${listen.exact}/${listen.windows}`, n(listen.instructionsPerHop), (listen.instructionsPerHop / budgetPerHop).toFixed(3), n(listen.linearMemoryBytes)],
+    ["front end + incremental", `${listen.incrementalExact}/${listen.windows}`, n(listen.incrementalInstructionsPerHop), (listen.incrementalInstructionsPerHop / budgetPerHop).toFixed(3), n(listen.incrementalLinearMemoryBytes)],
+  ], [0]);
   if (process.argv.includes("--update-budget")) {
     writeFileSync(join(PACKAGE_ROOT, BUDGET_FILE), JSON.stringify(budget, null, 2) + "\n");
     console.log(`\nwrote ${BUDGET_FILE}`);

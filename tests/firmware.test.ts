@@ -37,9 +37,11 @@ for (const [task, goal] of Object.entries(RAM_GOALS)) {
   });
 }
 
-test("mps2-an386: the wakeword front end, ring and model run in firmware, every window byte-exact", { skip }, () => {
+test("mps2-an386: the wakeword front end, ring and model run in firmware, every window byte-exact, re-run and incremental", { skip }, () => {
   const m = measureListenOnBoard("mps2-an386", modelsDir());
   assert.equal(m.windows, 50);
   assert.equal(m.exact, m.windows, `${m.exact}/${m.windows} windows match the reference scores`);
+  assert.equal(m.incrementalExact, m.windows, `incremental: ${m.incrementalExact}/${m.windows} windows match the reference scores`);
   assert.ok(m.featuresInstructionsPerHop > 0 && m.instructionsPerHop > m.featuresInstructionsPerHop);
+  assert.ok(m.incrementalInstructionsPerHop > m.featuresInstructionsPerHop && m.incrementalInstructionsPerHop < m.instructionsPerHop);
 });

@@ -9,6 +9,7 @@
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
+import { byte0, byte1, byte2, byte3 } from "./bytes";
 
 export function convS8(
   input: usize, output: usize,
@@ -57,7 +58,26 @@ export function convS8(
           for (let r = 0; r < runs; r++) {
             if (pair) {
               const q = p + pairStep;
-              for (let i = 0; i < runLen; i++) {
+              let i = 0;
+              for (; i + 4 <= runLen; i += 4) {
+                const k = wi + <usize>i;
+                const xs = load<i32>(p + <usize>i), ys = load<i32>(q + <usize>i);
+                const x0 = byte0(xs) - inZp, x1 = byte1(xs) - inZp, x2 = byte2(xs) - inZp, x3 = byte3(xs) - inZp;
+                const y0 = byte0(ys) - inZp, y1 = byte1(ys) - inZp, y2 = byte2(ys) - inZp, y3 = byte3(ys) - inZp;
+                let f = load<i32>(w0 + k);
+                a0 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+                b0 += y0 * byte0(f) + y1 * byte1(f) + y2 * byte2(f) + y3 * byte3(f);
+                f = load<i32>(w1 + k);
+                a1 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+                b1 += y0 * byte0(f) + y1 * byte1(f) + y2 * byte2(f) + y3 * byte3(f);
+                f = load<i32>(w2 + k);
+                a2 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+                b2 += y0 * byte0(f) + y1 * byte1(f) + y2 * byte2(f) + y3 * byte3(f);
+                f = load<i32>(w3 + k);
+                a3 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+                b3 += y0 * byte0(f) + y1 * byte1(f) + y2 * byte2(f) + y3 * byte3(f);
+              }
+              for (; i < runLen; i++) {
                 const k = wi + <usize>i;
                 const x = <i32>load<i8>(p + <usize>i) - inZp;
                 const y = <i32>load<i8>(q + <usize>i) - inZp;
@@ -67,7 +87,21 @@ export function convS8(
                 b0 += y * f0; b1 += y * f1; b2 += y * f2; b3 += y * f3;
               }
             } else {
-              for (let i = 0; i < runLen; i++) {
+              let i = 0;
+              for (; i + 4 <= runLen; i += 4) {
+                const k = wi + <usize>i;
+                const xs = load<i32>(p + <usize>i);
+                const x0 = byte0(xs) - inZp, x1 = byte1(xs) - inZp, x2 = byte2(xs) - inZp, x3 = byte3(xs) - inZp;
+                let f = load<i32>(w0 + k);
+                a0 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+                f = load<i32>(w1 + k);
+                a1 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+                f = load<i32>(w2 + k);
+                a2 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+                f = load<i32>(w3 + k);
+                a3 += x0 * byte0(f) + x1 * byte1(f) + x2 * byte2(f) + x3 * byte3(f);
+              }
+              for (; i < runLen; i++) {
                 const k = wi + <usize>i;
                 const x = <i32>load<i8>(p + <usize>i) - inZp;
                 a0 += x * <i32>load<i8>(w0 + k);

@@ -8,6 +8,7 @@
 // streamed weights can arrive a block at a time.
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
+import { byte0, byte1, byte2, byte3 } from "./bytes";
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
@@ -29,7 +30,25 @@ export function denseS8(
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
       if (pair) {
-        for (let i = 0; i < depth; i++) {
+        let i = 0;
+        for (; i + 4 <= depth; i += 4) {
+          const xs = load<i32>(x + <usize>i), ys = load<i32>(y + <usize>i);
+          const u0 = byte0(xs) - inZp, u1 = byte1(xs) - inZp, u2 = byte2(xs) - inZp, u3 = byte3(xs) - inZp;
+          const v0 = byte0(ys) - inZp, v1 = byte1(ys) - inZp, v2 = byte2(ys) - inZp, v3 = byte3(ys) - inZp;
+          let f = load<i32>(w0 + <usize>i);
+          a0 += u0 * byte0(f) + u1 * byte1(f) + u2 * byte2(f) + u3 * byte3(f);
+          b0 += v0 * byte0(f) + v1 * byte1(f) + v2 * byte2(f) + v3 * byte3(f);
+          f = load<i32>(w1 + <usize>i);
+          a1 += u0 * byte0(f) + u1 * byte1(f) + u2 * byte2(f) + u3 * byte3(f);
+          b1 += v0 * byte0(f) + v1 * byte1(f) + v2 * byte2(f) + v3 * byte3(f);
+          f = load<i32>(w2 + <usize>i);
+          a2 += u0 * byte0(f) + u1 * byte1(f) + u2 * byte2(f) + u3 * byte3(f);
+          b2 += v0 * byte0(f) + v1 * byte1(f) + v2 * byte2(f) + v3 * byte3(f);
+          f = load<i32>(w3 + <usize>i);
+          a3 += u0 * byte0(f) + u1 * byte1(f) + u2 * byte2(f) + u3 * byte3(f);
+          b3 += v0 * byte0(f) + v1 * byte1(f) + v2 * byte2(f) + v3 * byte3(f);
+        }
+        for (; i < depth; i++) {
           const u = <i32>load<i8>(x + <usize>i) - inZp;
           const v = <i32>load<i8>(y + <usize>i) - inZp;
           const f0 = <i32>load<i8>(w0 + <usize>i), f1 = <i32>load<i8>(w1 + <usize>i);
@@ -38,7 +57,20 @@ export function denseS8(
           b0 += v * f0; b1 += v * f1; b2 += v * f2; b3 += v * f3;
         }
       } else {
-        for (let i = 0; i < depth; i++) {
+        // A single row (a dense layer, or one new row when streaming): with
+        // no second row to share the weight loads, read four bytes per load.
+        let i = 0;
+        for (; i + 4 <= depth; i += 4) {
+          const xs = load<i32>(x + <usize>i);
+          const u0 = byte0(xs) - inZp, u1 = byte1(xs) - inZp, u2 = byte2(xs) - inZp, u3 = byte3(xs) - inZp;
+          const f0 = load<i32>(w0 + <usize>i), f1 = load<i32>(w1 + <usize>i);
+          const f2 = load<i32>(w2 + <usize>i), f3 = load<i32>(w3 + <usize>i);
+          a0 += u0 * byte0(f0) + u1 * byte1(f0) + u2 * byte2(f0) + u3 * byte3(f0);
+          a1 += u0 * byte0(f1) + u1 * byte1(f1) + u2 * byte2(f1) + u3 * byte3(f1);
+          a2 += u0 * byte0(f2) + u1 * byte1(f2) + u2 * byte2(f2) + u3 * byte3(f2);
+          a3 += u0 * byte0(f3) + u1 * byte1(f3) + u2 * byte2(f3) + u3 * byte3(f3);
+        }
+        for (; i < depth; i++) {
           const u = <i32>load<i8>(x + <usize>i) - inZp;
           a0 += u * <i32>load<i8>(w0 + <usize>i);
           a1 += u * <i32>load<i8>(w1 + <usize>i);
@@ -63,3 +95,4 @@ export function denseS8(
     r += count;
   }
 }
+

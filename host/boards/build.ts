@@ -3,6 +3,7 @@
 // arrays in flash, and arm-none-eabi-gcc links them with the C host and the
 // board's startup code. QEMU runs the image with semihosting.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail } from "../errors";
@@ -26,6 +27,7 @@ export interface GoldenFirmware {
   outputScale?: number; // for the DUT's results and the wakeword detector
   outputZeroPoint?: number;
   outputBytes?: number; // per expected output when not outputs.length / count (listen: per window)
+  incremental?: boolean; // listen: compute only each hop's new rows (wisp_listen_incremental)
   inputScale?: number; // for the wakeword front end's features
   inputZeroPoint?: number;
   modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
@@ -59,8 +61,10 @@ function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
 function withStaticMemoryChecks(c: string): string {
   const checks = "#define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))";
   const reads = "&mem->data[addr]";
-  if (!c.includes(checks) || !c.includes(reads) || !c.includes('#include "wisp_module.h"')) fail("IO", "unexpected wasm2c output: cannot apply the static memory checks");
+  const load = "wasm_rt_memcpy(&result, &mem->data[addr], sizeof(t1));";
+  if (!c.includes(checks) || !c.includes(reads) || !c.includes(load) || !c.includes('#include "wisp_module.h"')) fail("IO", "unexpected wasm2c output: cannot apply the static memory checks");
   return c
+    .replace(load, "WISP_LOAD(&result, addr, sizeof(t1));")
     .replace(checks, `#if WISP_UNCHECKED
 #define MEMCHECK(mem, a, t)
 #else
@@ -77,7 +81,8 @@ function translatedModule(): string {
   const source = join(dir, "wisp_module.c");
   const stamp = join(dir, "wisp_module.stamp");
   const wasm = readFileSync(wasmPath());
-  const key = String(wasm.length) + ":" + wasm.subarray(0, 64).toString("hex") + wasm.subarray(-64).toString("hex");
+  // Remade when the module or the rewriting of wasm2c's output changes.
+  const key = createHash("sha256").update(wasm).update(withStaticMemoryChecks.toString()).digest("hex");
   if (!existsSync(source) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== key) {
     run("wasm2c", [wasmPath(), "-n", "wisp", "-o", source]);
     writeFileSync(source, withStaticMemoryChecks(readFileSync(source, "utf8")));
@@ -95,11 +100,12 @@ function translatedModule(): string {
 // wakeword front end for the listen firmware): the module itself says, after
 // loading the model the same way in Node. A model that does not load (a test
 // of the refusal) gets room for its bytes.
-function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number }, weightWindow = 0): number {
+function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number; incremental: boolean }, weightWindow = 0): number {
   let used: number;
   if (frontEnd) {
     const w = instantiate(wisp);
     if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint) !== 0 || w.wisp_load_streamed(wisp.length, 0) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
+    if (frontEnd.incremental && w.wisp_stream_incremental() <= 0) fail("BAD_MODEL", "the wakeword model cannot run incrementally");
     used = w.wisp_memory_used();
   } else {
     try {
@@ -214,9 +220,9 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
   const program = f.program ?? "golden";
-  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}-${program}-${f.name}`);
+  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
-  const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0 } : undefined;
+  const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0, incremental: f.incremental ?? false } : undefined;
   const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
@@ -226,7 +232,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), ...engineObjects(board), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
     : [embeddedModule(out), ...wasm3Objects(board)];
   run(board.cc, [
-    ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
+    ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", translatedModule(), "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...engineFiles,
     ...startup, ...board.ldflags, "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);

@@ -25,6 +25,7 @@ enum wisp_export {
   WISP_EXPORT_LFBE_INIT,     /* (scale as x, zero point) -> code */
   WISP_EXPORT_STREAM_HOP_PTR,
   WISP_EXPORT_STREAM_PUSH,   /* (output scale as x, output zero point) -> 0, 1, 2 or -code */
+  WISP_EXPORT_STREAM_INCREMENTAL, /* () -> cached ops, 0, or -code */
   WISP_EXPORT_COUNT
 };
 

@@ -72,6 +72,12 @@ size_t wisp_arena_bytes(void);
  * negative error code.
  */
 #define WISP_HOP_SAMPLES 512
+/* Optional, after loading the model: cache the activations of a model that
+ * is causal along time (sww is), so each hop computes one new row per layer
+ * instead of re-running the model, with byte-identical scores. Returns the
+ * number of cached ops (0: the model is not causal that way and hops re-run
+ * it) or a negative error code; it takes the cache from linear memory. */
+int wisp_listen_incremental(void);
 int wisp_listen_open(float input_scale, int input_zero_point);
 int wisp_listen_hop(const int16_t *samples, float output_scale, int output_zero_point);
 

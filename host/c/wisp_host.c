@@ -130,6 +130,16 @@ int wisp_listen_open(float input_scale, int input_zero_point) {
   return result(code != WISP_OK ? code : (int)status);
 }
 
+int wisp_listen_incremental(void) {
+  if (!opened) return -result(WISP_ERR_NOT_LOADED);
+  uint32_t status = 0;
+  int code = engine_call(WISP_EXPORT_STREAM_INCREMENTAL, 0, 0, 0, &status);
+  if (code != WISP_OK) return -result(code);
+  if ((int32_t)status < 0) return -result(-(int32_t)status);
+  result(WISP_OK);
+  return (int)status;
+}
+
 int wisp_listen_hop(const int16_t *samples, float output_scale, int output_zero_point) {
   uint32_t at = value_of(WISP_EXPORT_STREAM_HOP_PTR), size = 0, status = 0;
   uint8_t *memory = engine_memory(&size);

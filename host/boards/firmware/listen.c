@@ -4,7 +4,8 @@
  * and detector, exactly as a device would from its microphone, and checks
  * every window's scores against the expected ones (golden_outputs holds one
  * golden_output_bytes score vector per window). The model stays in flash.
- * Exits 0 when every window matches.
+ * With WISP_INCREMENTAL each hop computes only the new rows of the causal
+ * model's layers. Exits 0 when every window matches.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,12 @@ int main(void) {
     printf("wisp: setup failed (%d): %s\n", wisp_error_code(), wisp_error_message());
     return 2;
   }
+#if WISP_INCREMENTAL
+  if (wisp_listen_incremental() <= 0) {
+    printf("wisp: incremental inference unavailable (%d): %s\n", wisp_error_code(), wisp_error_message());
+    return 2;
+  }
+#endif
   unsigned windows = 0, exact = 0, detections = 0;
   for (unsigned hop = 0; hop < golden_count; hop++) {
     int status = wisp_listen_hop(audio + hop * WISP_HOP_SAMPLES, golden_output_scale, golden_output_zero_point);

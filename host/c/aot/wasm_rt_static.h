@@ -10,4 +10,20 @@ extern uint8_t wisp_linear_memory[];
 extern const char wisp_memory_limit[];
 #define WISP_MEMORY_LIMIT ((uintptr_t)wisp_memory_limit)
 
+/* A load of `size` bytes at `addr` of linear memory. WebAssembly allows any
+ * alignment, so the translated code copies with memcpy; Armv6-M (Cortex-M0
+ * and M0+) has no unaligned loads, so that becomes byte loads. There, an
+ * aligned address (the kernels' word loads are) takes one word load. */
+#if defined(__ARM_ARCH_6M__)
+#define WISP_LOAD(dst, addr, size)                                                                  \
+  do {                                                                                              \
+    if ((size) > 1 && ((addr) & ((size)-1)) == 0)                                                   \
+      __builtin_memcpy((dst), __builtin_assume_aligned(&wisp_linear_memory[addr], (size)), (size)); \
+    else                                                                                            \
+      __builtin_memcpy((dst), &wisp_linear_memory[addr], (size));                                   \
+  } while (0)
+#else
+#define WISP_LOAD(dst, addr, size) __builtin_memcpy((dst), &wisp_linear_memory[addr], (size))
+#endif
+
 #endif

@@ -42,6 +42,7 @@ int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, float x, uint32_t *
     case WISP_EXPORT_LFBE_INIT: *result = Z_wispZ_wisp_lfbe_init(m, x, a); break;
     case WISP_EXPORT_STREAM_HOP_PTR: *result = Z_wispZ_wisp_stream_hop_ptr(m); break;
     case WISP_EXPORT_STREAM_PUSH: *result = Z_wispZ_wisp_stream_push(m, x, a); break;
+    case WISP_EXPORT_STREAM_INCREMENTAL: *result = Z_wispZ_wisp_stream_incremental(m); break;
     default: return WISP_ERR_ENGINE;
   }
   return WISP_OK;

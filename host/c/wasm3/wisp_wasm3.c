@@ -21,6 +21,7 @@ static const char *const export_names[WISP_EXPORT_COUNT] = {
   "wisp_model_buffer", "wisp_load", "wisp_invoke", "wisp_input_ptr", "wisp_input_bytes", "wisp_output_ptr",
   "wisp_output_bytes", "wisp_arena_ptr", "wisp_arena_bytes", "wisp_error_ptr", "wisp_error_length",
   "wisp_load_streamed", "wisp_memory_used", "wisp_lfbe_init", "wisp_stream_hop_ptr", "wisp_stream_push",
+  "wisp_stream_incremental",
 };
 
 static IM3Environment environment;
