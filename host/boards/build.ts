@@ -153,7 +153,7 @@ function engineObjects(board: Board): string[] {
   const sources = [join(moduleDir, "wisp_module.c"), join(C_DIR, "aot", "wisp_aot.c"), join(C_DIR, "wisp_host.c")];
   return sources.map((source) => {
     const object = join(dir, source.split("/").pop()!.replace(/\.c$/, ".o"));
-    const inputs = [source, join(C_DIR, "wisp.h"), join(C_DIR, "engine.h")];
+    const inputs = [source, join(C_DIR, "wisp.h"), join(C_DIR, "engine.h"), join(C_DIR, "aot", "wasm_rt_static.h")];
     const stale = !existsSync(object) || statSync(object).mtimeMs < Math.max(...inputs.map((f) => statSync(f).mtimeMs));
     const flags = unchecked ? ["-DWISP_UNCHECKED=1"] : [];
     if (stale) run(board.cc, [...board.cpu, ...COMMON_FLAGS, ...flags, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", moduleDir, "-c", source, "-o", object]);

@@ -11,10 +11,11 @@ extern const char wisp_memory_limit[];
 #define WISP_MEMORY_LIMIT ((uintptr_t)wisp_memory_limit)
 
 /* A load of `size` bytes at `addr` of linear memory. WebAssembly allows any
- * alignment, so the translated code copies with memcpy; Armv6-M (Cortex-M0
- * and M0+) has no unaligned loads, so that becomes byte loads. There, an
- * aligned address (the kernels' word loads are) takes one word load. */
-#if defined(__ARM_ARCH_6M__)
+ * alignment, so the translated code copies with memcpy. Where the compiler
+ * cannot assume fast unaligned loads (Armv6-M: Cortex-M0 and M0+; RISC-V)
+ * that becomes byte loads; there an aligned address (the kernels' word loads
+ * are) takes one word load. */
+#if defined(__ARM_ARCH_6M__) || defined(__riscv)
 #define WISP_LOAD(dst, addr, size)                                                                  \
   do {                                                                                              \
     if ((size) > 1 && ((addr) & ((size)-1)) == 0)                                                   \
