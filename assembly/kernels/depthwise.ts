@@ -9,6 +9,7 @@
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
+import { byte0, byte1, byte2, byte3 } from "./bytes";
 
 export function depthwiseS8(
   input: usize, output: usize,
@@ -56,16 +57,18 @@ export function depthwiseS8(
             for (let kx = kxStart; kx < kxEnd; kx++) {
               const f0 = <i32>load<i8>(w0 + k), f1 = <i32>load<i8>(w1 + k);
               const f2 = <i32>load<i8>(w2 + k), f3 = <i32>load<i8>(w3 + k);
-              a0 += (<i32>load<i8>(p) - inZp) * f0;
-              a1 += (<i32>load<i8>(p, 1) - inZp) * f1;
-              a2 += (<i32>load<i8>(p, 2) - inZp) * f2;
-              a3 += (<i32>load<i8>(p, 3) - inZp) * f3;
+              // The four channels' inputs are neighbours: one word.
+              const xs = load<i32>(p);
+              a0 += (byte0(xs) - inZp) * f0;
+              a1 += (byte1(xs) - inZp) * f1;
+              a2 += (byte2(xs) - inZp) * f2;
+              a3 += (byte3(xs) - inZp) * f3;
               if (pair) {
-                const q = p + pairStep;
-                b0 += (<i32>load<i8>(q) - inZp) * f0;
-                b1 += (<i32>load<i8>(q, 1) - inZp) * f1;
-                b2 += (<i32>load<i8>(q, 2) - inZp) * f2;
-                b3 += (<i32>load<i8>(q, 3) - inZp) * f3;
+                const ys = load<i32>(p + pairStep);
+                b0 += (byte0(ys) - inZp) * f0;
+                b1 += (byte1(ys) - inZp) * f1;
+                b2 += (byte2(ys) - inZp) * f2;
+                b3 += (byte3(ys) - inZp) * f3;
               }
               p += tapStepX;
               k++;
