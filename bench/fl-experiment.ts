@@ -117,6 +117,14 @@ async function main(): Promise<number> {
     let at = 0;
     shares.forEach((s, d) => { const n = Math.round((s / total) * ids.length); devices[d].push(...ids.slice(at, at + n)); at += n; });
   }
+  // Each device's examples in a random order: gathered class by class, local
+  // SGD would otherwise end every epoch on one class and drift toward it.
+  for (const examples of devices) {
+    for (let i = examples.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [examples[i], examples[j]] = [examples[j], examples[i]];
+    }
+  }
   const init = (n: number) => Float32Array.from({ length: n }, () => gaussian() * Math.sqrt(2 / 64));
   const head: HeadSpec = { inDim: 64, hidden: 64, classes: 10, w1: init(4096), w2: init(640), inputScale: q.scale, inputZeroPoint: q.zeroPoint,
     hiddenRange: 8, logitRange: 16, weightHeadroom: 4, lr: config.lr, batch: BATCH };
