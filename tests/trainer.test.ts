@@ -73,20 +73,51 @@ test("integer training with residuals takes the head from chance to >90% held-ou
   const after = accuracy();
   assert.ok(before < 0.5, `before training ${before}`);
   assert.ok(after > 0.9, `after training ${after} (before ${before})`);
-  assert.ok(trainer.regionBytes > 0 && trainer.regionBytes < 64 * 1024, `training arena ${trainer.regionBytes} bytes`);
+  // Training state (weights, Q16 residuals, gradients, activations) plus the
+  // update export (the round's start, the error-feedback residual, the message).
+  assert.ok(trainer.regionBytes > 0 && trainer.regionBytes < 96 * 1024, `training arena ${trainer.regionBytes} bytes`);
+});
+
+test("the module's update message is the host's, byte for byte, and keeps what it cannot send in its residual", async () => {
+  const { quantizeDelta } = await import("../host/fl/quantize");
+  const { decodeUpdate, encodeUpdate } = await import("../host/fl/update-format");
+  const trainer = new HeadTrainer(spec(0.05, 10));
+  let residual: Float32Array = new Float32Array(trainer.parameterCount);
+  for (const [round, o] of [{ bits: 8, topk: 0.1, groups: 4 }, { bits: 4, topk: 0.1, groups: 1 }, { bits: 8, topk: 1, groups: 2 }, { bits: 4, topk: 0.37, groups: 75 }].entries()) {
+    trainer.beginRound();
+    for (let step = 0; step < 5; step++) {
+      for (let b = 0; b < 10; b++) {
+        const y = random(CLASSES);
+        trainer.accumulate(sample(y), y);
+      }
+      trainer.update();
+    }
+    const delta = trainer.delta();
+    assert.ok(delta.some((d) => d !== 0), "training changed nothing");
+    const header = { modelVersion: 3, clientId: 17, round, sampleCount: 50 };
+    const message = trainer.exportUpdate({ bits: o.bits as 8 | 4, topk: o.topk, groups: o.groups, ...header });
+    const q = quantizeDelta(delta, residual, { bits: o.bits as 8 | 4, topk: o.topk, groups: o.groups });
+    const expected = encodeUpdate({ ...header, bits: o.bits as 8 | 4, elements: delta.length, scales: q.scales, indices: q.indices, values: q.values });
+    assert.deepEqual(Buffer.from(message), Buffer.from(expected), `round ${round} (${JSON.stringify(o)}): messages differ`);
+    assert.deepEqual(trainer.residual, q.residual, `round ${round}: residuals differ`);
+    const decoded = decodeUpdate(message);
+    assert.equal(decoded.values.length, Math.ceil(o.topk * delta.length));
+    assert.deepEqual([decoded.modelVersion, decoded.clientId, decoded.round, decoded.sampleCount], [3, 17, round, 50]);
+    residual = q.residual;
+  }
+  assert.throws(() => trainer.exportUpdate({ bits: 8, topk: 0, groups: 4, modelVersion: 1, clientId: 1, round: 0, sampleCount: 1 }), /refused/);
+  assert.throws(() => trainer.exportUpdate({ bits: 8, topk: 0.1, groups: 0, modelVersion: 1, clientId: 1, round: 0, sampleCount: 1 }), /refused/);
 });
 
 test("a short federated run: non-IID trainers, int8 top-10% updates, FedAvg, raises held-out accuracy", async () => {
   const { RoundAggregator, parseConfig } = await import("../host/fl/aggregate");
-  const { quantizeDelta } = await import("../host/fl/quantize");
-  const { encodeUpdate } = await import("../host/fl/update-format");
   const config = parseConfig({ rounds: 6, clients_per_round: 6, lr: 0.05, update_bits: 8, topk: 0.1, clip_norm: 50, reject_norm: 500 });
   const start = spec(0.05, 10);
   // Every client starts from the same global head, so they share scales.
-  const clients: { trainer: HeadTrainer; classes: number[]; residual: Float32Array }[] = Array.from({ length: 6 }, (_, c) => ({
+  // Each client's trainer keeps its error-feedback residual between rounds.
+  const clients: { trainer: HeadTrainer; classes: number[] }[] = Array.from({ length: 6 }, (_, c) => ({
     trainer: new HeadTrainer(start),
     classes: [(2 * c) % CLASSES, (2 * c + 1) % CLASSES, (2 * c + 5) % CLASSES], // non-IID: three classes each
-    residual: new Float32Array(HIDDEN * IN + CLASSES * HIDDEN + HIDDEN + CLASSES),
   }));
   const evaluator = new HeadTrainer(start);
   const test = Array.from({ length: 200 }, (_, i) => ({ x: sample(i % CLASSES), y: i % CLASSES }));
@@ -98,6 +129,7 @@ test("a short federated run: non-IID trainers, int8 top-10% updates, FedAvg, rai
     const aggregator = new RoundAggregator(config, 1, global.length, round);
     for (const [id, client] of clients.entries()) {
       client.trainer.setWeights(global);
+      client.trainer.beginRound();
       for (let step = 0; step < 10; step++) {
         for (let b = 0; b < 10; b++) {
           const y = client.classes[random(client.classes.length)];
@@ -105,11 +137,8 @@ test("a short federated run: non-IID trainers, int8 top-10% updates, FedAvg, rai
         }
         client.trainer.update();
       }
-      const local = client.trainer.weights();
-      const delta = Float32Array.from(local, (w, i) => w - global[i]);
-      const q = quantizeDelta(delta, client.residual, { bits: config.update_bits, topk: config.topk, groups: 2 });
-      client.residual = q.residual;
-      const message = encodeUpdate({ modelVersion: 1, clientId: id, round, sampleCount: 100, bits: config.update_bits, elements: delta.length, scales: q.scales, indices: q.indices, values: q.values });
+      // The update message comes out of the module.
+      const message = client.trainer.exportUpdate({ bits: config.update_bits, topk: config.topk, groups: 2, modelVersion: 1, clientId: id, round, sampleCount: 100 });
       uplink += message.length;
       aggregator.accept(message);
     }

@@ -77,6 +77,29 @@ export function layout(base: usize, inDim: i32, hiddenDim: i32, classes: i32): v
   back = at;
 }
 
+// The head's parameters as one vector (w1, w2, b1, b2, the order of the
+// update message), each in its finest unit: a weight in Q16 int8 steps
+// (weight * 65536 + residual), a bias as its int32.
+export function parameterCount(): i32 {
+  return nHidden * nIn + nClasses * nHidden + nHidden + nClasses;
+}
+
+// Which of w1, w2, b1, b2 (0..3) parameter i belongs to.
+export function parameterLayer(i: i32): i32 {
+  const n1 = nHidden * nIn, n2 = n1 + nClasses * nHidden;
+  return i < n1 ? 0 : i < n2 ? 1 : i < n2 + nHidden ? 2 : 3;
+}
+
+export function fineValue(i: i32): i32 {
+  const n1 = nHidden * nIn, n2 = nClasses * nHidden;
+  if (i < n1) return (<i32>load<i8>(w1 + <usize>i) << 16) + load<i32>(r1 + <usize>(i << 2));
+  i -= n1;
+  if (i < n2) return (<i32>load<i8>(w2 + <usize>i) << 16) + load<i32>(r2 + <usize>(i << 2));
+  i -= n2;
+  if (i < nHidden) return load<i32>(rec1 + <usize>(i * CHANNEL_RECORD_BYTES), CHANNEL_BIAS);
+  return load<i32>(rec2 + <usize>((i - nHidden) * CHANNEL_RECORD_BYTES), CHANNEL_BIAS);
+}
+
 export function paramsPtr(): usize { return params; }
 export function weights1Ptr(): usize { return w1; }
 export function weights2Ptr(): usize { return w2; }

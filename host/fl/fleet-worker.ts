@@ -4,9 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Backbone, readFashionMnist } from "./fashion-mnist";
 import { FloatHead } from "./float-head";
-import { quantizeDelta } from "./quantize";
 import { HeadSpec, HeadTrainer } from "./trainer";
-import { encodeUpdate } from "./update-format";
 
 export interface WorkerSetup {
   icModel?: Uint8Array; // for feature tasks
@@ -38,7 +36,10 @@ parentPort!.on("message", (task: Task) => {
   } else if (task.kind === "quantized") {
     trainer ??= new HeadTrainer(setup.head!);
     const labels = new Uint8Array(setup.labels!);
+    // This worker plays many devices: each brings its residual along.
     trainer.setWeights(task.global);
+    trainer.residual = task.residual;
+    trainer.beginRound();
     for (let e = 0; e < task.epochs; e++) {
       task.examples.forEach((i, n) => {
         trainer!.accumulate(feature(i), labels[i]);
@@ -46,12 +47,9 @@ parentPort!.on("message", (task: Task) => {
       });
       trainer.update();
     }
-    const local = trainer.weights();
-    const delta = Float32Array.from(local, (w, i) => w - task.global[i]);
-    const q = quantizeDelta(delta, task.residual, { bits: task.bits, topk: task.topk, groups: 4 });
-    const update = encodeUpdate({ modelVersion: 1, clientId: task.client, round: task.round, sampleCount: task.examples.length, bits: task.bits,
-      elements: delta.length, scales: q.scales, indices: q.indices, values: q.values });
-    parentPort!.postMessage({ update, residual: q.residual });
+    // The device's update message, made by its trainer module.
+    const update = trainer.exportUpdate({ bits: task.bits, topk: task.topk, groups: 4, modelVersion: 1, clientId: task.client, round: task.round, sampleCount: task.examples.length });
+    parentPort!.postMessage({ update, residual: trainer.residual });
   } else {
     const labels = new Uint8Array(setup.labels!);
     const head = new FloatHead(64, 64, 10, task.global.slice());

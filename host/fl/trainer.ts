@@ -78,6 +78,41 @@ export class HeadTrainer {
     new Int8Array(this.x.memory.buffer, this.call("wisp_train_weights1_ptr"), hidden * inDim).set(q(spec.w1, s.w1));
     new Int8Array(this.x.memory.buffer, this.call("wisp_train_weights2_ptr"), classes * hidden).set(q(spec.w2, s.w2));
     this.call("wisp_train_prepare");
+    // One fine unit of each layer, for the update the module exports.
+    this.call("wisp_train_units", s.w1 / 65536, s.w2 / 65536, spec.inputScale * s.w1, s.hidden * s.w2);
+  }
+
+  get parameterCount(): number {
+    const { inDim, hidden, classes } = this.spec;
+    return hidden * inDim + classes * hidden + hidden + classes;
+  }
+
+  // Marks the head as it is now (the global model just set) as the round's start.
+  beginRound(): void {
+    this.call("wisp_train_begin_round");
+  }
+
+  // Each parameter's change since beginRound, as the module computes it.
+  delta(): Float32Array {
+    return Float32Array.from({ length: this.parameterCount }, (_, i) => this.call("wisp_train_delta", i));
+  }
+
+  // The error-feedback residual the module keeps between rounds (a fleet
+  // simulation saves and restores it per device).
+  get residual(): Float32Array {
+    return new Float32Array(this.x.memory.buffer, this.call("wisp_train_residual_ptr"), this.parameterCount).slice();
+  }
+
+  set residual(values: Float32Array) {
+    if (values.length !== this.parameterCount) fail("BAD_INPUT", `expected ${this.parameterCount} residuals, got ${values.length}`);
+    new Float32Array(this.x.memory.buffer, this.call("wisp_train_residual_ptr"), this.parameterCount).set(values);
+  }
+
+  // The round's update message, made inside the module (see update-format.ts).
+  exportUpdate(o: { bits: 8 | 4; topk: number; groups: number; modelVersion: number; clientId: number; round: number; sampleCount: number }): Uint8Array {
+    const bytes = this.call("wisp_train_export", o.bits, o.topk, o.groups, o.modelVersion, o.clientId, o.round, o.sampleCount);
+    if (bytes < 0) fail("BAD_CONFIG", `the trainer refused the update options (bits ${o.bits}, topk ${o.topk}, groups ${o.groups})`);
+    return new Uint8Array(this.x.memory.buffer, this.call("wisp_train_message_ptr"), bytes).slice();
   }
 
   // Bytes of linear memory the trainer's state takes (its training arena).
