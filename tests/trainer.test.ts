@@ -109,6 +109,36 @@ test("the module's update message is the host's, byte for byte, and keeps what i
   assert.throws(() => trainer.exportUpdate({ bits: 8, topk: 0.1, groups: 0, modelVersion: 1, clientId: 1, round: 0, sampleCount: 1 }), /refused/);
 });
 
+test("the module applies a global delta message, and refuses corrupt ones without changing anything", async () => {
+  const { quantizeDelta, dequantizeUpdate } = await import("../host/fl/quantize");
+  const { decodeUpdate, encodeUpdate } = await import("../host/fl/update-format");
+  const trainer = new HeadTrainer(spec(0.05, 10));
+  const n = trainer.parameterCount;
+  // A server step: small changes everywhere, a few large ones.
+  const step = Float32Array.from({ length: n }, (_, i) => (i % 97 === 0 ? 0.1 : 0.002) * gaussian());
+  for (const [bits, topk] of [[8, 1], [4, 0.2]] as const) {
+    const q = quantizeDelta(step, new Float32Array(n), { bits, topk, groups: 4 });
+    const message = encodeUpdate({ modelVersion: 2, clientId: 0, round: 1, sampleCount: 600, bits, elements: n, scales: q.scales, indices: q.indices, values: q.values });
+    const sent = dequantizeUpdate(decodeUpdate(message));
+    trainer.beginRound();
+    const before = trainer.weights();
+    for (const corrupt of [message.subarray(0, message.length - 1), Uint8Array.from(message, (b, i) => (i === 50 ? b ^ 1 : b))]) {
+      assert.throws(() => trainer.applyUpdate(corrupt), /refused the global delta/);
+      assert.deepEqual(trainer.weights(), before, "a refused message changed the head");
+    }
+    trainer.applyUpdate(message);
+    // Each parameter moved by the sent value, to within half of its finest
+    // unit (the rounding) plus the float32 rounding of the two reals.
+    const moved = trainer.delta();
+    const s = trainer.scales;
+    const unit = (i: number) => (i < 4096 ? s.w1 / 65536 : i < 4736 ? s.w2 / 65536 : i < 4800 ? 0.05 * s.w1 : s.hidden * s.w2);
+    let worst = 0;
+    moved.forEach((m, i) => (worst = Math.max(worst, Math.abs(m - sent[i]) / unit(i))));
+    assert.ok(worst <= 0.6, `worst error ${worst} units`);
+    assert.ok(sent.some((v) => v !== 0));
+  }
+});
+
 test("a short federated run: non-IID trainers, int8 top-10% updates, FedAvg, raises held-out accuracy", async () => {
   const { RoundAggregator, parseConfig } = await import("../host/fl/aggregate");
   const config = parseConfig({ rounds: 6, clients_per_round: 6, lr: 0.05, update_bits: 8, topk: 0.1, clip_norm: 50, reject_norm: 500 });

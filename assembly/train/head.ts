@@ -100,6 +100,26 @@ export function fineValue(i: i32): i32 {
   return load<i32>(rec2 + <usize>((i - nHidden) * CHANNEL_RECORD_BYTES), CHANNEL_BIAS);
 }
 
+// Adds `fine` units to parameter i. A weight is renormalized to an int8 step
+// (saturating at ±127) and a Q16 residual within ±2^20, as training keeps
+// them; a bias saturates at the int32 range.
+export function addFine(i: i32, fine: i64): void {
+  const n1 = nHidden * nIn, n2 = nClasses * nHidden;
+  if (i < n1 + n2) {
+    const w = i < n1 ? w1 + <usize>i : w2 + <usize>(i - n1);
+    const r = i < n1 ? r1 + <usize>(i << 2) : r2 + <usize>((i - n1) << 2);
+    const value = (<i64>load<i8>(w) << 16) + <i64>load<i32>(r) + fine;
+    const step = min(max((value + (1 << 15)) >> 16, -127), 127);
+    store<i8>(w, <i8>step);
+    store<i32>(r, <i32>min(max(value - (step << 16), -(1 << 20)), 1 << 20));
+    return;
+  }
+  const c = i - n1 - n2;
+  const record = c < nHidden ? rec1 + <usize>(c * CHANNEL_RECORD_BYTES) : rec2 + <usize>((c - nHidden) * CHANNEL_RECORD_BYTES);
+  const bias = <i64>load<i32>(record, CHANNEL_BIAS) + fine;
+  store<i32>(record, <i32>min(max(bias, <i64>i32.MIN_VALUE), <i64>i32.MAX_VALUE), CHANNEL_BIAS);
+}
+
 export function paramsPtr(): usize { return params; }
 export function weights1Ptr(): usize { return w1; }
 export function weights2Ptr(): usize { return w2; }

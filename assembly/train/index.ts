@@ -97,3 +97,14 @@ export function wisp_train_export(bits: i32, topk: f64, groups: i32, modelVersio
 
 export function wisp_train_message_ptr(): usize { return ready ? update.messagePtr() : 0; }
 export function wisp_train_residual_ptr(): usize { return ready ? update.residualPtr() : 0; }
+
+// Room for a message at wisp_train_message_ptr().
+export function wisp_train_message_capacity(): usize { return ready ? update.messageBytes() : 0; }
+
+// Adds a global delta from the server (an update message the host wrote at
+// wisp_train_message_ptr()) to the head. 0, or 1 malformed, 2 bad CRC, 3 a
+// message for another head; a refused message changes nothing.
+export function wisp_train_apply(length: usize): i32 {
+  if (!ready) return 7;
+  return update.applyUpdate(update.messagePtr(), length);
+}

@@ -8,7 +8,7 @@
 // the device. The arithmetic is host/fl/quantize.ts's, step for step, so
 // both make the same bytes from the same delta.
 import { CRC32_INITIAL, crc32Final, crc32Update } from "../crc32";
-import { fineValue, parameterCount, parameterLayer } from "./head";
+import { addFine, fineValue, parameterCount, parameterLayer } from "./head";
 
 export const MAX_GROUPS = 256;
 const HEADER = 40;
@@ -42,6 +42,7 @@ export function layout(base: usize): void {
 }
 
 export function messagePtr(): usize { return messageAt; }
+export function messageBytes(): usize { return messageCapacity(count); }
 export function residualPtr(): usize { return residualAt; }
 
 export function setUnits(w1: f64, w2: f64, b1: f64, b2: f64): void {
@@ -198,4 +199,62 @@ export function exportUpdate(bits: i32, topk: f64, groups: i32, modelVersion: u3
   store<u32>(messageAt, indexBytes, 36);
   store<u32>(at, crc32Final(crc32Update(CRC32_INITIAL, messageAt, at - messageAt)));
   return <i32>(at + 4 - messageAt);
+}
+
+// A global delta from the server, in the same message format, added to the
+// head: each value times its group's scale, in fine units (rounded), with
+// weights renormalized to int8 plus a Q16 residual. The whole message is
+// checked first (magic, version, sizes, CRC, indices); a bad one changes
+// nothing. Returns 0, or 1 for a malformed message, 2 for a bad CRC, 3 for
+// a message of another size of head.
+export function applyUpdate(ptr: usize, length: usize): i32 {
+  if (length < <usize>(HEADER + 4) || length > messageCapacity(count)) return 1;
+  if (load<u32>(ptr) != MAGIC || load<u16>(ptr, 4) != VERSION) return 1;
+  if (load<u32>(ptr + length - 4) != crc32Final(crc32Update(CRC32_INITIAL, ptr, length - 4))) return 2;
+  const bits = <i32>load<u8>(ptr, 6), isSparse = (load<u8>(ptr, 7) & 1) != 0;
+  const elements = load<u32>(ptr, 24), groups = load<u32>(ptr, 28), k = load<u32>(ptr, 32), indexBytes = load<u32>(ptr, 36);
+  if (elements != <u32>count) return 3;
+  if ((bits != 8 && bits != 4) || groups < 1 || groups > <u32>MAX_GROUPS || groups > elements || k > elements) return 1;
+  if (!isSparse && (k != elements || indexBytes != 0)) return 1;
+  const valueBytes = bits == 8 ? k : (k + 1) >> 1;
+  if (<u64>HEADER + 4 * <u64>groups + <u64>indexBytes + <u64>valueBytes + 4 != <u64>length) return 1;
+  const scales = ptr + HEADER;
+  for (let g: u32 = 0; g < groups; g++) {
+    const s = load<f32>(scales + <usize>(g << 2));
+    if (!(s >= 0) || !isFinite(s)) return 1;
+  }
+  // Two passes over the indices: check them all, then apply.
+  for (let pass = 0; pass < 2; pass++) {
+    let at = scales + <usize>(4 * groups);
+    const indexEnd = at + <usize>indexBytes;
+    const values = indexEnd;
+    let previous: i64 = -1;
+    for (let j: u32 = 0; j < k; j++) {
+      let i: i64 = j;
+      if (isSparse) {
+        let gap: u64 = 0;
+        for (let shift = 0; ; shift += 7) {
+          if (at >= indexEnd || shift > 28) return 1;
+          const byte = load<u8>(at++);
+          gap |= <u64>(byte & 0x7f) << shift;
+          if ((byte & 0x80) == 0) break;
+        }
+        i = previous + 1 + <i64>gap;
+        if (i >= <i64>count) return 1;
+        previous = i;
+      }
+      if (pass == 0) continue;
+      const q = bits == 8 ? <i32>load<i8>(values + <usize>j) : ((<i32>load<u8>(values + <usize>(j >> 1)) >> (4 * (j & 1))) << 28) >> 28;
+      const scale = <f64>load<f32>(scales + <usize>(groupOf(<i32>i, groups) << 2));
+      addReal(<i32>i, <f64>q * scale);
+    }
+    if (isSparse && at != indexEnd) return 1;
+  }
+  return 0;
+}
+
+function addReal(i: i32, value: f64): void {
+  const layer = parameterLayer(i);
+  const unit = layer == 0 ? unitW1 : layer == 1 ? unitW2 : layer == 2 ? unitB1 : unitB2;
+  if (unit > 0) addFine(i, <i64>roundHalfUp(value / unit));
 }

@@ -108,6 +108,17 @@ export class HeadTrainer {
     new Float32Array(this.x.memory.buffer, this.call("wisp_train_residual_ptr"), this.parameterCount).set(values);
   }
 
+  // Adds a global delta from the server (an update message) to the head,
+  // inside the module; a refused message changes nothing.
+  applyUpdate(message: Uint8Array): void {
+    const capacity = this.call("wisp_train_message_capacity");
+    if (message.length > capacity) fail("BAD_UPDATE", `a ${message.length}-byte message exceeds the trainer's ${capacity}-byte buffer`);
+    new Uint8Array(this.x.memory.buffer, this.call("wisp_train_message_ptr"), message.length).set(message);
+    const status = this.call("wisp_train_apply", message.length);
+    const reasons = ["", "malformed update message", "update CRC mismatch", "the update is for a head of another size"];
+    if (status !== 0) fail("BAD_UPDATE", `the trainer refused the global delta: ${reasons[status] ?? `code ${status}`}`);
+  }
+
   // The round's update message, made inside the module (see update-format.ts).
   exportUpdate(o: { bits: 8 | 4; topk: number; groups: number; modelVersion: number; clientId: number; round: number; sampleCount: number }): Uint8Array {
     const bytes = this.call("wisp_train_export", o.bits, o.topk, o.groups, o.modelVersion, o.clientId, o.round, o.sampleCount);
