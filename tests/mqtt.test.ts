@@ -1,13 +1,17 @@
 // Federated rounds over MQTT, on the in-process broker (aedes) and on a real
 // mosquitto started on the loopback interface: the global model is retained,
 // updates travel at QoS 1, garbage is refused, and a client that drops and
-// reconnects mid-round still delivers exactly one update.
+// reconnects mid-round still delivers exactly one update. Secure rounds: the
+// server learns only the sum, which equals the plain sum exactly, also when
+// a client drops after sharing its key.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { connect as tcpConnect, createServer } from "node:net";
 import { parseConfig } from "../host/fl/aggregate";
 import { MqttRoundServer, runClient, startBroker } from "../host/fl/mqtt";
+import { MqttSecureRoundServer, runSecureClient } from "../host/fl/mqtt-secure";
+import { secureAverage, secureValues } from "../host/fl/secure-round";
 import { encodeUpdate } from "../host/fl/update-format";
 import { quantizeDelta } from "../host/fl/quantize";
 
@@ -54,10 +58,43 @@ async function federate(url: string, fleet: string): Promise<void> {
   }
 }
 
+// Five devices; device c always proposes +0.01 * (c + 1) on every parameter
+// from 10 samples; device 3 drops in round 1 after sharing its key.
+async function federateSecurely(url: string, fleet: string): Promise<void> {
+  const config = parseConfig({ rounds: 3, clients_per_round: 5, lr: 0.1, clip_norm: 10, reject_norm: 100, secure_aggregation: true });
+  const server = await MqttSecureRoundServer.start(url, fleet, config, 1, new Float32Array(N));
+  const delta = (id: number) => new Float32Array(N).fill(0.01 * (id + 1));
+  const clients = await Promise.all([0, 1, 2, 3, 4].map((id) => runSecureClient(url, fleet, id, config, () => ({ delta: delta(id), sampleCount: 10 }), { dropInRound: id === 3 ? 1 : undefined })));
+  // A stranger pushes a masked vector of the wrong size into round 0.
+  const stranger = await runClient(url, fleet, 9, () => null);
+  try {
+    let expected = new Float32Array(N);
+    for (let r = 0; r < config.rounds; r++) {
+      if (r === 0) await stranger.publishAsync(`wisp/${fleet}/round/0/masked/9`, Buffer.from([1, 2, 3]), { qos: 1 });
+      const { survivors, dropped } = await server.runRound(1500);
+      assert.deepEqual(dropped, r === 1 ? [3] : [], `round ${r}: dropped`);
+      assert.deepEqual([...survivors].sort(), r === 1 ? [0, 1, 2, 4] : [0, 1, 2, 3, 4]);
+      // The plain sum of the survivors' values gives the same step, bit for bit.
+      const sum = new Int32Array(N + 1);
+      for (const id of survivors) secureValues(delta(id), 10, config).forEach((v, i) => (sum[i] += v));
+      const step = secureAverage(sum, survivors.length, config);
+      expected = Float32Array.from(expected, (w, i) => w + step[i]);
+      assert.deepEqual(server.weights, expected, `round ${r}: the unmasked average differs from the plain one`);
+    }
+    // 0.03 + 0.0275 (without device 3) + 0.03, to the fixed point's resolution.
+    server.weights.forEach((w) => assert.ok(Math.abs(w - 0.0875) < 1e-3, `parameter ${w}`));
+    assert.ok(server.refused.some((r) => /masked\/9/.test(r)), server.refused.join("; "));
+  } finally {
+    await Promise.all([...clients, stranger].map((c) => c.endAsync(true)));
+    await server.close();
+  }
+}
+
 test("MQTT rounds on the in-process broker (aedes)", async () => {
   const broker = await startBroker();
   try {
     await federate(broker.url, "aedes-fleet");
+    await federateSecurely(broker.url, "aedes-secure-fleet");
   } finally {
     await broker.close();
   }
@@ -84,7 +121,13 @@ test("MQTT rounds on mosquitto", { skip: mosquitto ? false : "mosquitto not inst
       await new Promise((r) => setTimeout(r, 100));
     }
     await federate(`mqtt://127.0.0.1:${port}`, "mosquitto-fleet");
+    await federateSecurely(`mqtt://127.0.0.1:${port}`, "mosquitto-secure-fleet");
   } finally {
     broker.kill();
   }
+});
+
+test("each round server refuses the other's config", async () => {
+  await assert.rejects(MqttSecureRoundServer.start("mqtt://127.0.0.1:1", "x", parseConfig({ rounds: 1, clients_per_round: 2, lr: 0.1 }), 1, new Float32Array(4)), /secure_aggregation false/);
+  await assert.rejects(MqttRoundServer.start("mqtt://127.0.0.1:1", "x", parseConfig({ rounds: 1, clients_per_round: 2, lr: 0.1, secure_aggregation: true }), 1, new Float32Array(4)), /MqttSecureRoundServer/);
 });

@@ -9,6 +9,7 @@
 // arrives; the round aggregator refuses a repeated update as a replay.
 // By default an in-process broker (aedes) on the loopback interface serves
 // the fleet; any MQTT 3.1.1/5 broker (mosquitto in the tests) works the same.
+// Rounds under secure aggregation have their own topics: mqtt-secure.ts.
 import { AddressInfo, createServer } from "node:net";
 import mqtt, { MqttClient } from "mqtt";
 import { fail } from "../errors";
@@ -70,6 +71,7 @@ export class MqttRoundServer {
     private readonly modelVersion: number, public weights: Float32Array, public round = 0) {}
 
   static async start(url: string, fleet: string, config: FlConfig, modelVersion: number, weights: Float32Array): Promise<MqttRoundServer> {
+    if (config.secure_aggregation) fail("BAD_CONFIG", "secure_aggregation is true: run MqttSecureRoundServer (mqtt-secure.ts), which never sees a single update");
     const client = await connect(url, `wisp-server-${fleet}`);
     const server = new MqttRoundServer(client, fleet, config, modelVersion, weights);
     client.on("message", (topic, payload) => server.receive(topic, payload));

@@ -14,7 +14,7 @@
 // dropped could unmask that client's update; rounds therefore finish with at
 // least `threshold` survivors, and a client's key is rebuilt only when it
 // sent no masked update.
-import { createCipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, KeyObject } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, KeyObject, randomBytes } from "node:crypto";
 import { fail } from "../errors";
 import { combineShares, Share, splitSecret } from "./shamir";
 
@@ -47,6 +47,35 @@ function pairMask(privateKey: KeyObject, peerPublic: Uint8Array, round: number, 
   const key = createHash("sha256").update(secret).update(`wisp-secagg-round-${round}`).digest();
   const stream = createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(4 * n));
   return new Uint32Array(stream.buffer, stream.byteOffset, n);
+}
+
+// A share travels through the server encrypted to its recipient:
+// AES-256-GCM keyed by a hash of the pair's X25519 secret and the round.
+function shareCipherKey(privateKey: KeyObject, peerPublic: Uint8Array, round: number): Buffer {
+  const secret = diffieHellman({ privateKey, publicKey: publicKeyObject(peerPublic) });
+  return createHash("sha256").update(secret).update(`wisp-secagg-share-${round}`).digest();
+}
+
+export const SEALED_SHARE_BYTES = 12 + 33 + 16; // IV, share (x, 32 bytes of y), tag
+
+export function sealShare(self: Party, peerPublic: Uint8Array, round: number, share: Share): Uint8Array {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", shareCipherKey(self.privateKey, peerPublic, round), iv);
+  const body = Buffer.concat([cipher.update(Buffer.concat([Buffer.from([share.x]), share.y])), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]);
+}
+
+// The share `sender` sealed for `self`, or null when it does not open.
+export function openShare(self: Party, senderPublic: Uint8Array, round: number, sealed: Uint8Array): Share | null {
+  if (sealed.length !== SEALED_SHARE_BYTES) return null;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", shareCipherKey(self.privateKey, senderPublic, round), sealed.subarray(0, 12));
+    decipher.setAuthTag(sealed.subarray(45));
+    const plain = Buffer.concat([decipher.update(sealed.subarray(12, 45)), decipher.final()]);
+    return { x: plain[0], y: new Uint8Array(plain.subarray(1)) };
+  } catch {
+    return null;
+  }
 }
 
 // The client's masked vector: values + sum of +mask (peer id above) or -mask (below), mod 2^32.

@@ -1,0 +1,266 @@
+// Secure-aggregation rounds over MQTT: the protocol of secure-agg.ts (after
+// Bonawitz et al. 2017) carried on topics, so the server learns only the sum
+// of a round's updates. Round N of fleet F, all QoS 1:
+//   wisp/F/global               retained: round, model version, parameters (mqtt.ts)
+//   wisp/F/round/N/key/C        C's X25519 public key for the round (32 bytes)
+//   wisp/F/round/N/roster       server: u32 threshold, u32 n, n x (u32 id, 32-byte key)
+//   wisp/F/round/N/shares/C     C's Shamir shares of its private key, one per
+//                               roster member, each sealed to its recipient
+//                               (u32 recipient, 61 bytes: IV, share, tag)
+//   wisp/F/round/N/maskers      server: u32 n, n x u32 ids (clients whose shares arrived)
+//   wisp/F/round/N/masked/C     C's masked int32 vector (secure-round.ts values)
+//   wisp/F/round/N/dropped      server: u32 n, n x u32 ids (maskers that sent no vector)
+//   wisp/F/round/N/reveal/C     C's shares of the dropped clients' keys:
+//                               n x (u32 dropped id, u8 x, 32 bytes y)
+// The server waits for each phase until everyone answered or `phaseMs`
+// passed; a round needs `threshold` (a majority of the roster) maskers and
+// survivors, or it fails. Only shares of clients that sent no vector are
+// ever revealed, so no single update is unmasked. Threat model: secure-agg.ts.
+import { MqttClient } from "mqtt";
+import { fail } from "../errors";
+import { FlConfig } from "./aggregate";
+import { connect, decodeGlobal, encodeGlobal } from "./mqtt";
+import { maskValues, newParty, openShare, Party, SEALED_SHARE_BYTES, sealShare, shareKey, unmaskedSum } from "./secure-agg";
+import { secureAverage, secureValues } from "./secure-round";
+import { Share } from "./shamir";
+
+const KEY_BYTES = 32;
+
+function ids(list: number[]): Buffer {
+  const out = Buffer.alloc(4 + 4 * list.length);
+  out.writeUInt32LE(list.length, 0);
+  list.forEach((id, i) => out.writeUInt32LE(id, 4 + 4 * i));
+  return out;
+}
+
+function readIds(bytes: Uint8Array): number[] {
+  const b = Buffer.from(bytes);
+  if (b.length < 4 || b.length !== 4 + 4 * b.readUInt32LE(0)) fail("BAD_UPDATE", "bad id list");
+  return Array.from({ length: b.readUInt32LE(0) }, (_, i) => b.readUInt32LE(4 + 4 * i));
+}
+
+interface Roster {
+  threshold: number;
+  keys: Map<number, Uint8Array>; // id -> public key, in roster order
+}
+
+function encodeRoster(r: Roster): Buffer {
+  const out = Buffer.alloc(8 + (4 + KEY_BYTES) * r.keys.size);
+  out.writeUInt32LE(r.threshold, 0);
+  out.writeUInt32LE(r.keys.size, 4);
+  [...r.keys].forEach(([id, key], i) => {
+    out.writeUInt32LE(id, 8 + (4 + KEY_BYTES) * i);
+    out.set(key, 12 + (4 + KEY_BYTES) * i);
+  });
+  return out;
+}
+
+function decodeRoster(bytes: Uint8Array): Roster {
+  const b = Buffer.from(bytes);
+  if (b.length < 8 || b.length !== 8 + (4 + KEY_BYTES) * b.readUInt32LE(4)) fail("BAD_UPDATE", "bad roster");
+  const keys = new Map<number, Uint8Array>();
+  for (let i = 0; i < b.readUInt32LE(4); i++) keys.set(b.readUInt32LE(8 + (4 + KEY_BYTES) * i), new Uint8Array(b.subarray(12 + (4 + KEY_BYTES) * i, 12 + (4 + KEY_BYTES) * (i + 1))));
+  return { threshold: b.readUInt32LE(0), keys };
+}
+
+// Topic wisp/F/round/N/<kind>[/C] -> its parts, or null for other topics.
+function parseTopic(fleet: string, topic: string): { round: number; kind: string; client: number } | null {
+  const m = new RegExp(`^wisp/${fleet}/round/(\\d+)/(\\w+)(?:/(\\d+))?$`).exec(topic);
+  return m ? { round: Number(m[1]), kind: m[2], client: m[3] === undefined ? -1 : Number(m[3]) } : null;
+}
+
+export class MqttSecureRoundServer {
+  readonly refused: string[] = [];
+  private waiters: (() => void)[] = [];
+  private keys = new Map<number, Uint8Array>();
+  private shares = new Set<number>();
+  private masked = new Map<number, Uint32Array>();
+  private reveals = new Map<number, Share[]>();
+  private roster: Roster | null = null;
+  private maskers: number[] = [];
+  private dropped = new Set<number>();
+
+  private constructor(private readonly client: MqttClient, private readonly fleet: string, private readonly config: FlConfig,
+    private readonly modelVersion: number, public weights: Float32Array, public round = 0) {}
+
+  static async start(url: string, fleet: string, config: FlConfig, modelVersion: number, weights: Float32Array): Promise<MqttSecureRoundServer> {
+    if (!config.secure_aggregation) fail("BAD_CONFIG", "this server runs secure rounds; the config has secure_aggregation false");
+    const client = await connect(url, `wisp-secure-server-${fleet}`);
+    const server = new MqttSecureRoundServer(client, fleet, config, modelVersion, weights);
+    client.on("message", (topic, payload) => server.receive(topic, new Uint8Array(payload)));
+    for (const kind of ["key", "shares", "masked", "reveal"]) await client.subscribeAsync(`wisp/${fleet}/round/+/${kind}/+`, { qos: 1 });
+    return server;
+  }
+
+  private receive(topic: string, payload: Uint8Array): void {
+    const t = parseTopic(this.fleet, topic);
+    if (!t || t.round !== this.round || t.client < 0) return;
+    try {
+      if (t.kind === "key") {
+        if (payload.length !== KEY_BYTES) fail("BAD_UPDATE", "a public key is 32 bytes");
+        if (!this.roster && this.keys.size < this.config.clients_per_round && !this.keys.has(t.client)) this.keys.set(t.client, payload);
+      } else if (t.kind === "shares") {
+        if (!this.roster?.keys.has(t.client)) fail("BAD_UPDATE", "shares from a client outside the roster");
+        if (payload.length !== this.roster.keys.size * (4 + SEALED_SHARE_BYTES)) fail("BAD_UPDATE", "shares of the wrong size");
+        this.shares.add(t.client);
+      } else if (t.kind === "masked") {
+        if (!this.maskers.includes(t.client)) fail("BAD_UPDATE", "a masked vector from a client that is not masking");
+        if (payload.length !== 4 * (this.weights.length + 1)) fail("BAD_UPDATE", `masked vector of ${payload.length} bytes`);
+        if (!this.masked.has(t.client)) this.masked.set(t.client, new Uint32Array(payload.slice().buffer));
+      } else if (t.kind === "reveal") {
+        if (!this.masked.has(t.client)) fail("BAD_UPDATE", "a reveal from a client that sent no vector");
+        const b = Buffer.from(payload);
+        if (b.length % 37 !== 0) fail("BAD_UPDATE", "reveal of the wrong size");
+        for (let at = 0; at < b.length; at += 37) {
+          const dropped = b.readUInt32LE(at);
+          if (!this.dropped.has(dropped)) fail("BAD_UPDATE", `a share of client ${dropped}, which did not drop`);
+          const list = this.reveals.get(dropped) ?? [];
+          if (!list.some((s) => s.x === b[at + 4])) list.push({ x: b[at + 4], y: new Uint8Array(b.subarray(at + 5, at + 37)) });
+          this.reveals.set(dropped, list);
+        }
+      }
+    } catch (e) {
+      this.refused.push(`${topic}: ${(e as Error).message}`);
+    }
+    this.waiters.forEach((w) => w());
+  }
+
+  // Resolves when `done` holds or after `ms`.
+  private until(done: () => boolean, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+        resolve();
+      };
+      const check = () => { if (done()) finish(); };
+      const timer = setTimeout(finish, ms);
+      this.waiters.push(check);
+      check();
+    });
+  }
+
+  private publish(kind: string, payload: Uint8Array): Promise<unknown> {
+    return this.client.publishAsync(`wisp/${this.fleet}/round/${this.round}/${kind}`, Buffer.from(payload), { qos: 1 });
+  }
+
+  async runRound(phaseMs = 5000): Promise<{ survivors: number[]; dropped: number[] }> {
+    this.keys = new Map();
+    this.shares = new Set();
+    this.masked = new Map();
+    this.reveals = new Map();
+    this.roster = null;
+    this.maskers = [];
+    this.dropped = new Set();
+    const n = this.config.clients_per_round;
+    await this.client.publishAsync(`wisp/${this.fleet}/global`, Buffer.from(encodeGlobal(this.round, this.modelVersion, this.weights)), { qos: 1, retain: true });
+    await this.until(() => this.keys.size >= n, phaseMs);
+    const threshold = Math.floor(this.keys.size / 2) + 1;
+    if (this.keys.size < 2) fail("RUNTIME", `round ${this.round}: ${this.keys.size} client(s) offered keys; secure rounds need at least 2`);
+    this.roster = { threshold, keys: new Map(this.keys) };
+    await this.publish("roster", encodeRoster(this.roster));
+    await this.until(() => this.shares.size === this.roster!.keys.size, phaseMs);
+    this.maskers = [...this.roster.keys.keys()].filter((id) => this.shares.has(id));
+    if (this.maskers.length < threshold) fail("RUNTIME", `round ${this.round}: ${this.maskers.length} clients shared their keys, ${threshold} needed`);
+    await this.publish("maskers", ids(this.maskers));
+    await this.until(() => this.masked.size === this.maskers.length, phaseMs);
+    const survivors = [...this.masked.keys()];
+    if (survivors.length < threshold) fail("RUNTIME", `round ${this.round}: ${survivors.length} masked vectors, ${threshold} needed`);
+    this.dropped = new Set(this.maskers.filter((id) => !this.masked.has(id)));
+    if (this.dropped.size > 0) {
+      await this.publish("dropped", ids([...this.dropped]));
+      await this.until(() => [...this.dropped].every((d) => (this.reveals.get(d)?.length ?? 0) >= threshold), phaseMs);
+    }
+    const publicKeys = new Map(this.maskers.map((id) => [id, this.roster!.keys.get(id)!]));
+    const droppedShares = new Map([...this.dropped].map((d) => [d, this.reveals.get(d) ?? []]));
+    const sum = unmaskedSum(this.masked, publicKeys, droppedShares, this.round, threshold);
+    const step = secureAverage(sum, survivors.length, this.config);
+    this.weights = Float32Array.from(this.weights, (w, i) => w + step[i]);
+    this.round++;
+    return { survivors, dropped: [...this.dropped] };
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}
+
+export interface SecureClientOptions {
+  // Stop after sending the shares (before the masked vector) in this round:
+  // a device that drops mid-round, for tests.
+  dropInRound?: number;
+}
+
+// A device in secure rounds: on each new global model it trains (train
+// returns its delta and sample count, or null to sit the round out), offers
+// a fresh key, shares it, sends its clipped, weighted delta under pairwise
+// masks, and reveals its shares of dropped peers' keys.
+export async function runSecureClient(url: string, fleet: string, id: number, config: FlConfig,
+  train: (round: number, weights: Float32Array) => { delta: Float32Array; sampleCount: number } | null,
+  options: SecureClientOptions = {}): Promise<MqttClient> {
+  const client = await connect(url, `wisp-secure-client-${fleet}-${id}`);
+  let round = -1;
+  let party: Party | null = null;
+  let values: Int32Array | null = null;
+  let roster: Roster | null = null;
+  const held = new Map<number, Share>(); // sender -> its share for us
+  const publish = (kind: string, payload: Uint8Array) => client.publishAsync(`wisp/${fleet}/round/${round}/${kind}/${id}`, Buffer.from(payload), { qos: 1 });
+  client.on("message", (topic, bytes) => {
+    const payload = new Uint8Array(bytes);
+    if (topic === `wisp/${fleet}/global`) {
+      const global = decodeGlobal(payload);
+      if (global.round <= round) return;
+      round = global.round;
+      roster = null;
+      held.clear();
+      const result = train(round, global.weights);
+      if (!result) { party = null; return; }
+      values = secureValues(result.delta, result.sampleCount, config);
+      party = newParty(id);
+      void publish("key", party.publicKey);
+      return;
+    }
+    const t = parseTopic(fleet, topic);
+    if (!t || t.round !== round || !party || !values) return;
+    if (t.kind === "roster") {
+      roster = decodeRoster(payload);
+      if (!roster.keys.has(id)) { party = null; return; }
+      const shares = shareKey(party, roster.keys.size, roster.threshold);
+      const out = Buffer.alloc(roster.keys.size * (4 + SEALED_SHARE_BYTES));
+      [...roster.keys].forEach(([peer, key], k) => {
+        out.writeUInt32LE(peer, k * (4 + SEALED_SHARE_BYTES));
+        out.set(sealShare(party!, key, round, shares[k]), k * (4 + SEALED_SHARE_BYTES) + 4);
+      });
+      void publish("shares", out);
+    } else if (t.kind === "shares" && roster) {
+      const b = Buffer.from(payload);
+      const senderKey = roster.keys.get(t.client);
+      for (let at = 0; senderKey && at + 4 + SEALED_SHARE_BYTES <= b.length; at += 4 + SEALED_SHARE_BYTES) {
+        if (b.readUInt32LE(at) !== id) continue;
+        const share = openShare(party, senderKey, round, b.subarray(at + 4, at + 4 + SEALED_SHARE_BYTES));
+        if (share) held.set(t.client, share);
+      }
+    } else if (t.kind === "maskers" && roster) {
+      const maskers = readIds(payload);
+      if (!maskers.includes(id) || options.dropInRound === round) return;
+      const peers = maskers.map((m) => ({ id: m, publicKey: roster!.keys.get(m)! })).filter((p) => p.publicKey);
+      const masked = maskValues(party, values, peers, round);
+      void publish("masked", new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength));
+    } else if (t.kind === "dropped") {
+      const reveal = readIds(payload).flatMap((d) => {
+        const share = held.get(d);
+        if (!share) return [];
+        const entry = Buffer.alloc(37);
+        entry.writeUInt32LE(d, 0);
+        entry[4] = share.x;
+        entry.set(share.y, 5);
+        return [entry];
+      });
+      void publish("reveal", Buffer.concat(reveal));
+    }
+  });
+  await client.subscribeAsync(`wisp/${fleet}/global`, { qos: 1 });
+  for (const kind of ["roster", "maskers", "dropped"]) await client.subscribeAsync(`wisp/${fleet}/round/+/${kind}`, { qos: 1 });
+  await client.subscribeAsync(`wisp/${fleet}/round/+/shares/+`, { qos: 1 });
+  return client;
+}
