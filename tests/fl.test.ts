@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryRoundStore, parseConfig, RoundAggregator, l2norm } from "../host/fl/aggregate";
 import { secureAverage, secureValues, secureWeightCap, SECURE_FRACTION_BITS } from "../host/fl/secure-round";
-import { dequantizeUpdate, quantizeDelta } from "../host/fl/quantize";
+import { dequantizeUpdate, equalGroups, quantizeDelta } from "../host/fl/quantize";
 import { simulateSecureRound } from "../host/fl/secure-agg";
 import { combineShares, splitSecret } from "../host/fl/shamir";
 import { decodeUpdate, encodeUpdate, Update } from "../host/fl/update-format";
@@ -21,8 +21,8 @@ const gaussian = () => {
 const vector = (n: number, scale = 0.01) => Float32Array.from({ length: n }, () => gaussian() * scale);
 
 function makeUpdate(delta: Float32Array, bits: 8 | 4, topk: number, clientId = 7, round = 3, sampleCount = 120): Update {
-  const q = quantizeDelta(delta, new Float32Array(delta.length), { bits, topk, groups: 4 });
-  return { modelVersion: 11, clientId, round, sampleCount, bits, elements: delta.length, scales: q.scales, indices: q.indices, values: q.values };
+  const q = quantizeDelta(delta, new Float32Array(delta.length), { bits, topk, groupEnds: equalGroups(delta.length, 4) });
+  return { modelVersion: 11, clientId, round, sampleCount, bits, elements: delta.length, scales: q.scales, groupEnds: q.groupEnds, indices: q.indices, values: q.values };
 }
 
 const expectBad = (f: () => unknown, pattern: RegExp, code = "BAD_UPDATE") =>
@@ -69,17 +69,17 @@ test("quantization error is bounded by half a step; top-k error feedback keeps w
   const back = dequantizeUpdate(u);
   delta.forEach((d, i) => assert.ok(Math.abs(back[i] - d) <= u.scales[Math.floor((i * 4) / 1000)] / 2 + 1e-9));
   // With top-10%, the residual carries the rest: sent + residual = delta.
-  const q = quantizeDelta(delta, new Float32Array(1000), { bits: 8, topk: 0.1, groups: 1 });
+  const q = quantizeDelta(delta, new Float32Array(1000), { bits: 8, topk: 0.1, groupEnds: equalGroups(1000, 1) });
   assert.equal(q.values.length, 100);
-  const sent = dequantizeUpdate({ modelVersion: 0, clientId: 0, round: 0, sampleCount: 1, bits: 8, elements: 1000, scales: q.scales, indices: q.indices, values: q.values });
+  const sent = dequantizeUpdate({ modelVersion: 0, clientId: 0, round: 0, sampleCount: 1, bits: 8, elements: 1000, scales: q.scales, groupEnds: q.groupEnds, indices: q.indices, values: q.values });
   delta.forEach((d, i) => assert.ok(Math.abs(sent[i] + q.residual[i] - d) < 1e-6));
   // Over rounds of the same delta, error feedback sends everything eventually.
   let residual: Float32Array = new Float32Array(1000);
   const total = new Float32Array(1000);
   for (let r = 0; r < 30; r++) {
-    const step = quantizeDelta(delta, residual, { bits: 8, topk: 0.1, groups: 1 });
+    const step = quantizeDelta(delta, residual, { bits: 8, topk: 0.1, groupEnds: equalGroups(1000, 1) });
     residual = step.residual;
-    const s = dequantizeUpdate({ modelVersion: 0, clientId: 0, round: r, sampleCount: 1, bits: 8, elements: 1000, scales: step.scales, indices: step.indices, values: step.values });
+    const s = dequantizeUpdate({ modelVersion: 0, clientId: 0, round: r, sampleCount: 1, bits: 8, elements: 1000, scales: step.scales, groupEnds: step.groupEnds, indices: step.indices, values: step.values });
     s.forEach((x, i) => (total[i] += x));
   }
   // What was sent plus what is still pending equals 30 rounds of the delta.

@@ -13,15 +13,15 @@ import { MqttRoundServer, runClient, startBroker } from "../host/fl/mqtt";
 import { MqttSecureRoundServer, runSecureClient } from "../host/fl/mqtt-secure";
 import { secureAverage, secureValues } from "../host/fl/secure-round";
 import { encodeUpdate } from "../host/fl/update-format";
-import { quantizeDelta } from "../host/fl/quantize";
+import { equalGroups, quantizeDelta } from "../host/fl/quantize";
 
 const N = 100;
 
 // Client c always proposes a step of +0.01 * (c + 1) on every parameter.
 function update(round: number, id: number): Uint8Array {
   const delta = new Float32Array(N).fill(0.01 * (id + 1));
-  const q = quantizeDelta(delta, new Float32Array(N), { bits: 8, topk: 1, groups: 1 });
-  return encodeUpdate({ modelVersion: 1, clientId: id, round, sampleCount: 10, bits: 8, elements: N, scales: q.scales, indices: q.indices, values: q.values });
+  const q = quantizeDelta(delta, new Float32Array(N), { bits: 8, topk: 1, groupEnds: equalGroups(N, 1) });
+  return encodeUpdate({ modelVersion: 1, clientId: id, round, sampleCount: 10, bits: 8, elements: N, scales: q.scales, groupEnds: q.groupEnds, indices: q.indices, values: q.values });
 }
 
 async function federate(url: string, fleet: string): Promise<void> {

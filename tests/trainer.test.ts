@@ -79,11 +79,14 @@ test("integer training with residuals takes the head from chance to >90% held-ou
 });
 
 test("the module's update message is the host's, byte for byte, and keeps what it cannot send in its residual", async () => {
-  const { quantizeDelta } = await import("../host/fl/quantize");
+  const { equalGroups, quantizeDelta, tensorGroups } = await import("../host/fl/quantize");
   const { decodeUpdate, encodeUpdate } = await import("../host/fl/update-format");
   const trainer = new HeadTrainer(spec(0.05, 10));
   let residual: Float32Array = new Float32Array(trainer.parameterCount);
-  for (const [round, o] of [{ bits: 8, topk: 0.1, groups: 4 }, { bits: 4, topk: 0.1, groups: 1 }, { bits: 8, topk: 1, groups: 2 }, { bits: 4, topk: 0.37, groups: 75 }].entries()) {
+  const cases: { bits: 8 | 4; topk: number; groups: number | "tensor" }[] = [
+    { bits: 8, topk: 0.1, groups: "tensor" }, { bits: 4, topk: 0.1, groups: 1 }, { bits: 8, topk: 1, groups: 2 }, { bits: 4, topk: 0.37, groups: 75 },
+  ];
+  for (const [round, o] of cases.entries()) {
     trainer.beginRound();
     for (let step = 0; step < 5; step++) {
       for (let b = 0; b < 10; b++) {
@@ -95,9 +98,10 @@ test("the module's update message is the host's, byte for byte, and keeps what i
     const delta = trainer.delta();
     assert.ok(delta.some((d) => d !== 0), "training changed nothing");
     const header = { modelVersion: 3, clientId: 17, round, sampleCount: 50 };
-    const message = trainer.exportUpdate({ bits: o.bits as 8 | 4, topk: o.topk, groups: o.groups, ...header });
-    const q = quantizeDelta(delta, residual, { bits: o.bits as 8 | 4, topk: o.topk, groups: o.groups });
-    const expected = encodeUpdate({ ...header, bits: o.bits as 8 | 4, elements: delta.length, scales: q.scales, indices: q.indices, values: q.values });
+    const message = trainer.exportUpdate({ bits: o.bits, topk: o.topk, groups: o.groups, ...header });
+    const groupEnds = o.groups === "tensor" ? tensorGroups([HIDDEN * IN, CLASSES * HIDDEN, HIDDEN, CLASSES]) : equalGroups(delta.length, o.groups);
+    const q = quantizeDelta(delta, residual, { bits: o.bits, topk: o.topk, groupEnds });
+    const expected = encodeUpdate({ ...header, bits: o.bits, elements: delta.length, scales: q.scales, groupEnds, indices: q.indices, values: q.values });
     assert.deepEqual(Buffer.from(message), Buffer.from(expected), `round ${round} (${JSON.stringify(o)}): messages differ`);
     assert.deepEqual(trainer.residual, q.residual, `round ${round}: residuals differ`);
     const decoded = decodeUpdate(message);
@@ -106,19 +110,19 @@ test("the module's update message is the host's, byte for byte, and keeps what i
     residual = q.residual;
   }
   assert.throws(() => trainer.exportUpdate({ bits: 8, topk: 0, groups: 4, modelVersion: 1, clientId: 1, round: 0, sampleCount: 1 }), /refused/);
-  assert.throws(() => trainer.exportUpdate({ bits: 8, topk: 0.1, groups: 0, modelVersion: 1, clientId: 1, round: 0, sampleCount: 1 }), /refused/);
+  assert.throws(() => trainer.exportUpdate({ bits: 8, topk: 0.1, groups: 257, modelVersion: 1, clientId: 1, round: 0, sampleCount: 1 }), /refused/);
 });
 
 test("the module applies a global delta message, and refuses corrupt ones without changing anything", async () => {
-  const { quantizeDelta, dequantizeUpdate } = await import("../host/fl/quantize");
+  const { quantizeDelta, dequantizeUpdate, tensorGroups } = await import("../host/fl/quantize");
   const { decodeUpdate, encodeUpdate } = await import("../host/fl/update-format");
   const trainer = new HeadTrainer(spec(0.05, 10));
   const n = trainer.parameterCount;
   // A server step: small changes everywhere, a few large ones.
   const step = Float32Array.from({ length: n }, (_, i) => (i % 97 === 0 ? 0.1 : 0.002) * gaussian());
   for (const [bits, topk] of [[8, 1], [4, 0.2]] as const) {
-    const q = quantizeDelta(step, new Float32Array(n), { bits, topk, groups: 4 });
-    const message = encodeUpdate({ modelVersion: 2, clientId: 0, round: 1, sampleCount: 600, bits, elements: n, scales: q.scales, indices: q.indices, values: q.values });
+    const q = quantizeDelta(step, new Float32Array(n), { bits, topk, groupEnds: tensorGroups([4096, 640, 64, 10]) });
+    const message = encodeUpdate({ modelVersion: 2, clientId: 0, round: 1, sampleCount: 600, bits, elements: n, scales: q.scales, groupEnds: q.groupEnds, indices: q.indices, values: q.values });
     const sent = dequantizeUpdate(decodeUpdate(message));
     trainer.beginRound();
     const before = trainer.weights();
@@ -137,6 +141,33 @@ test("the module applies a global delta message, and refuses corrupt ones withou
     assert.ok(worst <= 0.6, `worst error ${worst} units`);
     assert.ok(sent.some((v) => v !== 0));
   }
+});
+
+test("mutated global-delta messages are applied whole or refused with nothing changed, never a trap", async () => {
+  const { quantizeDelta, tensorGroups } = await import("../host/fl/quantize");
+  const { encodeUpdate } = await import("../host/fl/update-format");
+  const { crc32 } = await import("../host/crc32");
+  const trainer = new HeadTrainer(spec(0.05, 10));
+  const n = trainer.parameterCount;
+  const step = Float32Array.from({ length: n }, () => 0.002 * gaussian());
+  const q = quantizeDelta(step, new Float32Array(n), { bits: 4, topk: 0.1, groupEnds: tensorGroups([4096, 640, 64, 10]) });
+  const message = encodeUpdate({ modelVersion: 1, clientId: 0, round: 0, sampleCount: 1, bits: 4, elements: n, scales: q.scales, groupEnds: q.groupEnds, indices: q.indices, values: q.values });
+  let refused = 0, applied = 0;
+  for (let t = 0; t < 400; t++) {
+    const m = message.slice(0, t % 7 === 0 ? random(message.length) : message.length);
+    for (let flips = 1 + random(4); flips > 0 && m.length > 0; flips--) m[random(m.length)] = random(256);
+    if (t % 4 !== 0 && m.length >= 4) new DataView(m.buffer).setUint32(m.length - 4, crc32(m.subarray(0, m.length - 4)), true);
+    const before = trainer.weights();
+    try {
+      trainer.applyUpdate(m);
+      applied++;
+    } catch (e) {
+      assert.match((e as Error).message, /refused the global delta|exceeds/, `mutation ${t}`);
+      assert.deepEqual(trainer.weights(), before, `mutation ${t}: a refused message changed the head`);
+      refused++;
+    }
+  }
+  assert.ok(refused > 100 && applied > 10, `${refused} refused, ${applied} applied`);
 });
 
 test("a short federated run: non-IID trainers, int8 top-10% updates, FedAvg, raises held-out accuracy", async () => {

@@ -84,6 +84,12 @@ export function parameterCount(): i32 {
   return nHidden * nIn + nClasses * nHidden + nHidden + nClasses;
 }
 
+// Where tensor t (w1, w2, b1, b2 for 0..3) ends in the parameter vector.
+export function tensorEnd(t: i32): i32 {
+  const n1 = nHidden * nIn, n2 = n1 + nClasses * nHidden;
+  return t == 0 ? n1 : t == 1 ? n2 : t == 2 ? n2 + nHidden : n2 + nHidden + nClasses;
+}
+
 // Which of w1, w2, b1, b2 (0..3) parameter i belongs to.
 export function parameterLayer(i: i32): i32 {
   const n1 = nHidden * nIn, n2 = n1 + nClasses * nHidden;

@@ -2,43 +2,41 @@
 // difference between the trained head and the global head the round began
 // with, plus the error-feedback residual of earlier rounds; optionally the
 // top-k largest of those; quantized to int8 or 4 bits with one scale per
-// group of elements; written as the update message that
+// tensor (or per group of equal size); written as the update message that
 // host/fl/update-format.ts documents and decodes, CRC-32 included. What a
 // round cannot carry (unsent elements, rounding) stays in the residual, on
 // the device. The arithmetic is host/fl/quantize.ts's, step for step, so
 // both make the same bytes from the same delta.
 import { CRC32_INITIAL, crc32Final, crc32Update } from "../crc32";
-import { addFine, fineValue, parameterCount, parameterLayer } from "./head";
+import { addFine, fineValue, parameterCount, parameterLayer, tensorEnd } from "./head";
 
 export const MAX_GROUPS = 256;
 const HEADER = 40;
 const MAGIC: u32 = 0x554c4657; // "WFLU"
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 
 let count = 0;
 let globalAt: usize = 0; // i32 per parameter: the global head, in fine units
 let residualAt: usize = 0; // f32 per parameter: error feedback
-let scalesAt: usize = 0; // f32 per group
 let messageAt: usize = 0;
 // The real value of one fine unit, per layer (globals: nothing allocates).
 let unitW1: f64 = 0, unitW2: f64 = 0, unitB1: f64 = 0, unitB2: f64 = 0;
 
-// The largest message for n parameters: header, scales, varint gaps (one
-// byte each, plus one more per 128 of span), values, CRC.
+// The largest message for n parameters: header, scales and group ends,
+// varint gaps (one byte each, plus one more per 128 of span), values, CRC.
 function messageCapacity(n: i32): usize {
-  return <usize>(HEADER + 4 * MAX_GROUPS + 2 * n + n / 127 + 8);
+  return <usize>(HEADER + 8 * MAX_GROUPS + 2 * n + n / 127 + 8);
 }
 
 export function regionBytes(n: i32): usize {
-  return <usize>(8 * n + 4 * MAX_GROUPS) + messageCapacity(n);
+  return <usize>(8 * n) + messageCapacity(n);
 }
 
 export function layout(base: usize): void {
   count = parameterCount();
   globalAt = base;
   residualAt = globalAt + <usize>(4 * count);
-  scalesAt = residualAt + <usize>(4 * count);
-  messageAt = scalesAt + <usize>(4 * MAX_GROUPS);
+  messageAt = residualAt + <usize>(4 * count);
 }
 
 export function messagePtr(): usize { return messageAt; }
@@ -100,9 +98,13 @@ function roundHalfUp(x: f64): f64 {
   return x - r >= 0.5 ? r + 1 : r;
 }
 
+// The scales and group ends of the message being written or read.
+let scalesAt: usize = 0;
+let endsAt: usize = 0;
+
 @inline
-function groupOf(i: i32, groups: i32): i32 {
-  return <i32>((<i64>i * <i64>groups) / <i64>count);
+function groupEnd(g: i32): u32 {
+  return load<u32>(endsAt + <usize>(g << 2));
 }
 
 // The chosen elements: every magnitude above the threshold, and the first
@@ -127,7 +129,16 @@ function isChosen(c: f32): bool {
 // bad arguments. The k = ceil(topk * n) largest corrected magnitudes go,
 // ties to the lower index, as the host's sort picks them.
 export function exportUpdate(bits: i32, topk: f64, groups: i32, modelVersion: u32, clientId: u32, round: u32, sampleCount: u32): i32 {
-  if ((bits != 8 && bits != 4) || !(topk > 0 && topk <= 1) || groups < 1 || groups > MAX_GROUPS || groups > count) return -1;
+  if ((bits != 8 && bits != 4) || !(topk > 0 && topk <= 1) || groups < 0 || groups > MAX_GROUPS || groups > count) return -1;
+  // Groups 0: one per tensor (w1, w2, b1, b2); otherwise that many of nearly equal size.
+  const perTensor = groups == 0;
+  if (perTensor) groups = 4;
+  scalesAt = messageAt + HEADER;
+  endsAt = scalesAt + <usize>(4 * groups);
+  for (let g = 0; g < groups; g++) {
+    const end = perTensor ? tensorEnd(g) : <i32>(((<i64>(g + 1) * <i64>count) + <i64>groups - 1) / <i64>groups);
+    store<u32>(endsAt + <usize>(g << 2), <u32>end);
+  }
   const k = <i32>min(<f64>count, max(1.0, Math.ceil(topk * <f64>count)));
   sparse = k < count;
   threshold = sparse ? kthLargest(k) : 0;
@@ -137,16 +148,16 @@ export function exportUpdate(bits: i32, topk: f64, groups: i32, modelVersion: u3
   // The group scales: the largest chosen magnitude over qmax.
   memory.fill(scalesAt, 0, <usize>(4 * groups));
   tiesLeft = ties;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0, g = 0; i < count; i++) {
+    while (<u32>i >= groupEnd(g)) g++;
     const c = corrected(i);
     if (!isChosen(c)) continue;
-    const s = scalesAt + <usize>(groupOf(i, groups) << 2);
+    const s = scalesAt + <usize>(g << 2);
     store<f32>(s, <f32>max(<f64>load<f32>(s), <f64>Mathf.abs(c) / qmax));
   }
-  memory.copy(messageAt + HEADER, scalesAt, <usize>(4 * groups));
 
   // The indices, as varints of the gap to the previous one.
-  let at = messageAt + <usize>(HEADER + 4 * groups);
+  let at = messageAt + <usize>(HEADER + 8 * groups);
   const indicesAt = at;
   if (sparse) {
     let previous = -1;
@@ -169,14 +180,15 @@ export function exportUpdate(bits: i32, topk: f64, groups: i32, modelVersion: u3
   memory.fill(at, 0, <usize>valueBytes);
   let j = 0;
   tiesLeft = ties;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0, g = 0; i < count; i++) {
+    while (<u32>i >= groupEnd(g)) g++;
     const r = residualAt + <usize>(i << 2);
     const c = corrected(i);
     if (!isChosen(c)) {
       store<f32>(r, c);
       continue;
     }
-    const scale = <f64>load<f32>(scalesAt + <usize>(groupOf(i, groups) << 2));
+    const scale = <f64>load<f32>(scalesAt + <usize>(g << 2));
     const q = scale > 0 ? <i32>min(qmax, max(-qmax, roundHalfUp(<f64>c / scale))) : 0;
     if (bits == 8) store<i8>(at + <usize>j, <i8>q);
     else store<u8>(at + <usize>(j >> 1), load<u8>(at + <usize>(j >> 1)) | <u8>((q & 0xf) << (4 * (j & 1))));
@@ -217,18 +229,22 @@ export function applyUpdate(ptr: usize, length: usize): i32 {
   if ((bits != 8 && bits != 4) || groups < 1 || groups > <u32>MAX_GROUPS || groups > elements || k > elements) return 1;
   if (!isSparse && (k != elements || indexBytes != 0)) return 1;
   const valueBytes = bits == 8 ? k : (k + 1) >> 1;
-  if (<u64>HEADER + 4 * <u64>groups + <u64>indexBytes + <u64>valueBytes + 4 != <u64>length) return 1;
-  const scales = ptr + HEADER;
+  if (<u64>HEADER + 8 * <u64>groups + <u64>indexBytes + <u64>valueBytes + 4 != <u64>length) return 1;
+  scalesAt = ptr + HEADER;
+  endsAt = scalesAt + <usize>(4 * groups);
   for (let g: u32 = 0; g < groups; g++) {
-    const s = load<f32>(scales + <usize>(g << 2));
+    const s = load<f32>(scalesAt + <usize>(g << 2));
     if (!(s >= 0) || !isFinite(s)) return 1;
+    if (groupEnd(<i32>g) <= (g > 0 ? groupEnd(<i32>g - 1) : 0)) return 1;
   }
+  if (groupEnd(<i32>groups - 1) != elements) return 1;
   // Two passes over the indices: check them all, then apply.
   for (let pass = 0; pass < 2; pass++) {
-    let at = scales + <usize>(4 * groups);
+    let at = endsAt + <usize>(4 * groups);
     const indexEnd = at + <usize>indexBytes;
     const values = indexEnd;
     let previous: i64 = -1;
+    let g = 0;
     for (let j: u32 = 0; j < k; j++) {
       let i: i64 = j;
       if (isSparse) {
@@ -245,7 +261,8 @@ export function applyUpdate(ptr: usize, length: usize): i32 {
       }
       if (pass == 0) continue;
       const q = bits == 8 ? <i32>load<i8>(values + <usize>j) : ((<i32>load<u8>(values + <usize>(j >> 1)) >> (4 * (j & 1))) << 28) >> 28;
-      const scale = <f64>load<f32>(scales + <usize>(groupOf(<i32>i, groups) << 2));
+      while (<u32>i >= groupEnd(g)) g++;
+      const scale = <f64>load<f32>(scalesAt + <usize>(g << 2));
       addReal(<i32>i, <f64>q * scale);
     }
     if (isSparse && at != indexEnd) return 1;

@@ -48,7 +48,7 @@ parentPort!.on("message", (task: Task) => {
       trainer.update();
     }
     // The device's update message, made by its trainer module.
-    const update = trainer.exportUpdate({ bits: task.bits, topk: task.topk, groups: 4, modelVersion: 1, clientId: task.client, round: task.round, sampleCount: task.examples.length });
+    const update = trainer.exportUpdate({ bits: task.bits, topk: task.topk, groups: "tensor", modelVersion: 1, clientId: task.client, round: task.round, sampleCount: task.examples.length });
     parentPort!.postMessage({ update, residual: trainer.residual });
   } else {
     const labels = new Uint8Array(setup.labels!);

@@ -119,9 +119,12 @@ export class HeadTrainer {
     if (status !== 0) fail("BAD_UPDATE", `the trainer refused the global delta: ${reasons[status] ?? `code ${status}`}`);
   }
 
-  // The round's update message, made inside the module (see update-format.ts).
-  exportUpdate(o: { bits: 8 | 4; topk: number; groups: number; modelVersion: number; clientId: number; round: number; sampleCount: number }): Uint8Array {
-    const bytes = this.call("wisp_train_export", o.bits, o.topk, o.groups, o.modelVersion, o.clientId, o.round, o.sampleCount);
+  // The round's update message, made inside the module (see update-format.ts),
+  // with one scale per tensor (w1, w2, b1, b2) or per `groups` equal groups.
+  exportUpdate(o: { bits: 8 | 4; topk: number; groups: number | "tensor"; modelVersion: number; clientId: number; round: number; sampleCount: number }): Uint8Array {
+    const groups = o.groups === "tensor" ? 0 : o.groups;
+    if (!Number.isInteger(groups) || groups < 0) fail("BAD_CONFIG", `groups must be "tensor" or a positive integer (got ${o.groups})`);
+    const bytes = this.call("wisp_train_export", o.bits, o.topk, groups, o.modelVersion, o.clientId, o.round, o.sampleCount);
     if (bytes < 0) fail("BAD_CONFIG", `the trainer refused the update options (bits ${o.bits}, topk ${o.topk}, groups ${o.groups})`);
     return new Uint8Array(this.x.memory.buffer, this.call("wisp_train_message_ptr"), bytes).slice();
   }
