@@ -106,6 +106,14 @@ export function useIncrementalCache(base: usize): void {
   primed = false;
 }
 
+// The first input row the next hop reads: all of them until the caches are
+// primed, then only the rows the first op's newest output row needs.
+export function incrementalFirstInputRow(): i32 {
+  if (!primed || cachedOps == 0) return 0;
+  const op = <usize>load<u32>(entry(0));
+  return inputSteps - ((param(op, F.CONV_K_H) - 1) * param(op, F.CONV_DIL_H) + 1);
+}
+
 export function incrementalActive(): bool {
   return cacheBase != 0;
 }

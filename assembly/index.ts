@@ -23,7 +23,7 @@ import {
 import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
 import { hostRead, useResidentWeights, useStreamedWeights, WINDOW_SLACK } from "./weights";
 import { runGraph, runOps } from "./interpreter";
-import { incrementalActive, incrementalCacheBytes, incrementalInputSteps, incrementalOps, planIncremental, runIncremental, stopIncremental, useIncrementalCache } from "./incremental";
+import { incrementalActive, incrementalCacheBytes, incrementalFirstInputRow, incrementalInputSteps, incrementalOps, planIncremental, runIncremental, stopIncremental, useIncrementalCache } from "./incremental";
 
 let loaded = false;
 let arenaBase: usize = 0;
@@ -242,9 +242,13 @@ export function wisp_stream_push(outputScale: f32, outputZeroPoint: i32): i32 {
   if (inputBytes != STREAM_WINDOW_BYTES) return -fail(F.ERR_BAD_GRAPH, "the model input is not 30 frames of 40 features");
   streamSetOutputQuantization(outputScale, outputZeroPoint);
   if (!streamPushHop(lfbeRegion + LFBE_FEATURES) || !streamWindowReady()) return 0;
-  streamCopyWindow(arenaBase + <usize>inputOffset);
-  if (incrementalActive()) runIncremental(arenaBase);
-  else runGraph(arenaBase);
+  if (incrementalActive()) {
+    streamCopyWindow(arenaBase + <usize>inputOffset, incrementalFirstInputRow());
+    runIncremental(arenaBase);
+  } else {
+    streamCopyWindow(arenaBase + <usize>inputOffset);
+    runGraph(arenaBase);
+  }
   return streamDetect(<i32>load<i8>(arenaBase + <usize>outputOffset)) ? 2 : 1;
 }
 

@@ -54,9 +54,10 @@ export function streamWindowReady(): bool {
   return frames >= STREAM_WINDOW_FRAMES;
 }
 
-// Copies the last 30 frames, oldest first, to `dst` (the model input).
-export function streamCopyWindow(dst: usize): void {
-  for (let j = 0; j < STREAM_WINDOW_FRAMES; j++) {
+// Copies the last 30 frames, oldest first, to `dst` (the model input); from
+// frame `first` of the window on (an incremental hop reads only the newest).
+export function streamCopyWindow(dst: usize, first: i32 = 0): void {
+  for (let j = first; j < STREAM_WINDOW_FRAMES; j++) {
     const frame = (frames - STREAM_WINDOW_FRAMES + j) % STREAM_WINDOW_FRAMES;
     memory.copy(dst + <usize>(j * LFBE_BINS), region + RING_AT + <usize>(frame * LFBE_BINS), LFBE_BINS);
   }
