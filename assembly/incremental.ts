@@ -144,8 +144,8 @@ export function runIncremental(arena: usize): void {
       else runDense(op, input, output, param(op, F.DENSE_ROWS));
     } else {
       const reach = (param(op, F.CONV_K_H) - 1) * param(op, F.CONV_DIL_H) + 1;
-      if (primed) runConv(op, opcode, input + <usize>((inSteps - reach) * inRowBytes), last, reach, 1);
-      else runConv(op, opcode, input, output, inSteps, steps);
+      if (primed) runConv(op, opcode, input + <usize>((inSteps - reach) * inRowBytes), last, reach, 1, 0);
+      else runConv(op, opcode, input, output, inSteps, steps, 0);
     }
     input = output;
     inSteps = steps;

@@ -17,7 +17,7 @@ import {
 } from "./dsp/stream";
 import { clearError, errorCode, errorMessageLength, errorMessagePtr, fail, failAt } from "./errors";
 import {
-  arenaBytes, CONTAINER_PREFIX_BYTES, graphBytes, graphOffset, inputBytes, inputOffset, maxFilterWindow, minWeightWindow, maxRecordWindow, opCount,
+  arenaBytes, CONTAINER_PREFIX_BYTES, graphBytes, graphOffset, inputBytes, inputOffset, maxFilterWindow, maxInPlaceRow, minWeightWindow, maxRecordWindow, opCount,
   outputBytes, outputOffset, placeSections, readContainer, readGraph, STREAM_SCRATCH_BYTES, weightsOffset,
 } from "./model";
 import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
@@ -78,13 +78,16 @@ export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
   placeSections(base, weightsOffset, scratch);
   status = readGraph();
   if (status != F.ERR_NONE) return status;
-  // The window follows the arena.
   const whole = <u32>(alignUp(<usize>maxFilterWindow, 16) + <usize>maxRecordWindow + <usize>WINDOW_SLACK);
   if (windowBytes == 0 || windowBytes > whole) windowBytes = whole;
-  if (windowBytes < <u32>minWeightWindow) return failAt(F.ERR_OUT_OF_MEMORY, -1, "weights window smaller than one channel's filter and record, or an in-place op's whole filter", minWeightWindow);
+  if (windowBytes < <u32>minWeightWindow) return failAt(F.ERR_OUT_OF_MEMORY, -1, "weights window smaller than one channel's filter and record", minWeightWindow);
+  // The window follows the arena; then, when the window cannot hold an
+  // in-place op whole, its row buffer.
   const window = alignUp(scratch + <usize>arenaBytes, 16);
-  useStreamedWeights(window, <i32>windowBytes);
-  return placeArena(scratch, window + <usize>windowBytes);
+  const rowBuffer = alignUp(window + <usize>windowBytes, 16);
+  const rows = windowBytes < whole ? <usize>maxInPlaceRow : 0;
+  useStreamedWeights(window, <i32>windowBytes, rowBuffer);
+  return placeArena(scratch, rowBuffer + rows);
 }
 
 // Sizes the arena at `base` (and anything the model needs up to `end`).

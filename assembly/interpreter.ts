@@ -1,7 +1,7 @@
 // The op loop: walks the validated op records and calls the kernels.
 import * as F from "./format";
 import { param, firstOp, opCount, weightsPtr } from "./model";
-import { blockFilter, blockRecords, channelsPerBlock, fetchChannels } from "./weights";
+import { blockFilter, blockRecords, channelsPerBlock, fetchChannels, rowBuffer } from "./weights";
 import { convS8 } from "./kernels/conv";
 import { depthwiseS8 } from "./kernels/depthwise";
 import { denseS8 } from "./kernels/dense";
@@ -34,18 +34,37 @@ function weightsAt(op: usize, index: i32): usize {
   return weightsPtr + <usize>param(op, index);
 }
 
+@inline
+function overlapping(a: usize, aBytes: i32, b: usize, bBytes: i32): bool {
+  return a < b + <usize>bBytes && b < a + <usize>aBytes;
+}
+
 // A conv or depthwise op over `inH` input rows at `input`, writing `outH`
 // output rows at `output`: the whole tensors, or (incremental streaming) the
-// last rows only. Weights come a block of output channels at a time.
-export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH: i32, outH: i32): void {
+// last rows only, with `padTop` rows of padding above. Weights come a block
+// of output channels at a time. When that takes several blocks and the
+// output overlaps the input (the planner lets kernels write behind their
+// reads), a later block would read what an earlier one wrote: then each
+// output row is computed whole into the row buffer first.
+export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH: i32, outH: i32, padTop: i32): void {
   const inW = param(op, F.CONV_IN_W), inC = param(op, F.CONV_IN_C);
   const outW = param(op, F.CONV_OUT_W), outC = param(op, F.CONV_OUT_C);
   const kH = param(op, F.CONV_K_H), kW = param(op, F.CONV_K_W), sH = param(op, F.CONV_STRIDE_H), sW = param(op, F.CONV_STRIDE_W);
-  const dH = param(op, F.CONV_DIL_H), dW = param(op, F.CONV_DIL_W), padTop = param(op, F.CONV_PAD_TOP), padLeft = param(op, F.CONV_PAD_LEFT);
+  const dH = param(op, F.CONV_DIL_H), dW = param(op, F.CONV_DIL_W), padLeft = param(op, F.CONV_PAD_LEFT);
   const inZp = param(op, F.CONV_IN_ZP), outZp = param(op, F.CONV_OUT_ZP), actMin = param(op, F.CONV_ACT_MIN), actMax = param(op, F.CONV_ACT_MAX);
   const bytesPerChannel = kH * kW * (opcode == F.OP_CONV ? inC : 1);
   const filter = weightsAt(op, F.CONV_WEIGHTS), records = weightsAt(op, F.CONV_CHANNELS);
   const block = channelsPerBlock(bytesPerChannel, outC);
+  if (block < outC && overlapping(input, inH * inW * inC, output, outH * outW * outC)) {
+    const inRow = inW * inC, outRow = outW * outC, reach = (kH - 1) * dH + 1;
+    for (let oy = 0; oy < outH; oy++) {
+      const top = oy * sH - padTop;
+      const first = max(0, top);
+      runConv(op, opcode, input + <usize>(first * inRow), rowBuffer, max(0, min(inH, top + reach) - first), 1, first - top);
+      memory.copy(output + <usize>(oy * outRow), rowBuffer, <usize>outRow);
+    }
+    return;
+  }
   for (let first = 0; first < outC; first += block) {
     const count = min(outC - first, block);
     fetchChannels(filter, records, first, count, bytesPerChannel);
@@ -54,12 +73,20 @@ export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH
   }
 }
 
-// A dense op over `rows` rows at `input`, writing them at `output`.
+// A dense op over `rows` rows at `input`, writing them at `output`; row by
+// row through the row buffer when blocks and an overlap call for it (above).
 export function runDense(op: usize, input: usize, output: usize, rows: i32): void {
   const depth = param(op, F.DENSE_DEPTH), outC = param(op, F.DENSE_OUT_C);
   const inZp = param(op, F.DENSE_IN_ZP), outZp = param(op, F.DENSE_OUT_ZP), actMin = param(op, F.DENSE_ACT_MIN), actMax = param(op, F.DENSE_ACT_MAX);
   const filter = weightsAt(op, F.DENSE_WEIGHTS), records = weightsAt(op, F.DENSE_CHANNELS);
   const block = channelsPerBlock(depth, outC);
+  if (block < outC && overlapping(input, rows * depth, output, rows * outC)) {
+    for (let r = 0; r < rows; r++) {
+      runDense(op, input + <usize>(r * depth), rowBuffer, 1);
+      memory.copy(output + <usize>(r * outC), rowBuffer, <usize>outC);
+    }
+    return;
+  }
   for (let first = 0; first < outC; first += block) {
     const count = min(outC - first, block);
     fetchChannels(filter, records, first, count, depth);
@@ -72,7 +99,7 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
     // Direct calls on the opcode, not a function table: wasm2c and wasm3 then need no table.
     case F.OP_CONV:
     case F.OP_DEPTHWISE:
-      runConv(op, opcode, at(arena, op, F.CONV_IN), at(arena, op, F.CONV_OUT), param(op, F.CONV_IN_H), param(op, F.CONV_OUT_H));
+      runConv(op, opcode, at(arena, op, F.CONV_IN), at(arena, op, F.CONV_OUT), param(op, F.CONV_IN_H), param(op, F.CONV_OUT_H), param(op, F.CONV_PAD_TOP));
       break;
     case F.OP_DENSE:
       runDense(op, at(arena, op, F.DENSE_IN), at(arena, op, F.DENSE_OUT), param(op, F.DENSE_ROWS));

@@ -100,12 +100,14 @@ let streamScratch: usize = 0;
 export let maxFilterWindow: i32 = 0;
 export let maxRecordWindow: i32 = 0;
 export let minWeightWindow: i32 = 0;
+export let maxInPlaceRow: i32 = 0; // bytes of one output row of an op whose output overlaps its input
 
 // Validates the graph header and every op record.
 export function readGraph(): i32 {
   maxFilterWindow = 0;
   maxRecordWindow = 0;
   minWeightWindow = 0;
+  maxInPlaceRow = 0;
   arenaBytes = graphWord(F.GRAPH_ARENA_BYTES);
   inputOffset = graphWord(F.GRAPH_INPUT_OFFSET);
   inputBytes = graphWord(F.GRAPH_INPUT_BYTES);
@@ -227,14 +229,14 @@ function overlaps(a: i64, aBytes: i64, b: i64, bBytes: i64): bool {
 // Per-channel records: multipliers and shifts the requantization accepts.
 // Streamed models are checked a chunk of records at a time. An op whose
 // output overlaps its input (the planner lets kernels write behind their
-// reads) must fetch all its channels at once: a second block would read
-// input the first overwrote.
-function validateChannelRecords(index: i32, records: i32, channels: i32, filterWindow: i64, inPlace: bool): i32 {
+// reads) and that runs in several blocks goes row by row through a row
+// buffer of `rowBytes` (the interpreter's runConv).
+function validateChannelRecords(index: i32, records: i32, channels: i32, filterWindow: i64, inPlace: bool, rowBytes: i32): i32 {
   if ((records & 3) != 0 || !inWeights(records, <i64>channels * F.CHANNEL_RECORD_BYTES)) return failAt(F.ERR_BAD_OP, index, "channel records outside the weights", records);
   maxRecordWindow = max(maxRecordWindow, channels * F.CHANNEL_RECORD_BYTES);
   maxFilterWindow = max(maxFilterWindow, <i32>filterWindow);
-  const blockChannels = inPlace ? channels : 1;
-  minWeightWindow = max(minWeightWindow, blockChannels * (<i32>(filterWindow / channels) + F.CHANNEL_RECORD_BYTES) + WINDOW_SLACK);
+  minWeightWindow = max(minWeightWindow, <i32>(filterWindow / channels) + F.CHANNEL_RECORD_BYTES + WINDOW_SLACK);
+  if (inPlace) maxInPlaceRow = max(maxInPlaceRow, rowBytes);
   const chunk = <i32>(STREAM_SCRATCH_BYTES / F.CHANNEL_RECORD_BYTES);
   for (let first = 0; first < channels; first += chunk) {
     const count = min(chunk, channels - first);
@@ -271,7 +273,7 @@ function validateConv(index: i32, op: usize, opcode: i32, n: i32): i32 {
   }
   if (!inWeights(param(op, F.CONV_WEIGHTS), filterBytes)) return failAt(F.ERR_BAD_OP, index, "conv filter outside the weights", param(op, F.CONV_WEIGHTS));
   const inPlace = overlaps(param(op, F.CONV_IN), <i64>inH * inW * inC, param(op, F.CONV_OUT), <i64>outH * outW * outC);
-  return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC, filterBytes, inPlace);
+  return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC, filterBytes, inPlace, outW * outC);
 }
 
 function validateDense(index: i32, op: usize, n: i32): i32 {
@@ -282,7 +284,7 @@ function validateDense(index: i32, op: usize, n: i32): i32 {
   if (!zeroPointOk(param(op, F.DENSE_IN_ZP)) || !zeroPointOk(param(op, F.DENSE_OUT_ZP)) || !rangeOk(param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED zero point or output range invalid", 0);
   if (!inWeights(param(op, F.DENSE_WEIGHTS), <i64>outC * depth)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED weights outside the weights section", param(op, F.DENSE_WEIGHTS));
   const inPlace = overlaps(param(op, F.DENSE_IN), <i64>rows * depth, param(op, F.DENSE_OUT), <i64>rows * outC);
-  return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC, <i64>outC * depth, inPlace);
+  return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC, <i64>outC * depth, inPlace, outC);
 }
 
 function validatePool(index: i32, op: usize, n: i32): i32 {

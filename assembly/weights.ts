@@ -17,15 +17,18 @@ export const WINDOW_SLACK: i32 = 16;
 let streamed = false;
 let window: usize = 0;
 let windowBytes: i32 = 0;
+// One output row of the largest op that overlaps its input (streamed only).
+export let rowBuffer: usize = 0;
 
 export function useResidentWeights(): void {
   streamed = false;
 }
 
-export function useStreamedWeights(at: usize, bytes: i32): void {
+export function useStreamedWeights(at: usize, bytes: i32, row: usize): void {
   streamed = true;
   window = at;
   windowBytes = bytes;
+  rowBuffer = row;
 }
 
 // Output channels per block for an op with `outC` channels of

@@ -42,9 +42,9 @@ function mutate(bytes: Uint8Array, random: (n: number) => number, from = 0, to =
 }
 
 // Loads a model and, when it loads and stays small, runs it once.
-function exercise(bytes: Uint8Array, maxArena: number, streamWeights = false): "ok" | string {
+function exercise(bytes: Uint8Array, maxArena: number, streamWeights = false, weightWindow = 0): "ok" | string {
   try {
-    const model = loadSync(bytes, { streamWeights });
+    const model = loadSync(bytes, { streamWeights, weightWindow });
     if (model.info.arenaBytes <= maxArena) {
       const out = model.invoke(new Int8Array(model.inputBytes));
       assert.equal(out.length, model.outputBytes);
@@ -85,8 +85,9 @@ test(`${CASES_PER_FORMAT} mutated .wisp files end in success or a coded error`, 
       new DataView(mutated.buffer, mutated.byteOffset).setUint32(12, crc32(mutated.subarray(F.HEADER_BYTES)), true);
     }
     const arena = view.getUint32(graphAt, true);
-    // Every third file also goes through the streamed loader's validation.
-    const result = exercise(mutated, 4 * arena, i % 3 === 0);
+    // Every third file also goes through the streamed loader's validation,
+    // half of those with a 256-byte weights window (ops then run in blocks).
+    const result = exercise(mutated, 4 * arena, i % 3 === 0, i % 6 === 0 ? 256 : 0);
     outcomes.set(result, (outcomes.get(result) ?? 0) + 1);
   }
   assert.ok((outcomes.get("ok") ?? 0) > 0, JSON.stringify([...outcomes]));
