@@ -1,6 +1,6 @@
-// The federated update message: a client's quantized weight delta, compact
+// The federated update message (docs/update-message.md): a client's quantized weight delta, compact
 // and self-checking. Little-endian:
-//   0 magic "WFLU"   4 u16 version (1)   6 u8 bits (8 or 4)   7 u8 flags (1 sparse)
+//   0 magic "WFLU"   4 u16 version (2)   6 u8 bits (8 or 4)   7 u8 flags (1 sparse)
 //   8 u32 model version   12 u32 client id   16 u32 round   20 u32 sample count
 //  24 u32 elements   28 u32 scale groups   32 u32 values sent (k)   36 u32 index bytes
 //  40 f32 scales[groups]; u32 group ends[groups] (increasing, the last is
