@@ -42,8 +42,9 @@ async function federate(url: string, fleet: string): Promise<void> {
     clients.push(client);
   };
   await flaky();
-  // A stranger publishes garbage into the round.
+  // A stranger publishes garbage into the round, and where devices listen.
   const stranger = await runClient(url, fleet, 9, () => new Uint8Array([1, 2, 3]));
+  await stranger.publishAsync(`wisp/${fleet}/global`, Buffer.from([1, 2, 3]), { qos: 1 });
   try {
     for (let r = 0; r < config.rounds; r++) await server.runRound();
     // Equal samples: each round moves every parameter by the mean step 0.02.
@@ -70,7 +71,11 @@ async function federateSecurely(url: string, fleet: string): Promise<void> {
   try {
     let expected = new Float32Array(N);
     for (let r = 0; r < config.rounds; r++) {
-      if (r === 0) await stranger.publishAsync(`wisp/${fleet}/round/0/masked/9`, Buffer.from([1, 2, 3]), { qos: 1 });
+      if (r === 0) {
+        // Garbage where devices listen, and where the server listens: ignored and refused.
+        for (const topic of ["global", "round/0/roster", "round/0/maskers", "round/0/shares/9"]) await stranger.publishAsync(`wisp/${fleet}/${topic}`, Buffer.from([1, 2, 3]), { qos: 1 });
+        await stranger.publishAsync(`wisp/${fleet}/round/0/masked/9`, Buffer.from([1, 2, 3]), { qos: 1 });
+      }
       const { survivors, dropped } = await server.runRound(1500);
       assert.deepEqual(dropped, r === 1 ? [3] : [], `round ${r}: dropped`);
       assert.deepEqual([...survivors].sort(), r === 1 ? [0, 1, 2, 4] : [0, 1, 2, 3, 4]);

@@ -15,7 +15,9 @@
 // The server waits for each phase until everyone answered or `phaseMs`
 // passed; a round needs `threshold` (a majority of the roster) maskers and
 // survivors, or it fails. Only shares of clients that sent no vector are
-// ever revealed, so no single update is unmasked. Threat model: secure-agg.ts.
+// ever revealed, so no single update is unmasked. Threat model: secure-agg.ts;
+// besides, the broker's ACLs must let only the server publish the global
+// model, roster, maskers and dropped topics. Malformed messages are ignored.
 import { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig } from "./aggregate";
@@ -204,9 +206,19 @@ export async function runSecureClient(url: string, fleet: string, id: number, co
   let values: Int32Array | null = null;
   let roster: Roster | null = null;
   const held = new Map<number, Share>(); // sender -> its share for us
-  const publish = (kind: string, payload: Uint8Array) => client.publishAsync(`wisp/${fleet}/round/${round}/${kind}/${id}`, Buffer.from(payload), { qos: 1 });
+  // A message that cannot be sent makes this device one that dropped: the
+  // round goes on without it.
+  const publish = (kind: string, payload: Uint8Array) => {
+    client.publishAsync(`wisp/${fleet}/round/${round}/${kind}/${id}`, Buffer.from(payload), { qos: 1 }).catch(() => undefined);
+  };
   client.on("message", (topic, bytes) => {
-    const payload = new Uint8Array(bytes);
+    try {
+      onMessage(topic, new Uint8Array(bytes));
+    } catch {
+      // A malformed message (anyone can publish) is ignored, never a crash.
+    }
+  });
+  function onMessage(topic: string, payload: Uint8Array): void {
     if (topic === `wisp/${fleet}/global`) {
       const global = decodeGlobal(payload);
       if (global.round <= round) return;
@@ -217,7 +229,7 @@ export async function runSecureClient(url: string, fleet: string, id: number, co
       if (!result) { party = null; return; }
       values = secureValues(result.delta, result.sampleCount, config);
       party = newParty(id);
-      void publish("key", party.publicKey);
+      publish("key", party.publicKey);
       return;
     }
     const t = parseTopic(fleet, topic);
@@ -231,7 +243,7 @@ export async function runSecureClient(url: string, fleet: string, id: number, co
         out.writeUInt32LE(peer, k * (4 + SEALED_SHARE_BYTES));
         out.set(sealShare(party!, key, round, shares[k]), k * (4 + SEALED_SHARE_BYTES) + 4);
       });
-      void publish("shares", out);
+      publish("shares", out);
     } else if (t.kind === "shares" && roster) {
       const b = Buffer.from(payload);
       const senderKey = roster.keys.get(t.client);
@@ -245,7 +257,7 @@ export async function runSecureClient(url: string, fleet: string, id: number, co
       if (!maskers.includes(id) || options.dropInRound === round) return;
       const peers = maskers.map((m) => ({ id: m, publicKey: roster!.keys.get(m)! })).filter((p) => p.publicKey);
       const masked = maskValues(party, values, peers, round);
-      void publish("masked", new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength));
+      publish("masked", new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength));
     } else if (t.kind === "dropped") {
       const reveal = readIds(payload).flatMap((d) => {
         const share = held.get(d);
@@ -256,9 +268,9 @@ export async function runSecureClient(url: string, fleet: string, id: number, co
         entry.set(share.y, 5);
         return [entry];
       });
-      void publish("reveal", Buffer.concat(reveal));
+      publish("reveal", Buffer.concat(reveal));
     }
-  });
+  }
   await client.subscribeAsync(`wisp/${fleet}/global`, { qos: 1 });
   for (const kind of ["roster", "maskers", "dropped"]) await client.subscribeAsync(`wisp/${fleet}/round/+/${kind}`, { qos: 1 });
   await client.subscribeAsync(`wisp/${fleet}/round/+/shares/+`, { qos: 1 });

@@ -120,11 +120,17 @@ export async function runClient(url: string, fleet: string, id: number,
   let lastRound = -1;
   client.on("message", async (topic, payload) => {
     if (topic !== `wisp/${fleet}/global`) return;
-    const global = decodeGlobal(new Uint8Array(payload));
+    let global: ReturnType<typeof decodeGlobal>;
+    try {
+      global = decodeGlobal(new Uint8Array(payload));
+    } catch {
+      return; // a malformed model message (anyone can publish) is ignored
+    }
     if (global.round <= lastRound) return;
     lastRound = global.round;
     const update = await train(global.round, global.weights);
-    if (update) await client.publishAsync(`wisp/${fleet}/round/${global.round}/update/${id}`, Buffer.from(update), { qos: 1 });
+    // An update that cannot be sent is a device that dropped out of the round.
+    if (update) await client.publishAsync(`wisp/${fleet}/round/${global.round}/update/${id}`, Buffer.from(update), { qos: 1 }).catch(() => undefined);
   });
   await client.subscribeAsync(`wisp/${fleet}/global`, { qos: 1 });
   return client;
