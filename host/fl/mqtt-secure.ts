@@ -71,24 +71,55 @@ function parseTopic(fleet: string, topic: string): { round: number; kind: string
   return m ? { round: Number(m[1]), kind: m[2], client: m[3] === undefined ? -1 : Number(m[3]) } : null;
 }
 
+// What secure rounds gather (keys, who shared, masked vectors, revealed
+// shares), behind a small interface like RoundStore's, so that a fleet that
+// outgrows one process can keep it elsewhere.
+export interface SecureRoundStore {
+  offerKey(round: number, client: number, key: Uint8Array): void;
+  keys(round: number): Map<number, Uint8Array>;
+  markShared(round: number, client: number): void;
+  shared(round: number): Set<number>;
+  addMasked(round: number, client: number, vector: Uint32Array): void;
+  masked(round: number): Map<number, Uint32Array>;
+  addReveal(round: number, dropped: number, share: Share): void;
+  reveals(round: number, dropped: number): Share[];
+}
+
+export class MemorySecureRoundStore implements SecureRoundStore {
+  private rounds = new Map<number, { keys: Map<number, Uint8Array>; shared: Set<number>; masked: Map<number, Uint32Array>; reveals: Map<number, Share[]> }>();
+  private state(round: number) {
+    if (!this.rounds.has(round)) this.rounds.set(round, { keys: new Map(), shared: new Set(), masked: new Map(), reveals: new Map() });
+    return this.rounds.get(round)!;
+  }
+  offerKey(round: number, client: number, key: Uint8Array): void { this.state(round).keys.set(client, key); }
+  keys(round: number): Map<number, Uint8Array> { return this.state(round).keys; }
+  markShared(round: number, client: number): void { this.state(round).shared.add(client); }
+  shared(round: number): Set<number> { return this.state(round).shared; }
+  addMasked(round: number, client: number, vector: Uint32Array): void { this.state(round).masked.set(client, vector); }
+  masked(round: number): Map<number, Uint32Array> { return this.state(round).masked; }
+  addReveal(round: number, dropped: number, share: Share): void {
+    const list = this.state(round).reveals.get(dropped) ?? [];
+    if (!list.some((s) => s.x === share.x)) list.push(share);
+    this.state(round).reveals.set(dropped, list);
+  }
+  reveals(round: number, dropped: number): Share[] { return this.state(round).reveals.get(dropped) ?? []; }
+}
+
 export class MqttSecureRoundServer {
   readonly refused: string[] = [];
   private waiters: (() => void)[] = [];
-  private keys = new Map<number, Uint8Array>();
-  private shares = new Set<number>();
-  private masked = new Map<number, Uint32Array>();
-  private reveals = new Map<number, Share[]>();
   private roster: Roster | null = null;
   private maskers: number[] = [];
   private dropped = new Set<number>();
 
   private constructor(private readonly client: MqttClient, private readonly fleet: string, private readonly config: FlConfig,
-    private readonly modelVersion: number, public weights: Float32Array, public round = 0) {}
+    private readonly modelVersion: number, public weights: Float32Array, private readonly store: SecureRoundStore, public round = 0) {}
 
-  static async start(url: string, fleet: string, config: FlConfig, modelVersion: number, weights: Float32Array): Promise<MqttSecureRoundServer> {
+  static async start(url: string, fleet: string, config: FlConfig, modelVersion: number, weights: Float32Array,
+    store: SecureRoundStore = new MemorySecureRoundStore()): Promise<MqttSecureRoundServer> {
     if (!config.secure_aggregation) fail("BAD_CONFIG", "this server runs secure rounds; the config has secure_aggregation false");
     const client = await connect(url, `wisp-secure-server-${fleet}`);
-    const server = new MqttSecureRoundServer(client, fleet, config, modelVersion, weights);
+    const server = new MqttSecureRoundServer(client, fleet, config, modelVersion, weights, store);
     client.on("message", (topic, payload) => server.receive(topic, new Uint8Array(payload)));
     for (const kind of ["key", "shares", "masked", "reveal"]) await client.subscribeAsync(`wisp/${fleet}/round/+/${kind}/+`, { qos: 1 });
     return server;
@@ -100,25 +131,24 @@ export class MqttSecureRoundServer {
     try {
       if (t.kind === "key") {
         if (payload.length !== KEY_BYTES) fail("BAD_UPDATE", "a public key is 32 bytes");
-        if (!this.roster && this.keys.size < this.config.clients_per_round && !this.keys.has(t.client)) this.keys.set(t.client, payload);
+        const keys = this.store.keys(this.round);
+        if (!this.roster && keys.size < this.config.clients_per_round && !keys.has(t.client)) this.store.offerKey(this.round, t.client, payload);
       } else if (t.kind === "shares") {
         if (!this.roster?.keys.has(t.client)) fail("BAD_UPDATE", "shares from a client outside the roster");
         if (payload.length !== this.roster.keys.size * (4 + SEALED_SHARE_BYTES)) fail("BAD_UPDATE", "shares of the wrong size");
-        this.shares.add(t.client);
+        this.store.markShared(this.round, t.client);
       } else if (t.kind === "masked") {
         if (!this.maskers.includes(t.client)) fail("BAD_UPDATE", "a masked vector from a client that is not masking");
         if (payload.length !== 4 * (this.weights.length + 1)) fail("BAD_UPDATE", `masked vector of ${payload.length} bytes`);
-        if (!this.masked.has(t.client)) this.masked.set(t.client, new Uint32Array(payload.slice().buffer));
+        if (!this.store.masked(this.round).has(t.client)) this.store.addMasked(this.round, t.client, new Uint32Array(payload.slice().buffer));
       } else if (t.kind === "reveal") {
-        if (!this.masked.has(t.client)) fail("BAD_UPDATE", "a reveal from a client that sent no vector");
+        if (!this.store.masked(this.round).has(t.client)) fail("BAD_UPDATE", "a reveal from a client that sent no vector");
         const b = Buffer.from(payload);
         if (b.length % 37 !== 0) fail("BAD_UPDATE", "reveal of the wrong size");
         for (let at = 0; at < b.length; at += 37) {
           const dropped = b.readUInt32LE(at);
           if (!this.dropped.has(dropped)) fail("BAD_UPDATE", `a share of client ${dropped}, which did not drop`);
-          const list = this.reveals.get(dropped) ?? [];
-          if (!list.some((s) => s.x === b[at + 4])) list.push({ x: b[at + 4], y: new Uint8Array(b.subarray(at + 5, at + 37)) });
-          this.reveals.set(dropped, list);
+          this.store.addReveal(this.round, dropped, { x: b[at + 4], y: new Uint8Array(b.subarray(at + 5, at + 37)) });
         }
       }
     } catch (e) {
@@ -147,35 +177,32 @@ export class MqttSecureRoundServer {
   }
 
   async runRound(phaseMs = 5000): Promise<{ survivors: number[]; dropped: number[] }> {
-    this.keys = new Map();
-    this.shares = new Set();
-    this.masked = new Map();
-    this.reveals = new Map();
+    const keys = this.store.keys(this.round), shared = this.store.shared(this.round), masked = this.store.masked(this.round);
     this.roster = null;
     this.maskers = [];
     this.dropped = new Set();
     const n = this.config.clients_per_round;
     await this.client.publishAsync(`wisp/${this.fleet}/global`, Buffer.from(encodeGlobal(this.round, this.modelVersion, this.weights)), { qos: 1, retain: true });
-    await this.until(() => this.keys.size >= n, phaseMs);
-    const threshold = Math.floor(this.keys.size / 2) + 1;
-    if (this.keys.size < 2) fail("RUNTIME", `round ${this.round}: ${this.keys.size} client(s) offered keys; secure rounds need at least 2`);
-    this.roster = { threshold, keys: new Map(this.keys) };
+    await this.until(() => keys.size >= n, phaseMs);
+    const threshold = Math.floor(keys.size / 2) + 1;
+    if (keys.size < 2) fail("RUNTIME", `round ${this.round}: ${keys.size} client(s) offered keys; secure rounds need at least 2`);
+    this.roster = { threshold, keys: new Map(keys) };
     await this.publish("roster", encodeRoster(this.roster));
-    await this.until(() => this.shares.size === this.roster!.keys.size, phaseMs);
-    this.maskers = [...this.roster.keys.keys()].filter((id) => this.shares.has(id));
+    await this.until(() => shared.size === this.roster!.keys.size, phaseMs);
+    this.maskers = [...this.roster.keys.keys()].filter((id) => shared.has(id));
     if (this.maskers.length < threshold) fail("RUNTIME", `round ${this.round}: ${this.maskers.length} clients shared their keys, ${threshold} needed`);
     await this.publish("maskers", ids(this.maskers));
-    await this.until(() => this.masked.size === this.maskers.length, phaseMs);
-    const survivors = [...this.masked.keys()];
+    await this.until(() => masked.size === this.maskers.length, phaseMs);
+    const survivors = [...masked.keys()];
     if (survivors.length < threshold) fail("RUNTIME", `round ${this.round}: ${survivors.length} masked vectors, ${threshold} needed`);
-    this.dropped = new Set(this.maskers.filter((id) => !this.masked.has(id)));
+    this.dropped = new Set(this.maskers.filter((id) => !masked.has(id)));
     if (this.dropped.size > 0) {
       await this.publish("dropped", ids([...this.dropped]));
-      await this.until(() => [...this.dropped].every((d) => (this.reveals.get(d)?.length ?? 0) >= threshold), phaseMs);
+      await this.until(() => [...this.dropped].every((d) => this.store.reveals(this.round, d).length >= threshold), phaseMs);
     }
     const publicKeys = new Map(this.maskers.map((id) => [id, this.roster!.keys.get(id)!]));
-    const droppedShares = new Map([...this.dropped].map((d) => [d, this.reveals.get(d) ?? []]));
-    const sum = unmaskedSum(this.masked, publicKeys, droppedShares, this.round, threshold);
+    const droppedShares = new Map([...this.dropped].map((d) => [d, this.store.reveals(this.round, d)]));
+    const sum = unmaskedSum(masked, publicKeys, droppedShares, this.round, threshold);
     const step = secureAverage(sum, survivors.length, this.config);
     this.weights = Float32Array.from(this.weights, (w, i) => w + step[i]);
     this.round++;
