@@ -9,7 +9,7 @@
 // byte-identical to a full run. The ops after that chain (the softmax) run
 // as usual, on a copy of the chain's output in the arena.
 import * as F from "./format";
-import { firstOp, inputBytes, inputOffset, opCount, outputOffset, param } from "./model";
+import { firstOp, inputBytes, inputOffset, nextOp, opCount, outputOffset, param } from "./model";
 import { runConv, runDense, runOps } from "./interpreter";
 
 const MAX_CACHED_OPS = 16; // sww caches 9; a longer chain caches its first 16 ops
@@ -28,10 +28,6 @@ let chainOutput = 0; // arena offset of the last cached op's output
 @inline
 function entry(k: i32): usize {
   return table + <usize>(k * ENTRY_BYTES);
-}
-
-function nextOp(op: usize): usize {
-  return op + <usize>(load<i32>(op, 4) << 2);
 }
 
 // Finds the sliding chain of the loaded model. Returns the number of ops it

@@ -1,6 +1,6 @@
 // The op loop: walks the validated op records and calls the kernels.
 import * as F from "./format";
-import { param, firstOp, opCount, weightsPtr } from "./model";
+import { param, firstOp, nextOp, opCount, weightsPtr } from "./model";
 import { blockFilter, blockRecords, channelsPerBlock, fetchChannels, rowBuffer } from "./weights";
 import { convS8 } from "./kernels/conv";
 import { depthwiseS8 } from "./kernels/depthwise";
@@ -20,7 +20,7 @@ export function runOps(arena: usize, first: i32, end: i32): void {
   let op = firstOp;
   for (let i = 0; i < end; i++) {
     if (i >= first) runOp(op, load<i32>(op), arena);
-    op += <usize>(load<i32>(op, 4) << 2);
+    op = nextOp(op);
   }
 }
 

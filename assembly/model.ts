@@ -27,6 +27,12 @@ export function param(op: usize, index: i32): i32 {
   return load<i32>(op + <usize>((F.OP_HEADER_WORDS + index) << 2));
 }
 
+// The op record after `op` (its second word is its length in words).
+@inline
+export function nextOp(op: usize): usize {
+  return op + <usize>(load<i32>(op, 4) << 2);
+}
+
 @inline
 function graphWord(index: i32): i32 {
   return load<i32>(graphPtr + <usize>(index << 2));

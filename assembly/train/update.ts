@@ -55,12 +55,16 @@ export function beginRound(): void {
   for (let i = 0; i < count; i++) store<i32>(globalAt + <usize>(i << 2), fineValue(i));
 }
 
+// The real value of one fine unit of parameter i.
+function unitOf(i: i32): f64 {
+  const layer = parameterLayer(i);
+  return layer == 0 ? unitW1 : layer == 1 ? unitW2 : layer == 2 ? unitB1 : unitB2;
+}
+
 // Parameter i's change since beginRound, as a real number.
 export function delta(i: i32): f32 {
   const fine = <i64>fineValue(i) - <i64>load<i32>(globalAt + <usize>(i << 2));
-  const layer = parameterLayer(i);
-  const unit = layer == 0 ? unitW1 : layer == 1 ? unitW2 : layer == 2 ? unitB1 : unitB2;
-  return <f32>(<f64>fine * unit);
+  return <f32>(<f64>fine * unitOf(i));
 }
 
 @inline
@@ -271,7 +275,6 @@ export function applyUpdate(ptr: usize, length: usize): i32 {
 }
 
 function addReal(i: i32, value: f64): void {
-  const layer = parameterLayer(i);
-  const unit = layer == 0 ? unitW1 : layer == 1 ? unitW2 : layer == 2 ? unitB1 : unitB2;
+  const unit = unitOf(i);
   if (unit > 0) addFine(i, <i64>roundHalfUp(value / unit));
 }

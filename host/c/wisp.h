@@ -52,6 +52,9 @@ typedef int (*wisp_read_fn)(void *context, uint32_t offset, void *dst, uint32_t 
  * channel's filter plus 28 bytes, or loading fails with
  * WISP_ERR_OUT_OF_MEMORY and a message giving the least it needs. */
 int wisp_load_reader(wisp_read_fn read, void *context, size_t size, size_t window_bytes);
+/* The reader for a model in memory-mapped flash (context: its address), for
+ * wisp_load_reader with a window of your choice. */
+int wisp_read_memory(void *context, uint32_t offset, void *dst, uint32_t bytes);
 int wisp_invoke(void);
 int8_t *wisp_input(size_t *bytes);
 const int8_t *wisp_output(size_t *bytes);

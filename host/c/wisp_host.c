@@ -75,12 +75,12 @@ int wisp_load(const uint8_t *model, size_t size) {
   return result(code != WISP_OK ? code : (int)status);
 }
 
-static int read_flash(void *context, uint32_t offset, void *dst, uint32_t bytes) {
+int wisp_read_memory(void *context, uint32_t offset, void *dst, uint32_t bytes) {
   memcpy(dst, (const uint8_t *)context + offset, bytes);
   return 0;
 }
 
-int wisp_load_flash(const uint8_t *model, size_t size) { return wisp_load_reader(read_flash, (void *)model, size, 0); }
+int wisp_load_flash(const uint8_t *model, size_t size) { return wisp_load_reader(wisp_read_memory, (void *)model, size, 0); }
 
 int wisp_load_reader(wisp_read_fn read, void *context, size_t size, size_t window_bytes) {
   if (!opened) return result(WISP_ERR_NOT_LOADED);

@@ -33,10 +33,7 @@ static int read_model(void *context, uint32_t offset, void *dst, uint32_t bytes)
   return read(model_file, dst, bytes) == (ssize_t)bytes ? 0 : -1;
 }
 #else
-static int read_model(void *context, uint32_t offset, void *dst, uint32_t bytes) {
-  memcpy(dst, (const uint8_t *)context + offset, bytes);
-  return 0;
-}
+#define read_model wisp_read_memory
 #endif
 
 #define PAINT 0xA5A5A5A5u
