@@ -67,6 +67,14 @@ function smallestWindow(model: Uint8Array): number {
   return needed;
 }
 
+test("weightWindow: a whole number of bytes, and only with streamed weights", () => {
+  const model = readModel(join(modelsDir(), "ad"));
+  for (const weightWindow of [-1, 1.5, 2 ** 32, Number.NaN]) {
+    assert.throws(() => loadSync(model, { streamWeights: true, weightWindow }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /whole number/.test(e.message), String(weightWindow));
+  }
+  assert.throws(() => loadSync(model, { weightWindow: 1024 }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /only with streamWeights/.test(e.message));
+});
+
 for (const task of TASKS) {
   const dir = join(modelsDir(), task);
   test(`${task}: golden sets present`, () => {
