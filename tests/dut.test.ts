@@ -3,15 +3,14 @@
 // golden input with db, infer, and compare the results with TFLM's output.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../host/convert";
-import { buildGoldenFirmware } from "../host/boards/build";
+import { buildGoldenFirmware, missingTools } from "../host/boards/build";
 import { startDut } from "../host/boards/dut";
 import { modelsDir } from "./helpers";
 
-const missing = ["arm-none-eabi-gcc", "qemu-system-arm", "wasm2c"].filter((t) => spawnSync(t, ["--version"]).error);
+const missing = missingTools(["arm-none-eabi-gcc", "qemu-system-arm", "wasm2c"]);
 const skip = missing.length ? `toolchain missing (${missing.join(", ")}): run host/c/install-toolchain.sh as root` : false;
 
 // The reference submissions' result format: 0.ddd per class, float32 math.

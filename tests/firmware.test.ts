@@ -3,16 +3,15 @@
 // and its guest instructions per inference stay within the committed budget.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { measureListenOnBoard } from "../host/boards/listen";
+import { missingTools } from "../host/boards/build";
 import { measureOnBoard } from "../host/boards/measure";
 import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix } from "../host/boards/matrix";
 import { modelsDir, PACKAGE_ROOT } from "./helpers";
 
-const TOOLS = ["arm-none-eabi-gcc", "riscv64-unknown-elf-gcc", "qemu-system-arm", "qemu-system-riscv32", "wasm2c", "gcc"];
-const missing = TOOLS.filter((t) => spawnSync(t, ["--version"]).error);
+const missing = missingTools();
 const skip = missing.length ? `toolchain missing (${missing.join(", ")}): run host/c/install-toolchain.sh as root` : false;
 const VECTORS = 3;
 const budget: Record<string, Record<string, number>> = JSON.parse(readFileSync(join(PACKAGE_ROOT, BUDGET_FILE), "utf8"));

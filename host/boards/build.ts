@@ -39,6 +39,13 @@ export interface GoldenFirmware {
   arenaBytes: number;
 }
 
+// The tools the emulated boards need, and which of them this machine lacks.
+export const BOARD_TOOLS = ["arm-none-eabi-gcc", "riscv64-unknown-elf-gcc", "qemu-system-arm", "qemu-system-riscv32", "wasm2c", "gcc"];
+
+export function missingTools(tools: string[] = BOARD_TOOLS): string[] {
+  return tools.filter((t) => spawnSync(t, ["--version"]).error);
+}
+
 function run(command: string, args: string[], cwd?: string): string {
   const r = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.error) fail("IO", `${command} is not available (${r.error.message}); run host/c/install-toolchain.sh`);
