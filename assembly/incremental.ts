@@ -30,6 +30,12 @@ function entry(k: i32): usize {
   return table + <usize>(k * ENTRY_BYTES);
 }
 
+// Input rows a conv or depthwise op's one output row reads.
+@inline
+function rowsRead(op: usize): i32 {
+  return (param(op, F.CONV_K_H) - 1) * param(op, F.CONV_DIL_H) + 1;
+}
+
 // Finds the sliding chain of the loaded model. Returns the number of ops it
 // caches (0: the model is not causal this way) and sets the cache's size.
 export function planIncremental(): i32 {
@@ -46,7 +52,7 @@ export function planIncremental(): i32 {
     let outSteps = 0, rowBytes = 0;
     if (opcode == F.OP_CONV || opcode == F.OP_DEPTHWISE) {
       const inH = param(op, F.CONV_IN_H), outH = param(op, F.CONV_OUT_H);
-      const reach = (param(op, F.CONV_K_H) - 1) * param(op, F.CONV_DIL_H) + 1;
+      const reach = rowsRead(op);
       if (param(op, F.CONV_IN) != previous || inH * param(op, F.CONV_IN_W) * param(op, F.CONV_IN_C) != previousBytes) break;
       if ((steps >= 0 && inH != steps) || param(op, F.CONV_STRIDE_H) != 1 || param(op, F.CONV_PAD_TOP) != 0 || inH - reach + 1 != outH) break;
       if (k == 0) inputSteps = inH;
@@ -107,7 +113,7 @@ export function useIncrementalCache(base: usize): void {
 export function incrementalFirstInputRow(): i32 {
   if (!primed || cachedOps == 0) return 0;
   const op = <usize>load<u32>(entry(0));
-  return inputSteps - ((param(op, F.CONV_K_H) - 1) * param(op, F.CONV_DIL_H) + 1);
+  return inputSteps - rowsRead(op);
 }
 
 export function incrementalActive(): bool {
@@ -139,7 +145,7 @@ export function runIncremental(arena: usize): void {
       if (primed) runDense(op, input + <usize>((steps - 1) * inRowBytes), last, rowsPerStep);
       else runDense(op, input, output, param(op, F.DENSE_ROWS));
     } else {
-      const reach = (param(op, F.CONV_K_H) - 1) * param(op, F.CONV_DIL_H) + 1;
+      const reach = rowsRead(op);
       if (primed) runConv(op, opcode, input + <usize>((inSteps - reach) * inRowBytes), last, reach, 1, 0);
       else runConv(op, opcode, input, output, inSteps, steps, 0);
     }
