@@ -4,6 +4,7 @@
 import * as F from "./format";
 import { hostRead, WINDOW_SLACK } from "./weights";
 import { fail, failAt } from "./errors";
+import { validateRegistered } from "./ops/dispatch";
 
 const MAX_DIM: i64 = 65535; // height, width, channels, rows, depth
 const MAX_WINDOW: i64 = 4096; // kernel size, stride, dilation, padding
@@ -108,6 +109,12 @@ export let maxRecordWindow: i32 = 0;
 export let minWeightWindow: i32 = 0;
 export let maxInPlaceRow: i32 = 0; // bytes of one output row of an op whose output overlaps its input
 
+// A registered op whose constant blocks take `bytes` of the weights window.
+export function needWeightWindow(bytes: i64): void {
+  maxFilterWindow = max(maxFilterWindow, <i32>bytes);
+  minWeightWindow = max(minWeightWindow, <i32>bytes + WINDOW_SLACK);
+}
+
 // Validates the graph header and every op record.
 export function readGraph(): i32 {
   maxFilterWindow = 0;
@@ -141,12 +148,12 @@ export function readGraph(): i32 {
 }
 
 @inline
-function inArena(offset: i64, bytes: i64): bool {
+export function inArena(offset: i64, bytes: i64): bool {
   return offset >= 0 && bytes >= 0 && offset + bytes <= <i64>arenaBytes;
 }
 
 @inline
-function inWeights(offset: i64, bytes: i64): bool {
+export function inWeights(offset: i64, bytes: i64): bool {
   return offset >= 0 && bytes >= 0 && offset + bytes <= weightsBytes;
 }
 
@@ -224,7 +231,7 @@ function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
       return F.ERR_NONE;
     }
   }
-  return failAt(F.ERR_BAD_OP, index, "unknown opcode", opcode);
+  return validateRegistered(index, op, opcode, n);
 }
 
 @inline

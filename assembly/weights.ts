@@ -62,6 +62,16 @@ export function fetchChannels(filter: usize, records: usize, first: i32, count: 
   hostRead(blockRecords, <u32>recordsAt, <u32>(count * CHANNEL_RECORD_BYTES));
 }
 
+// A registered op's constant block of `bytes` at `address` (an address when
+// resident, a file offset when streamed): readable where it is, or fetched
+// to `slot` bytes into the window.
+export function blockPointer(address: usize, bytes: i32, slot: i32): usize {
+  if (!streamed) return address;
+  const at = window + <usize>slot;
+  hostRead(at, <u32>address, <u32>bytes);
+  return at;
+}
+
 @inline
 export function channelFilter(filter: usize, channel: i32, bytesPerChannel: i32): usize {
   return filter + <usize>(channel * bytesPerChannel);

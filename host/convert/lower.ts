@@ -8,36 +8,39 @@ import {
   activationRange, addParams, meanParams, perChannelMultipliers, perTensorDenseMultiplier, quantizeMultiplier, softmaxParams,
 } from "./quantization";
 import { Builtin, Operator, Tensor, TensorType, TENSOR_TYPE_NAMES, TfliteModel, builtinName } from "./tflite";
+import { REGISTERED } from "./ops";
 
 // Highest op version whose semantics Wisp implements; newer versions add
 // types or features (int16, int4, grouped conv, ...) that are rejected.
 const MAX_VERSION: Record<number, number> = {
   [Builtin.ADD]: 2, [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 5, [Builtin.DEPTHWISE_CONV_2D]: 6,
   [Builtin.FULLY_CONNECTED]: 9, [Builtin.MAX_POOL_2D]: 2, [Builtin.RESHAPE]: 2, [Builtin.SOFTMAX]: 2,
-  [Builtin.MEAN]: 2, [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4,
+  [Builtin.MEAN]: 2, [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
 };
 
 const PADDING_SAME = 0;
 const PADDING_VALID = 1;
 
-class Lowering {
+// The converter's state while it walks a model; the registered ops'
+// lowerings (host/convert/ops/) use its checks and push their records.
+export class Lowering {
   private values: Value[] = [];
   private valueOf = new Map<number, number>(); // tensor index -> value id
   private ops: LoweredOp[] = [];
-  private op!: Operator; // the op being lowered
+  op!: Operator; // the op being lowered
   private atModelLevel = false; // past the ops: messages name the model
 
-  constructor(private model: TfliteModel) {}
+  constructor(readonly model: TfliteModel) {}
 
-  private where(): string {
+  where(): string {
     return this.atModelLevel ? "model" : `operator ${this.op.index} (${builtinName(this.op.builtin)})`;
   }
 
-  private reject(code: "UNSUPPORTED_OP" | "UNSUPPORTED_TYPE" | "BAD_MODEL" | "DYNAMIC_SHAPE", message: string): never {
+  reject(code: "UNSUPPORTED_OP" | "UNSUPPORTED_TYPE" | "BAD_MODEL" | "DYNAMIC_SHAPE", message: string): never {
     return fail(code, `${this.where()}: ${message}`);
   }
 
-  private tensor(i: number, role: string): Tensor {
+  tensor(i: number, role: string): Tensor {
     const t = this.model.tensors[i];
     if (!t) this.reject("BAD_MODEL", `missing ${role} tensor`);
     if (t.dynamic) this.reject("DYNAMIC_SHAPE", `${role} tensor "${t.name}" has a dynamic shape ${JSON.stringify(t.shape)}`);
@@ -45,7 +48,7 @@ class Lowering {
     return t;
   }
 
-  private quant(t: Tensor, role: string): Quant {
+  quant(t: Tensor, role: string): Quant {
     if (t.scales.length !== 1 || t.zeroPoints.length > 1) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" needs one per-tensor scale`);
     const scale = t.scales[0];
     const zeroPoint = t.zeroPoints[0] ?? 0;
@@ -55,13 +58,14 @@ class Lowering {
   }
 
   // An int8 activation tensor, as a value (created on first use).
-  private activation(i: number, role: string): Value {
+  activation(i: number, role: string): Value {
     const t = this.tensor(i, role);
     if (t.data) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a constant; Wisp expects an activation here`);
     if (t.type !== TensorType.INT8) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${TENSOR_TYPE_NAMES[t.type] ?? t.type}; Wisp runs int8`);
     if (t.isVariable) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a variable (stateful) tensor`);
     const existing = this.valueOf.get(i);
-    if (existing !== undefined) return this.values[existing];
+    // A reshaped tensor shares its input's buffer but keeps its own shape.
+    if (existing !== undefined) return { ...this.values[existing], shape: t.shape };
     const bytes = t.shape.reduce((a, b) => a * b, 1);
     if (t.shape.some((d) => d <= 0) || !Number.isSafeInteger(bytes) || bytes > 1 << 28) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has shape ${JSON.stringify(t.shape)}`);
     const value: Value = { id: this.values.length, bytes, shape: t.shape, quant: this.quant(t, role), name: t.name };
@@ -70,7 +74,7 @@ class Lowering {
     return value;
   }
 
-  private constant(i: number, role: string, type: number, elements: number): Tensor {
+  constant(i: number, role: string, type: number, elements: number): Tensor {
     const t = this.tensor(i, role);
     if (t.type !== type) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${TENSOR_TYPE_NAMES[t.type] ?? t.type}, expected ${TENSOR_TYPE_NAMES[type]}`);
     const elementBytes = type === TensorType.INT32 ? 4 : 1;
@@ -79,25 +83,25 @@ class Lowering {
     return t;
   }
 
-  private options() {
+  options() {
     if (!this.op.options) this.reject("BAD_MODEL", "builtin options are missing");
     return this.op.options;
   }
 
-  private arity(inputs: number[], outputs: number): void {
+  arity(inputs: number[], outputs: number): void {
     const n = this.op.inputs.length;
     if (!inputs.includes(n)) this.reject("BAD_MODEL", `has ${n} inputs, expected ${inputs.join(" or ")}`);
     if (this.op.outputs.length !== outputs) this.reject("BAD_MODEL", `has ${this.op.outputs.length} outputs, expected ${outputs}`);
   }
 
-  private nhwc(v: Value, role: string): [number, number, number] {
+  nhwc(v: Value, role: string): [number, number, number] {
     if (v.shape.length !== 4) this.reject("UNSUPPORTED_OP", `${role} must be 4-D NHWC, got shape ${JSON.stringify(v.shape)}`);
     if (v.shape[0] !== 1) this.reject("UNSUPPORTED_OP", `${role} has batch ${v.shape[0]}; Wisp runs batch 1`);
     return [v.shape[1], v.shape[2], v.shape[3]];
   }
 
   // TFLite's output size and TFLM's padding for one spatial dimension.
-  private spatial(padding: number, size: number, filter: number, stride: number, dilation: number, expectedOut: number, axis: string) {
+  spatial(padding: number, size: number, filter: number, stride: number, dilation: number, expectedOut: number, axis: string) {
     if (stride < 1 || dilation < 1) this.reject("BAD_MODEL", `${axis} stride ${stride} / dilation ${dilation} must be at least 1`);
     const effective = (filter - 1) * dilation + 1;
     let out: number;
@@ -109,8 +113,23 @@ class Lowering {
     return Math.floor(total / 2);
   }
 
-  private push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">): void {
-    this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index, tfliteOutput: this.op.outputs[0] });
+  push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">, tfliteOutput = this.op.outputs[0]): void {
+    this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index, tfliteOutput });
+  }
+
+  // Makes output tensor `tensorIndex` share the buffer of `input` (ops that
+  // only rename: RESHAPE, SQUEEZE, EXPAND_DIMS).
+  alias(tensorIndex: number, input: Value): void {
+    if (this.valueOf.has(tensorIndex)) this.reject("BAD_MODEL", "output tensor is written twice");
+    this.valueOf.set(tensorIndex, input.id);
+  }
+
+  // A constant int32 tensor's values (axes, paddings, shapes, begins).
+  int32s(i: number, role: string): number[] {
+    const t = this.tensor(i, role);
+    const data = this.constant(i, role, TensorType.INT32, Math.floor((t.data?.length ?? 0) / 4)).data!;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    return Array.from({ length: data.length / 4 }, (_, k) => view.getInt32(4 * k, true));
   }
 
   run(): Graph {
@@ -147,6 +166,11 @@ class Lowering {
 
   private lowerOp(op: Operator): void {
     if (op.custom) this.reject("UNSUPPORTED_OP", `custom op "${op.custom}" is not supported`);
+    const registered = REGISTERED[builtinName(op.builtin)];
+    if (registered) {
+      if (op.version > registered.maxVersion) this.reject("UNSUPPORTED_OP", `op version ${op.version} is not supported (Wisp runs up to version ${registered.maxVersion})`);
+      return registered.lower(this, builtinName(op.builtin), registered.opcode);
+    }
     const maxVersion = MAX_VERSION[op.builtin];
     if (maxVersion === undefined) this.reject("UNSUPPORTED_OP", "this op is not supported by Wisp");
     if (op.version > maxVersion) this.reject("UNSUPPORTED_OP", `op version ${op.version} is not supported (Wisp runs up to version ${maxVersion})`);
@@ -159,7 +183,9 @@ class Lowering {
       case Builtin.ADD: return this.add();
       case Builtin.MEAN: return this.mean();
       case Builtin.SOFTMAX: return this.softmax();
-      case Builtin.RESHAPE: return this.reshape();
+      case Builtin.RESHAPE:
+      case Builtin.SQUEEZE:
+      case Builtin.EXPAND_DIMS: return this.reshape();
       case Builtin.QUANTIZE: return this.requantize();
       case Builtin.DEQUANTIZE: return this.reject("UNSUPPORTED_OP", "DEQUANTIZE is only supported as the last op, producing a float32 model output");
     }
@@ -413,9 +439,9 @@ class Lowering {
     });
   }
 
-  // RESHAPE only renames: the output tensor shares the input's value.
+  // RESHAPE, SQUEEZE and EXPAND_DIMS only rename: the output tensor shares the input's value.
   private reshape(): void {
-    this.arity([1, 2], 1);
+    this.arity(this.op.builtin === Builtin.SQUEEZE ? [1] : this.op.builtin === Builtin.EXPAND_DIMS ? [2] : [1, 2], 1);
     const input = this.activation(this.op.inputs[0], "input");
     const out = this.tensor(this.op.outputs[0], "output");
     if (out.type !== TensorType.INT8) this.reject("UNSUPPORTED_TYPE", "output is not int8");
@@ -423,8 +449,7 @@ class Lowering {
     if (bytes !== input.bytes) this.reject("BAD_MODEL", `reshapes ${input.bytes} values into ${JSON.stringify(out.shape)}`);
     const q = this.quant(out, "output");
     if (q.scale !== input.quant.scale || q.zeroPoint !== input.quant.zeroPoint) this.reject("UNSUPPORTED_TYPE", "output quantization differs from the input's");
-    if (this.valueOf.has(this.op.outputs[0])) this.reject("BAD_MODEL", "output tensor is written twice");
-    this.valueOf.set(this.op.outputs[0], input.id);
+    this.alias(this.op.outputs[0], input);
   }
 
   private requantize(): void {
