@@ -138,7 +138,7 @@ test("refusals name the op and its operator index", () => {
     "UNSUPPORTED_TYPE", /^operator 0 \(SOFTMAX\): int8 SOFTMAX output must have scale 1\/256 and zero point -128/);
 
   assertRejects({ tensors: [q8([1, 4]), q8([1, 4])], ops: [{ builtin: 32, custom: "MyOp", inputs: [0], outputs: [1] }], inputs: [0], outputs: [1] },
-    "UNSUPPORTED_OP", /^operator 0 \(builtin op 32\): custom op "MyOp" is not supported/);
+    "UNSUPPORTED_OP", /^operator 0 \(CUSTOM\): custom op "MyOp" is not supported/);
 
   const middle = { shape: [1, 4], type: TensorType.FLOAT32 };
   assertRejects({ tensors: [q8([1, 4]), middle, q8([1, 4])], ops: [{ builtin: Builtin.DEQUANTIZE, inputs: [0], outputs: [1] }, { builtin: Builtin.QUANTIZE, inputs: [1], outputs: [2] }], inputs: [0], outputs: [2] },

@@ -8,13 +8,14 @@ import * as F from "../assembly/format";
 import { emitWisp } from "../host/convert/emit";
 import { Graph, LoweredOp, Value, Window, windowOverlap } from "../host/convert/graph";
 import { Plan } from "../host/convert/plan";
+import { TensorType } from "../host/convert/tflite";
 import { loadSync } from "../host/node/api";
 import { prng } from "./helpers";
 
 const TRIALS = 300;
 
 function value(id: number, shape: number[]): Value {
-  return { id, bytes: shape.reduce((a, b) => a * b, 1), shape, quant: { scale: 1, zeroPoint: 0 }, name: `v${id}` };
+  return { id, bytes: shape.reduce((a, b) => a * b, 1), shape, quant: { scale: 1, zeroPoint: 0 }, name: `v${id}`, type: TensorType.INT8 };
 }
 
 function randomBytes(n: number, random: (n: number) => number): Uint8Array {

@@ -12,6 +12,7 @@ export interface Value {
   shape: number[];
   quant: Quant;
   name: string;
+  type: number; // TFLite TensorType: INT8 unless an op says otherwise
 }
 
 export interface EncodeContext {

@@ -18,6 +18,8 @@ const MAX_VERSION: Record<number, number> = {
   [Builtin.MEAN]: 2, [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
 };
 
+const ELEMENT_BYTES: Record<number, number> = { [TensorType.INT8]: 1, [TensorType.INT16]: 2, [TensorType.INT32]: 4 };
+
 const PADDING_SAME = 0;
 const PADDING_VALID = 1;
 
@@ -57,18 +59,23 @@ export class Lowering {
     return { scale, zeroPoint };
   }
 
-  // An int8 activation tensor, as a value (created on first use).
-  activation(i: number, role: string): Value {
+  // An activation tensor, as a value (created on first use): int8 unless the
+  // op accepts other types (`types`, TFLite TensorType codes).
+  activation(i: number, role: string, types: number[] = [TensorType.INT8]): Value {
     const t = this.tensor(i, role);
     if (t.data) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a constant; Wisp expects an activation here`);
-    if (t.type !== TensorType.INT8) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${TENSOR_TYPE_NAMES[t.type] ?? t.type}; Wisp runs int8`);
+    const typeName = (x: number) => TENSOR_TYPE_NAMES[x] ?? String(x);
+    if (!types.includes(t.type)) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${typeName(t.type)}; Wisp runs ${types.map(typeName).join(" or ").toLowerCase()} here`);
     if (t.isVariable) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a variable (stateful) tensor`);
     const existing = this.valueOf.get(i);
     // A reshaped tensor shares its input's buffer but keeps its own shape.
     if (existing !== undefined) return { ...this.values[existing], shape: t.shape };
-    const bytes = t.shape.reduce((a, b) => a * b, 1);
+    const elements = t.shape.reduce((a, b) => a * b, 1);
+    const bytes = elements * ELEMENT_BYTES[t.type];
     if (t.shape.some((d) => d <= 0) || !Number.isSafeInteger(bytes) || bytes > 1 << 28) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has shape ${JSON.stringify(t.shape)}`);
-    const value: Value = { id: this.values.length, bytes, shape: t.shape, quant: this.quant(t, role), name: t.name };
+    // int32 results (ARG_MAX) carry no quantization.
+    const quant = t.type === TensorType.INT32 && t.scales.length === 0 ? { scale: 1, zeroPoint: 0 } : this.quant(t, role);
+    const value: Value = { id: this.values.length, bytes, shape: t.shape, quant, name: t.name, type: t.type };
     this.values.push(value);
     this.valueOf.set(i, value.id);
     return value;
