@@ -3,7 +3,9 @@
 // both compilers accept the file. The layout is documented in docs/wisp-format.md.
 
 export const WISP_MAGIC = 0x50534957; // "WISP" read as a little-endian u32
-export const WISP_VERSION = 1;
+// Version 2: the registered ops of assembly/ops/ (opcodes from 16). Files of
+// version 1 are refused with a message that says to convert again.
+export const WISP_VERSION = 2;
 
 // Header: magic, version, file size, CRC32 of every byte after the header.
 export const HEADER_BYTES = 16;
@@ -36,6 +38,8 @@ export const OP_ADD = 6;
 export const OP_MEAN = 7;
 export const OP_SOFTMAX = 8;
 export const OP_REQUANTIZE = 9;
+// Opcodes from here on belong to the registered ops (assembly/ops/registry.json).
+export const FIRST_REGISTERED_OPCODE = 16;
 
 // CONV and DEPTHWISE parameters (word index after the op header).
 export const CONV_IN = 0;

@@ -11,6 +11,7 @@
 import * as F from "./format";
 import { firstOp, inputBytes, inputOffset, nextOp, opCount, outputOffset, param } from "./model";
 import { runConv, runDense, runOps } from "./interpreter";
+import { tensorCount, tensorOffset } from "./ops/record";
 
 const MAX_CACHED_OPS = 16; // sww caches 9; a longer chain caches its first 16 ops
 // Per cached op: its record, its cache offset, its rows (steps along H) and
@@ -81,8 +82,15 @@ export function planIncremental(): i32 {
   // The rest must read only what the chain and its own ops produce: a chain
   // of single-input ops (input first, output second in each record).
   for (let i = k; i < opCount; i++) {
-    if (load<i32>(op) == F.OP_ADD || param(op, 0) != previous) return 0;
-    previous = param(op, 1);
+    const opcode = load<i32>(op);
+    if (opcode >= F.FIRST_REGISTERED_OPCODE) {
+      // A registered op's record lists its tensors: output first, then inputs.
+      if (tensorCount(op) != 2 || tensorOffset(op, 1) != previous) return 0;
+      previous = tensorOffset(op, 0);
+    } else {
+      if (opcode == F.OP_ADD || param(op, 0) != previous) return 0;
+      previous = param(op, 1);
+    }
     op = nextOp(op);
   }
   if (previous != outputOffset) return 0;

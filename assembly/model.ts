@@ -54,7 +54,9 @@ export let weightsOffset: usize = 0;
 export function readContainer(header: usize, length: usize, crc: u32): i32 {
   if (length < <usize>(F.HEADER_BYTES + 4)) return fail(F.ERR_BAD_HEADER, "file too short for a .wisp header");
   if (load<u32>(header) != F.WISP_MAGIC) return fail(F.ERR_BAD_HEADER, "not a .wisp file (bad magic)");
-  if (load<u32>(header, 4) != F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, "unsupported .wisp version", load<u32>(header, 4));
+  const version = load<u32>(header, 4);
+  if (version < <u32>F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, ".wisp file from an older converter: convert the .tflite again (file version)", version);
+  if (version != F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, "unsupported .wisp version (newer than this runtime)", version);
   if (<usize>load<u32>(header, 8) != length) return failAt(F.ERR_BAD_HEADER, -1, "file size does not match header", <i64>length);
   if (crc != load<u32>(header, 12)) return fail(F.ERR_BAD_CRC, "CRC32 mismatch: the file is corrupt");
 

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const FIRST_OPCODE = 16; // 1..15 are the built-in ops of assembly/format.ts
+export const FIRST_OPCODE = 16; // FIRST_REGISTERED_OPCODE in assembly/format.ts; below it, the built-in ops
 
 export function readRegistry() {
   const entries = JSON.parse(readFileSync(join(root, "assembly/ops/registry.json"), "utf8"));

@@ -49,6 +49,15 @@ export function findKernelZooDir(): string | null {
   return null;
 }
 
+// The second zoo (ops beyond the first, whole architectures, TFLM's example
+// models) sits there too ($WISP_ZOO2 overrides).
+export function findZoo2Dir(): string | null {
+  const models = findModelsDir();
+  const candidates = [process.env.WISP_ZOO2, models && resolve(models, "..", "zoo2")];
+  for (const dir of candidates) if (dir && existsSync(join(dir, "index.json"))) return dir;
+  return null;
+}
+
 export interface GoldenSet {
   name: string; // e.g. "public", "real"
   inputs: Buffer;
