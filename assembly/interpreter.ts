@@ -10,7 +10,7 @@ import { addS8 } from "./kernels/add";
 import { meanHwS8 } from "./kernels/mean";
 import { softmaxS8 } from "./kernels/softmax";
 import { requantizeS8 } from "./kernels/requantize";
-import { runRegistered } from "./ops/dispatch";
+import { builtinIncluded, runRegistered } from "./ops/dispatch";
 
 export function runGraph(arena: usize): void {
   runOps(arena, 0, opCount);
@@ -69,8 +69,10 @@ export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH
   for (let first = 0; first < outC; first += block) {
     const count = min(outC - first, block);
     fetchChannels(filter, records, first, count, bytesPerChannel);
-    if (opcode == F.OP_CONV) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
-    else depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
+    // builtinIncluded is a compile-time constant: a per-model module drops the kernels it lacks.
+    if (opcode == F.OP_CONV) {
+      if (builtinIncluded(F.OP_CONV)) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
+    } else if (builtinIncluded(F.OP_DEPTHWISE)) depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
   }
 }
 
@@ -91,7 +93,7 @@ export function runDense(op: usize, input: usize, output: usize, rows: i32): voi
   for (let first = 0; first < outC; first += block) {
     const count = min(outC - first, block);
     fetchChannels(filter, records, first, count, depth);
-    denseS8(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
+    if (builtinIncluded(F.OP_DENSE)) denseS8(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
   }
 }
 
@@ -112,12 +114,13 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
       const outH = param(op, F.POOL_OUT_H), outW = param(op, F.POOL_OUT_W), kH = param(op, F.POOL_K_H), kW = param(op, F.POOL_K_W);
       const sH = param(op, F.POOL_STRIDE_H), sW = param(op, F.POOL_STRIDE_W), padTop = param(op, F.POOL_PAD_TOP), padLeft = param(op, F.POOL_PAD_LEFT);
       const actMin = param(op, F.POOL_ACT_MIN), actMax = param(op, F.POOL_ACT_MAX);
-      if (opcode == F.OP_AVG_POOL) averagePoolS8(input, output, inH, inW, c, outH, outW, kH, kW, sH, sW, padTop, padLeft, actMin, actMax);
-      else maxPoolS8(input, output, inH, inW, c, outH, outW, kH, kW, sH, sW, padTop, padLeft, actMin, actMax);
+      if (opcode == F.OP_AVG_POOL) {
+        if (builtinIncluded(F.OP_AVG_POOL)) averagePoolS8(input, output, inH, inW, c, outH, outW, kH, kW, sH, sW, padTop, padLeft, actMin, actMax);
+      } else if (builtinIncluded(F.OP_MAX_POOL)) maxPoolS8(input, output, inH, inW, c, outH, outW, kH, kW, sH, sW, padTop, padLeft, actMin, actMax);
       break;
     }
     case F.OP_ADD:
-      addS8(
+      if (builtinIncluded(F.OP_ADD)) addS8(
         at(arena, op, F.ADD_IN1), at(arena, op, F.ADD_IN2), at(arena, op, F.ADD_OUT), param(op, F.ADD_COUNT),
         param(op, F.ADD_IN1_ZP), param(op, F.ADD_IN2_ZP), param(op, F.ADD_OUT_ZP), param(op, F.ADD_LEFT_SHIFT),
         param(op, F.ADD_IN1_MULT), param(op, F.ADD_IN1_SHIFT), param(op, F.ADD_IN2_MULT), param(op, F.ADD_IN2_SHIFT),
@@ -125,19 +128,19 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
       );
       break;
     case F.OP_MEAN:
-      meanHwS8(
+      if (builtinIncluded(F.OP_MEAN)) meanHwS8(
         at(arena, op, F.MEAN_IN), at(arena, op, F.MEAN_OUT), param(op, F.MEAN_H), param(op, F.MEAN_W), param(op, F.MEAN_C),
         param(op, F.MEAN_IN_ZP), param(op, F.MEAN_OUT_ZP), param(op, F.MEAN_MULT), param(op, F.MEAN_SHIFT),
       );
       break;
     case F.OP_SOFTMAX:
-      softmaxS8(
+      if (builtinIncluded(F.OP_SOFTMAX)) softmaxS8(
         at(arena, op, F.SOFTMAX_IN), at(arena, op, F.SOFTMAX_OUT), param(op, F.SOFTMAX_ROWS), param(op, F.SOFTMAX_DEPTH),
         param(op, F.SOFTMAX_MULT), param(op, F.SOFTMAX_LEFT_SHIFT), param(op, F.SOFTMAX_DIFF_MIN),
       );
       break;
     case F.OP_REQUANTIZE:
-      requantizeS8(
+      if (builtinIncluded(F.OP_REQUANTIZE)) requantizeS8(
         at(arena, op, F.REQUANT_IN), at(arena, op, F.REQUANT_OUT), param(op, F.REQUANT_COUNT),
         param(op, F.REQUANT_IN_ZP), param(op, F.REQUANT_OUT_ZP), param(op, F.REQUANT_MULT), param(op, F.REQUANT_SHIFT),
       );

@@ -4,7 +4,7 @@
 import * as F from "./format";
 import { hostRead, WINDOW_SLACK } from "./weights";
 import { fail, failAt } from "./errors";
-import { validateRegistered } from "./ops/dispatch";
+import { builtinIncluded, validateRegistered } from "./ops/dispatch";
 
 const MAX_DIM: i64 = 65535; // height, width, channels, rows, depth
 const MAX_WINDOW: i64 = 4096; // kernel size, stride, dilation, padding
@@ -186,16 +186,22 @@ function multiplierOk(multiplier: i32, shift: i32): bool {
 
 // Checks one op's parameters against its buffers. `n` is its parameter count.
 function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
+  if (opcode < F.FIRST_REGISTERED_OPCODE && !builtinIncluded(opcode)) return failAt(F.ERR_BAD_OP, index, "op not built into this module", opcode);
   switch (opcode) {
+    // The guards are compile-time constants, so a per-model module drops the validators it lacks.
     case F.OP_CONV:
     case F.OP_DEPTHWISE:
-      return validateConv(index, op, opcode, n);
+      if (builtinIncluded(F.OP_CONV) || builtinIncluded(F.OP_DEPTHWISE)) return validateConv(index, op, opcode, n);
+      break;
     case F.OP_DENSE:
-      return validateDense(index, op, n);
+      if (builtinIncluded(F.OP_DENSE)) return validateDense(index, op, n);
+      break;
     case F.OP_AVG_POOL:
     case F.OP_MAX_POOL:
-      return validatePool(index, op, n);
+      if (builtinIncluded(F.OP_AVG_POOL) || builtinIncluded(F.OP_MAX_POOL)) return validatePool(index, op, n);
+      break;
     case F.OP_ADD: {
+      if (!builtinIncluded(F.OP_ADD)) break;
       if (n != F.ADD_WORDS) return failAt(F.ERR_BAD_OP, index, "ADD has the wrong parameter count", n);
       const count = param(op, F.ADD_COUNT);
       if (count < 1 || !inArena(param(op, F.ADD_IN1), count) || !inArena(param(op, F.ADD_IN2), count) || !inArena(param(op, F.ADD_OUT), count)) return failAt(F.ERR_BAD_OP, index, "ADD buffer outside the arena", count);
@@ -207,6 +213,7 @@ function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
       return F.ERR_NONE;
     }
     case F.OP_MEAN: {
+      if (!builtinIncluded(F.OP_MEAN)) break;
       if (n != F.MEAN_WORDS) return failAt(F.ERR_BAD_OP, index, "MEAN has the wrong parameter count", n);
       const h = param(op, F.MEAN_H), w = param(op, F.MEAN_W), c = param(op, F.MEAN_C);
       if (!dimOk(h) || !dimOk(w) || !dimOk(c)) return failAt(F.ERR_BAD_OP, index, "MEAN dimension out of range", 0);
@@ -216,6 +223,7 @@ function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
       return F.ERR_NONE;
     }
     case F.OP_SOFTMAX: {
+      if (!builtinIncluded(F.OP_SOFTMAX)) break;
       if (n != F.SOFTMAX_WORDS) return failAt(F.ERR_BAD_OP, index, "SOFTMAX has the wrong parameter count", n);
       const rows = param(op, F.SOFTMAX_ROWS), depth = param(op, F.SOFTMAX_DEPTH);
       if (!dimOk(rows) || !dimOk(depth)) return failAt(F.ERR_BAD_OP, index, "SOFTMAX dimension out of range", 0);
@@ -226,6 +234,7 @@ function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
       return F.ERR_NONE;
     }
     case F.OP_REQUANTIZE: {
+      if (!builtinIncluded(F.OP_REQUANTIZE)) break;
       if (n != F.REQUANT_WORDS) return failAt(F.ERR_BAD_OP, index, "QUANTIZE has the wrong parameter count", n);
       const count = param(op, F.REQUANT_COUNT);
       if (count < 1 || !inArena(param(op, F.REQUANT_IN), count) || !inArena(param(op, F.REQUANT_OUT), count)) return failAt(F.ERR_BAD_OP, index, "QUANTIZE buffer outside the arena", count);

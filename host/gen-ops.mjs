@@ -3,9 +3,10 @@
 // direct calls so wasm2c and wasm3 need no function table) and
 // host/convert/ops/index.ts (TFLite builtin -> lowering). Each entry names a
 // file pair, assembly/ops/<name>.ts and host/convert/ops/<name>.ts.
-//   node host/gen-ops.mjs [--only name,name] [--assembly-out file]
-// --only keeps the listed ops (a per-model module); --assembly-out writes the
-// dispatch elsewhere (the ops folder of a copy of assembly/).
+//   node host/gen-ops.mjs [--only name,name] [--builtins name,name] [--assembly-out file]
+// --only and --builtins keep the listed registered and built-in ops (a
+// per-model module); --assembly-out writes the dispatch elsewhere (the ops
+// folder of a copy of assembly/).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,7 +34,11 @@ export function readRegistry() {
   return entries;
 }
 
-export function assemblyDispatch(entries, importPrefix = "./") {
+// The built-in ops (assembly/format.ts opcodes), by the names --builtins takes.
+export const BUILTIN_OPCODES = { conv: 1, depthwise: 2, dense: 3, avg_pool: 4, max_pool: 5, add: 6, mean: 7, softmax: 8, requantize: 9 };
+
+export function assemblyDispatch(entries, builtins = Object.keys(BUILTIN_OPCODES), importPrefix = "./") {
+  const mask = builtins.reduce((m, b) => m | (1 << BUILTIN_OPCODES[b]), 0);
   const imports = entries.map((e) => `import * as ${e.name} from "${importPrefix}${e.name}";`).join("\n");
   const validate = entries.map((e) => `    case ${e.opcode}: return ${e.name}.validate(index, op, argCount);`).join("\n");
   const run = entries.map((e) => `    case ${e.opcode}: ${e.name}.run(op, arena); break;`).join("\n");
@@ -42,6 +47,14 @@ import { ERR_BAD_OP } from "${importPrefix}../format";
 import { failAt } from "${importPrefix}../errors";
 import { argCount, validateRecord } from "${importPrefix}record";
 ${imports}
+
+// The built-in ops this module carries, one bit per opcode.
+const BUILTIN_OPS: u32 = ${mask};
+
+@inline
+export function builtinIncluded(opcode: i32): bool {
+  return ((BUILTIN_OPS >> <u32>opcode) & 1) != 0;
+}
 
 export function validateRegistered(index: i32, op: usize, opcode: i32, n: i32): i32 {
   switch (opcode) {
@@ -88,7 +101,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     for (const n of keep) if (!entries.some((e) => e.name === n)) throw new Error(`--only: no registered op named ${n}`);
     entries = entries.filter((e) => keep.has(e.name));
   }
+  const builtins = opt("--builtins")?.split(",").filter(Boolean) ?? Object.keys(BUILTIN_OPCODES);
+  for (const b of builtins) if (!(b in BUILTIN_OPCODES)) throw new Error(`--builtins: no built-in op named ${b}`);
   const out = opt("--assembly-out") ?? join(root, "assembly/ops/dispatch.ts");
-  writeFileSync(out, assemblyDispatch(entries));
+  writeFileSync(out, assemblyDispatch(entries, builtins));
   if (only === undefined) writeFileSync(join(root, "host/convert/ops/index.ts"), hostIndex(entries));
 }
