@@ -14,7 +14,8 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIRST_OPCODE = 16; // FIRST_REGISTERED_OPCODE in assembly/format.ts; below it, the built-in ops
 
-export function readRegistry() {
+// `withHost`: also require the converter halves (not there for a per-model build).
+export function readRegistry(withHost = true) {
   const entries = JSON.parse(readFileSync(join(root, "assembly/ops/registry.json"), "utf8"));
   const names = new Set(), opcodes = new Set(), builtins = new Set();
   for (const e of entries) {
@@ -29,7 +30,7 @@ export function readRegistry() {
       if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${b} needs a maximum op version`);
       builtins.add(b);
     }
-    for (const f of [`assembly/ops/${e.name}.ts`, `host/convert/ops/${e.name}.ts`]) if (!existsSync(join(root, f))) throw new Error(`${where}: ${f} is missing`);
+    for (const f of [`assembly/ops/${e.name}.ts`, ...(withHost ? [`host/convert/ops/${e.name}.ts`] : [])]) if (!existsSync(join(root, f))) throw new Error(`${where}: ${f} is missing`);
   }
   return entries;
 }
@@ -94,7 +95,8 @@ ${rows}
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const opt = (flag) => { const i = args.indexOf(flag); return i >= 0 ? args[i + 1] : undefined; };
-  let entries = readRegistry();
+  const out = opt("--assembly-out");
+  let entries = readRegistry(out === undefined);
   let builtins = BUILTIN_OPCODES;
   const opcodes = opt("--opcodes");
   if (opcodes !== undefined) {
@@ -103,7 +105,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     entries = entries.filter((e) => keep.has(e.opcode));
     builtins = BUILTIN_OPCODES.filter((n) => keep.has(n));
   }
-  const out = opt("--assembly-out");
   writeFileSync(out ?? join(root, "assembly/ops/dispatch.ts"), assemblyDispatch(entries, builtins));
   if (out === undefined) writeFileSync(join(root, "host/convert/ops/index.ts"), hostIndex(entries));
 }

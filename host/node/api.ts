@@ -112,6 +112,9 @@ export interface LoadOptions {
   // With streamWeights: the weights window in bytes (default: room for the
   // largest op). Smaller windows fetch each op's channels in blocks.
   weightWindow?: number;
+  // A Wisp module's bytes to run instead of build/wisp.wasm, such as one
+  // `wisp build-module` made for this model.
+  module?: Uint8Array;
 }
 
 export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Model {
@@ -122,11 +125,12 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
   const window = options.weightWindow ?? 0;
   if (!Number.isInteger(window) || window < 0 || window > 0xffffffff) fail("BAD_INPUT", "weightWindow must be a whole number of bytes");
   if (window !== 0 && !options.streamWeights) fail("BAD_INPUT", "weightWindow applies only with streamWeights");
+  if (options.module !== undefined && !(options.module instanceof Uint8Array)) fail("BAD_INPUT", "module must be a Uint8Array");
   if (options.streamWeights) {
-    w = instantiate(wisp);
+    w = instantiate(wisp, options.module);
     status = w.wisp_load_streamed(wisp.length, window);
   } else {
-    w = instantiate();
+    w = instantiate(undefined, options.module);
     const ptr = w.wisp_model_buffer(wisp.length);
     if (ptr === 0) fail("OUT_OF_MEMORY", `cannot reserve ${wisp.length} bytes for the model`);
     new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);

@@ -5,6 +5,7 @@ import { WispError, fail } from "../errors";
 import { convertTflite, ModelInfo } from "../convert";
 import { detectFormat, loadSync } from "./api";
 import { fetchModels } from "./models";
+import { buildModule } from "./build-module";
 import { listen } from "../audio/listen";
 import { scoreDetections } from "../audio/score";
 import { readWav } from "../audio/wav";
@@ -14,6 +15,7 @@ const USAGE = `usage:
   wisp run <model.tflite|model.wisp> --input <in.bin> --output <out.bin>
   wisp inspect <model.tflite|model.wisp> [--json]
   wisp listen <model.tflite|model.wisp> <file.wav> [--json] [--score <windows.json>]
+  wisp build-module <model.tflite|model.wisp> -o <runtime.wasm> [--with-audio]
   wisp fetch-models [--dir <folder>]`;
 
 interface Args {
@@ -162,6 +164,23 @@ async function main(argv: string[]): Promise<void> {
         const line = `MLPerf Tiny scoring: ${s.truePositives} true detections, ${s.falsePositives} false detections, ${s.falseNegatives} false rejections`;
         (args.flags.has("--json") ? console.error : console.log)(line);
       }
+      return;
+    }
+    case "build-module": {
+      expectFlags(args, ["-o", "--output", "--with-audio"]);
+      const modelPath = onePath(args, "model file");
+      const output = (args.flags.get("-o") ?? args.flags.get("--output")) as string | undefined;
+      if (!output) fail("USAGE", "build-module needs -o <runtime.wasm>");
+      const bytes = readInput(modelPath);
+      const wisp = detectFormat(bytes) === "tflite" ? convertTflite(bytes).wisp : bytes;
+      const model = loadSync(wisp); // validates the model before building for it
+      const { wasm } = buildModule(wisp, { audio: args.flags.has("--with-audio") });
+      // The new module must run the model exactly as the full one does.
+      const own = loadSync(wisp, { module: wasm });
+      const probe = Int8Array.from({ length: model.inputBytes }, (_, i) => ((i * 37) % 256) - 128);
+      if (!Buffer.from(own.invoke(probe).buffer).equals(Buffer.from(model.invoke(probe).buffer))) fail("RUNTIME", "the built module's output differs from build/wisp.wasm's");
+      writeOutput(output, wasm);
+      console.log(`wrote ${output} (${wasm.length} bytes) for ${Object.keys(model.info.opCounts).join(", ")}${args.flags.has("--with-audio") ? ", with the audio front ends" : ""}`);
       return;
     }
     case "fetch-models": {

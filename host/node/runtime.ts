@@ -58,11 +58,30 @@ export function wasmBytes(): number {
   return readFileSync(wasmPath()).length;
 }
 
+// Modules given as bytes (a per-model module from `wisp build-module`),
+// compiled once each.
+const given = new WeakMap<Uint8Array, WebAssembly.Module>();
+
+function compileGiven(bytes: Uint8Array): WebAssembly.Module {
+  let m = given.get(bytes);
+  if (!m) {
+    try {
+      m = new WebAssembly.Module(new Uint8Array(bytes));
+    } catch (e) {
+      throw new WispError("BAD_INPUT", `module is not a WebAssembly module: ${(e as Error).message}`);
+    }
+    if (!WebAssembly.Module.exports(m).some((x) => x.name === "wisp_load")) throw new WispError("BAD_INPUT", "module is not a Wisp module (no wisp_load export)");
+    given.set(bytes, m);
+  }
+  return m;
+}
+
 // The imports: env.abort (never called by the release build) and
 // env.wisp_read, which serves a streamed model's bytes from `streamed`.
-export function instantiate(streamed?: Uint8Array): WispExports {
+// `module`: a Wisp module's bytes to use instead of build/wisp.wasm.
+export function instantiate(streamed?: Uint8Array, module?: Uint8Array): WispExports {
   let exports: WispExports;
-  const instance = new WebAssembly.Instance(compile(), {
+  const instance = new WebAssembly.Instance(module ? compileGiven(module) : compile(), {
     env: {
       abort: () => {
         throw new WispError("RUNTIME", "the Wisp module aborted");
