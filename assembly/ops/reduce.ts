@@ -39,6 +39,8 @@ export function validate(index: i32, op: usize, n: i32): i32 {
   if (kept != <i64>tensorBytes(op, 0)) return failAt(F.ERR_BAD_OP, index, "REDUCE output size does not match", tensorBytes(op, 0));
   if (reduced != <i64>count) return failAt(F.ERR_BAD_OP, index, "REDUCE count does not match", count);
   if (reach >= <i64>tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "REDUCE reads outside its input", <i32>reach);
+  // Every input element is read once: this bounds the work as well.
+  if (kept * reduced != <i64>tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "REDUCE walks do not cover its input", tensorBytes(op, 1));
   if (kind == KIND_MEAN_HW) {
     // meanHwS8's layout: channels contiguous, then W, then H.
     const c = arg(op, KEPT_SIZE + 3), h = arg(op, RED_SIZE + 2), w = arg(op, RED_SIZE + 3);
