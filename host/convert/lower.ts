@@ -167,7 +167,7 @@ export class Lowering {
     }
     this.atModelLevel = true;
     const input = this.activation(inputTensor, "model input");
-    const output = this.activation(outputTensor, "model output");
+    const output = this.activation(outputTensor, "model output", [TensorType.INT8, TensorType.INT32]);
     return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput };
   }
 
