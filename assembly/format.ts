@@ -34,8 +34,7 @@ export const OP_DEPTHWISE = 2;
 export const OP_DENSE = 3;
 export const OP_AVG_POOL = 4;
 export const OP_MAX_POOL = 5;
-export const OP_ADD = 6;
-export const OP_MEAN = 7;
+// 6 and 7 were ADD and MEAN in format version 1; they are registered ops now.
 export const OP_SOFTMAX = 8;
 export const OP_REQUANTIZE = 9;
 // Opcodes from here on belong to the registered ops (assembly/ops/registry.json).
@@ -104,37 +103,6 @@ export const POOL_PAD_LEFT = 12;
 export const POOL_ACT_MIN = 13;
 export const POOL_ACT_MAX = 14;
 export const POOL_WORDS = 15;
-
-// ADD parameters (same-shape operands).
-export const ADD_IN1 = 0;
-export const ADD_IN2 = 1;
-export const ADD_OUT = 2;
-export const ADD_COUNT = 3;
-export const ADD_IN1_ZP = 4;
-export const ADD_IN2_ZP = 5;
-export const ADD_OUT_ZP = 6;
-export const ADD_LEFT_SHIFT = 7;
-export const ADD_IN1_MULT = 8;
-export const ADD_IN1_SHIFT = 9;
-export const ADD_IN2_MULT = 10;
-export const ADD_IN2_SHIFT = 11;
-export const ADD_OUT_MULT = 12;
-export const ADD_OUT_SHIFT = 13;
-export const ADD_ACT_MIN = 14;
-export const ADD_ACT_MAX = 15;
-export const ADD_WORDS = 16;
-
-// MEAN over height and width of an NHWC tensor.
-export const MEAN_IN = 0;
-export const MEAN_OUT = 1;
-export const MEAN_H = 2;
-export const MEAN_W = 3;
-export const MEAN_C = 4;
-export const MEAN_IN_ZP = 5;
-export const MEAN_OUT_ZP = 6;
-export const MEAN_MULT = 7; // already divided by H*W, as TFLM does at run time
-export const MEAN_SHIFT = 8;
-export const MEAN_WORDS = 9;
 
 // SOFTMAX over the last dimension.
 export const SOFTMAX_IN = 0;

@@ -88,7 +88,7 @@ export function planIncremental(): i32 {
       if (tensorCount(op) != 2 || tensorOffset(op, 1) != previous) return 0;
       previous = tensorOffset(op, 0);
     } else {
-      if (opcode == F.OP_ADD || param(op, 0) != previous) return 0;
+      if (param(op, 0) != previous) return 0; // every built-in op left has one input, first
       previous = param(op, 1);
     }
     op = nextOp(op);

@@ -6,8 +6,6 @@ import { convS8 } from "./kernels/conv";
 import { depthwiseS8 } from "./kernels/depthwise";
 import { denseS8 } from "./kernels/dense";
 import { averagePoolS8, maxPoolS8 } from "./kernels/pool";
-import { addS8 } from "./kernels/add";
-import { meanHwS8 } from "./kernels/mean";
 import { softmaxS8 } from "./kernels/softmax";
 import { requantizeS8 } from "./kernels/requantize";
 import { builtinIncluded, runRegistered } from "./ops/dispatch";
@@ -119,20 +117,6 @@ function runOp(op: usize, opcode: i32, arena: usize): void {
       } else if (builtinIncluded(F.OP_MAX_POOL)) maxPoolS8(input, output, inH, inW, c, outH, outW, kH, kW, sH, sW, padTop, padLeft, actMin, actMax);
       break;
     }
-    case F.OP_ADD:
-      if (builtinIncluded(F.OP_ADD)) addS8(
-        at(arena, op, F.ADD_IN1), at(arena, op, F.ADD_IN2), at(arena, op, F.ADD_OUT), param(op, F.ADD_COUNT),
-        param(op, F.ADD_IN1_ZP), param(op, F.ADD_IN2_ZP), param(op, F.ADD_OUT_ZP), param(op, F.ADD_LEFT_SHIFT),
-        param(op, F.ADD_IN1_MULT), param(op, F.ADD_IN1_SHIFT), param(op, F.ADD_IN2_MULT), param(op, F.ADD_IN2_SHIFT),
-        param(op, F.ADD_OUT_MULT), param(op, F.ADD_OUT_SHIFT), param(op, F.ADD_ACT_MIN), param(op, F.ADD_ACT_MAX),
-      );
-      break;
-    case F.OP_MEAN:
-      if (builtinIncluded(F.OP_MEAN)) meanHwS8(
-        at(arena, op, F.MEAN_IN), at(arena, op, F.MEAN_OUT), param(op, F.MEAN_H), param(op, F.MEAN_W), param(op, F.MEAN_C),
-        param(op, F.MEAN_IN_ZP), param(op, F.MEAN_OUT_ZP), param(op, F.MEAN_MULT), param(op, F.MEAN_SHIFT),
-      );
-      break;
     case F.OP_SOFTMAX:
       if (builtinIncluded(F.OP_SOFTMAX)) softmaxS8(
         at(arena, op, F.SOFTMAX_IN), at(arena, op, F.SOFTMAX_OUT), param(op, F.SOFTMAX_ROWS), param(op, F.SOFTMAX_DEPTH),

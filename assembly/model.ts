@@ -200,28 +200,6 @@ function validateOp(index: i32, op: usize, opcode: i32, n: i32): i32 {
     case F.OP_MAX_POOL:
       if (builtinIncluded(F.OP_AVG_POOL) || builtinIncluded(F.OP_MAX_POOL)) return validatePool(index, op, n);
       break;
-    case F.OP_ADD: {
-      if (!builtinIncluded(F.OP_ADD)) break;
-      if (n != F.ADD_WORDS) return failAt(F.ERR_BAD_OP, index, "ADD has the wrong parameter count", n);
-      const count = param(op, F.ADD_COUNT);
-      if (count < 1 || !inArena(param(op, F.ADD_IN1), count) || !inArena(param(op, F.ADD_IN2), count) || !inArena(param(op, F.ADD_OUT), count)) return failAt(F.ERR_BAD_OP, index, "ADD buffer outside the arena", count);
-      if (!zeroPointOk(param(op, F.ADD_IN1_ZP)) || !zeroPointOk(param(op, F.ADD_IN2_ZP)) || !zeroPointOk(param(op, F.ADD_OUT_ZP))) return failAt(F.ERR_BAD_OP, index, "ADD zero point out of range", 0);
-      const leftShift = param(op, F.ADD_LEFT_SHIFT);
-      if (leftShift < 0 || leftShift > 30) return failAt(F.ERR_BAD_OP, index, "ADD left shift out of range", leftShift);
-      if (!multiplierOk(param(op, F.ADD_IN1_MULT), param(op, F.ADD_IN1_SHIFT)) || !multiplierOk(param(op, F.ADD_IN2_MULT), param(op, F.ADD_IN2_SHIFT)) || !multiplierOk(param(op, F.ADD_OUT_MULT), param(op, F.ADD_OUT_SHIFT))) return failAt(F.ERR_BAD_OP, index, "ADD multiplier out of range", 0);
-      if (!rangeOk(param(op, F.ADD_ACT_MIN), param(op, F.ADD_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "ADD activation range invalid", 0);
-      return F.ERR_NONE;
-    }
-    case F.OP_MEAN: {
-      if (!builtinIncluded(F.OP_MEAN)) break;
-      if (n != F.MEAN_WORDS) return failAt(F.ERR_BAD_OP, index, "MEAN has the wrong parameter count", n);
-      const h = param(op, F.MEAN_H), w = param(op, F.MEAN_W), c = param(op, F.MEAN_C);
-      if (!dimOk(h) || !dimOk(w) || !dimOk(c)) return failAt(F.ERR_BAD_OP, index, "MEAN dimension out of range", 0);
-      if (!inArena(param(op, F.MEAN_IN), <i64>h * w * c) || !inArena(param(op, F.MEAN_OUT), c)) return failAt(F.ERR_BAD_OP, index, "MEAN buffer outside the arena", 0);
-      if (!zeroPointOk(param(op, F.MEAN_IN_ZP)) || !zeroPointOk(param(op, F.MEAN_OUT_ZP))) return failAt(F.ERR_BAD_OP, index, "MEAN zero point out of range", 0);
-      if (!multiplierOk(param(op, F.MEAN_MULT), param(op, F.MEAN_SHIFT))) return failAt(F.ERR_BAD_OP, index, "MEAN multiplier out of range", param(op, F.MEAN_SHIFT));
-      return F.ERR_NONE;
-    }
     case F.OP_SOFTMAX: {
       if (!builtinIncluded(F.OP_SOFTMAX)) break;
       if (n != F.SOFTMAX_WORDS) return failAt(F.ERR_BAD_OP, index, "SOFTMAX has the wrong parameter count", n);

@@ -120,8 +120,9 @@ const q8 = (shape: number[], zeroPoint = 0) => ({ shape, type: TensorType.INT8, 
 
 test("refusals name the op and its operator index", () => {
   const add = table(scalar("i8", 0));
-  assertRejects({ tensors: [q8([1, 2, 2, 3]), q8([1, 1, 1, 3]), q8([1, 2, 2, 3])], ops: [{ builtin: Builtin.ADD, version: 2, inputs: [0, 1], outputs: [2], options: add }], inputs: [0], outputs: [2] },
-    "UNSUPPORTED_OP", /^operator 0 \(ADD\): broadcasting \[1,2,2,3\] \+ \[1,1,1,3\] is not supported/);
+  // ADD broadcasts now; shapes that do not broadcast are still refused.
+  assertRejects({ tensors: [q8([1, 2, 2, 3]), q8([1, 2, 3, 3]), q8([1, 2, 2, 3])], ops: [{ builtin: Builtin.ADD, version: 2, inputs: [0, 1], outputs: [2], options: add }], inputs: [0], outputs: [2] },
+    "BAD_MODEL", /^operator 0 \(ADD\): shapes \[1,2,2,3\] and \[1,2,3,3\] do not broadcast/);
 
   const conv = table(scalar("i8", 1), scalar("i32", 1), scalar("i32", 1), scalar("i8", 0));
   const filter = { shape: [2, 1, 1, 2], type: TensorType.INT8, scale: [0.01], data: int8Bytes([1, 2, 3, 4]) };

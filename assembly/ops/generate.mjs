@@ -36,7 +36,7 @@ export function readRegistry(withHost = true) {
 }
 
 // The built-in ops' opcodes (OP_* in assembly/format.ts).
-const BUILTIN_OPCODES = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+const BUILTIN_OPCODES = [1, 2, 3, 4, 5, 8, 9];
 
 export function assemblyDispatch(entries, builtins = BUILTIN_OPCODES, importPrefix = "./") {
   const mask = builtins.reduce((m, b) => m | (1 << b), 0);

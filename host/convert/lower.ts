@@ -5,7 +5,7 @@ import * as F from "../../assembly/format";
 import { fail } from "../errors";
 import { Graph, LoweredOp, Quant, Value, Window, windowOverlap } from "./graph";
 import {
-  activationRange, addParams, meanParams, perChannelMultipliers, perTensorDenseMultiplier, quantizeMultiplier, softmaxParams,
+  activationRange, perChannelMultipliers, perTensorDenseMultiplier, quantizeMultiplier, softmaxParams,
 } from "./quantization";
 import { Builtin, Operator, Tensor, TensorType, TENSOR_TYPE_NAMES, TfliteModel, builtinName } from "./tflite";
 import { REGISTERED } from "./ops";
@@ -13,9 +13,9 @@ import { REGISTERED } from "./ops";
 // Highest op version whose semantics Wisp implements; newer versions add
 // types or features (int16, int4, grouped conv, ...) that are rejected.
 const MAX_VERSION: Record<number, number> = {
-  [Builtin.ADD]: 2, [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 5, [Builtin.DEPTHWISE_CONV_2D]: 6,
+  [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 5, [Builtin.DEPTHWISE_CONV_2D]: 6,
   [Builtin.FULLY_CONNECTED]: 9, [Builtin.MAX_POOL_2D]: 2, [Builtin.RESHAPE]: 2, [Builtin.SOFTMAX]: 2,
-  [Builtin.MEAN]: 2, [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
+  [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
 };
 
 const ELEMENT_BYTES: Record<number, number> = { [TensorType.INT8]: 1, [TensorType.INT16]: 2, [TensorType.INT32]: 4 };
@@ -187,8 +187,6 @@ export class Lowering {
       case Builtin.FULLY_CONNECTED: return this.dense();
       case Builtin.AVERAGE_POOL_2D: return this.pool(F.OP_AVG_POOL);
       case Builtin.MAX_POOL_2D: return this.pool(F.OP_MAX_POOL);
-      case Builtin.ADD: return this.add();
-      case Builtin.MEAN: return this.mean();
       case Builtin.SOFTMAX: return this.softmax();
       case Builtin.RESHAPE:
       case Builtin.SQUEEZE:
@@ -371,57 +369,6 @@ export class Lowering {
       weights: [],
       macs: 0,
       encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), inH, inW, c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, act.min, act.max],
-    });
-  }
-
-  private add(): void {
-    this.arity([2], 1);
-    const a = this.activation(this.op.inputs[0], "first input");
-    const b = this.activation(this.op.inputs[1], "second input");
-    const output = this.activation(this.op.outputs[0], "output");
-    const same = (x: number[], y: number[]) => x.length === y.length && x.every((d, i) => d === y[i]);
-    if (!same(a.shape, b.shape) || !same(a.shape, output.shape)) this.reject("UNSUPPORTED_OP", `broadcasting ${JSON.stringify(a.shape)} + ${JSON.stringify(b.shape)} is not supported`);
-    if (a.id === b.id) this.reject("UNSUPPORTED_OP", "adding a tensor to itself is not supported");
-    const p = addParams(a.quant.scale, b.quant.scale, output.quant.scale);
-    const act = activationRange(this.options().i8(0), output.quant.scale, output.quant.zeroPoint, this.where());
-    this.push({
-      opcode: F.OP_ADD,
-      inputs: [a.id, b.id],
-      output: output.id,
-      overlap: [0, 0], // element i is written after both inputs' element i is read
-      weights: [],
-      macs: 0,
-      encode: (ctx) => [
-        ctx.arena(a.id), ctx.arena(b.id), ctx.arena(output.id), output.bytes,
-        a.quant.zeroPoint, b.quant.zeroPoint, output.quant.zeroPoint, p.leftShift,
-        p.input1.multiplier, p.input1.shift, p.input2.multiplier, p.input2.shift,
-        p.output.multiplier, p.output.shift, act.min, act.max,
-      ],
-    });
-  }
-
-  private mean(): void {
-    this.arity([2], 1);
-    const input = this.activation(this.op.inputs[0], "input");
-    const output = this.activation(this.op.outputs[0], "output");
-    const [h, w, c] = this.nhwc(input, "input");
-    const axisTensor = this.tensor(this.op.inputs[1], "axis");
-    const axisData = this.constant(this.op.inputs[1], "axis", TensorType.INT32, Math.floor((axisTensor.data?.length ?? 0) / 4)).data!;
-    const axisView = new DataView(axisData.buffer, axisData.byteOffset, axisData.byteLength);
-    const axes = Array.from({ length: axisData.length / 4 }, (_, i) => axisView.getInt32(4 * i, true));
-    const sorted = axes.map((x) => (x < 0 ? x + 4 : x)).sort();
-    if (sorted.length !== 2 || sorted[0] !== 1 || sorted[1] !== 2) this.reject("UNSUPPORTED_OP", `MEAN over axes ${JSON.stringify(axes)} is not supported (only height and width)`);
-    if (output.bytes !== c) this.reject("BAD_MODEL", `output has ${output.bytes} values, expected ${c}`);
-    const iq = input.quant, oq = output.quant;
-    const p = meanParams(iq.scale, oq.scale, h * w);
-    this.push({
-      opcode: F.OP_MEAN,
-      inputs: [input.id],
-      output: output.id,
-      overlap: [0], // channel c is written after every read of channel c
-      weights: [],
-      macs: 0,
-      encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), h, w, c, iq.zeroPoint, oq.zeroPoint, p.multiplier, p.shift],
     });
   }
 
