@@ -2,13 +2,14 @@
 // LogSoftmaxQuantized: input differences from the row maximum in Q5.26, exp
 // summed in Q12.19, gemmlowp-style fixed-point log of the sum (TFLM's
 // log_x_for_x_greater_than_or_equal_to_1), output on scale 16/256, zero
-// point 127.
+// point 127. The exp and reciprocal are the SIGMOID op's (sigmoid.ts).
 // Arguments: input multiplier, input left shift, reverse scaling divisor,
 // reverse scaling shift (<= 0), diff min (<= 0), depth.
 import * as F from "../format";
 import { failAt } from "../errors";
 import { multiplyByQuantizedMultiplier, roundingDivideByPOT, saturatingRoundingDoublingHighMul as mul, saturatingShiftLeft } from "../quant";
 import { arg, tensorAt, tensorBytes, tensorCount } from "./record";
+import { expOnNegative, oneOverOnePlusX } from "./sigmoid";
 
 const ARGS = 6;
 const INPUT_INTEGER_BITS = 5;
@@ -25,48 +26,6 @@ export function validate(index: i32, op: usize, n: i32): i32 {
   if (divisor < 0 || divisorShift < -31 || divisorShift > 0) return failAt(F.ERR_BAD_OP, index, "LOG_SOFTMAX reverse scaling invalid", divisorShift);
   if (diffMin > 0) return failAt(F.ERR_BAD_OP, index, "LOG_SOFTMAX diff min positive", diffMin);
   return F.ERR_NONE;
-}
-
-// gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl (Q0.31).
-function expOnQuarter(a: i32): i32 {
-  const expMinusOneEighth = 1895147668;
-  const oneThird = 715827883;
-  const x = a + (1 << 28);
-  const x2 = mul(x, x);
-  const x3 = mul(x2, x);
-  const x4 = mul(x2, x2);
-  const x4Over4 = roundingDivideByPOT(x4, 2);
-  const tail = roundingDivideByPOT(mul(x4Over4 + x3, oneThird) + x2, 1);
-  return expMinusOneEighth + mul(expMinusOneEighth, x + tail);
-}
-
-// gemmlowp exp_on_negative_values for Q5.26 input; result in Q0.31.
-function expOnNegative(a: i32): i32 {
-  const fractionalBits = 31 - INPUT_INTEGER_BITS;
-  const oneQuarter = 1 << (fractionalBits - 2);
-  const aModQuarterMinusQuarter = (a & (oneQuarter - 1)) - oneQuarter;
-  let result = expOnQuarter(saturatingShiftLeft(aModQuarterMinusQuarter, INPUT_INTEGER_BITS));
-  const remainder = aModQuarterMinusQuarter - a;
-  if (remainder & (1 << (fractionalBits - 2))) result = mul(result, 1672461947);
-  if (remainder & (1 << (fractionalBits - 1))) result = mul(result, 1302514674);
-  if (remainder & (1 << fractionalBits)) result = mul(result, 790015084);
-  if (remainder & (1 << (fractionalBits + 1))) result = mul(result, 290630308);
-  if (remainder & (1 << (fractionalBits + 2))) result = mul(result, 39332535);
-  if (remainder & (1 << (fractionalBits + 3))) result = mul(result, 720401);
-  if (remainder & (1 << (fractionalBits + 4))) result = mul(result, 242);
-  return a == 0 ? i32.MAX_VALUE : result;
-}
-
-// gemmlowp one_over_one_plus_x_for_x_in_0_1 (Q0.31 in and out).
-function oneOverOnePlusX(a: i32): i32 {
-  const sum = <i64>a + <i64>i32.MAX_VALUE;
-  const halfDenominator = <i32>((sum + (sum >= 0 ? 1 : -1)) / 2);
-  let x = 1515870810 + mul(halfDenominator, -1010580540);
-  for (let i = 0; i < 3; i++) {
-    const oneMinus = (1 << 29) - mul(halfDenominator, x);
-    x = x + saturatingShiftLeft(mul(x, oneMinus), 2);
-  }
-  return saturatingShiftLeft(x, 1);
 }
 
 // TFLM SaturatingRoundingMultiplyByPOTParam for exponent >= 0.
@@ -122,7 +81,7 @@ export function run(op: usize, arena: usize): void {
     let sumOfExps = 0;
     for (let c = 0; c < depth; c++) {
       const diff = <i32>load<i8>(row + <usize>c) - maxInRow;
-      if (diff >= diffMin) sumOfExps += roundingDivideByPOT(expOnNegative(multiplyByQuantizedMultiplier(diff, multiplier, leftShift)), ACCUMULATION_INTEGER_BITS);
+      if (diff >= diffMin) sumOfExps += roundingDivideByPOT(expOnNegative(multiplyByQuantizedMultiplier(diff, multiplier, leftShift), INPUT_INTEGER_BITS), ACCUMULATION_INTEGER_BITS);
     }
     const logSum = logOfSum(sumOfExps);
     const adjustedDiffMin = max(diffMin - 1, multiplyByQuantizedMultiplier(logSum + i32.MIN_VALUE, divisor, divisorShift));

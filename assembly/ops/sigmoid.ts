@@ -46,7 +46,7 @@ function expOnQuarter(a: i32): i32 {
 // integer bits (4 for LOGISTIC, 5 for TANH), result in Q0.31. The barrel
 // shifter applies exp(-2^k) for each set bit k of the remainder, for
 // k < integerBits.
-function expOnNegative(a: i32, integerBits: i32): i32 {
+export function expOnNegative(a: i32, integerBits: i32): i32 {
   const fractionalBits = 31 - integerBits;
   const oneQuarter = 1 << (fractionalBits - 2);
   const aModQuarterMinusQuarter = (a & (oneQuarter - 1)) - oneQuarter;
@@ -76,12 +76,17 @@ function reciprocalOfOnePlus(a: i32): i32 {
   return x;
 }
 
+// gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a), Q0.31 in and out;
+// the Q2.29 value read as Q1.30 (halved), rescaled to Q0.31.
+export function oneOverOnePlusX(a: i32): i32 {
+  return saturatingShiftLeft(reciprocalOfOnePlus(a), 1);
+}
+
 // gemmlowp logistic for a in Q4.27; result in Q0.31.
 function logistic(a: i32): i32 {
   if (a == 0) return 1 << 30;
   const positive = a > 0;
-  // 1 / (1 + e): the Q2.29 value read as Q1.30 (halved), rescaled to Q0.31.
-  const resultIfPositive = saturatingShiftLeft(reciprocalOfOnePlus(expOnNegative(positive ? -a : a, 4)), 1);
+  const resultIfPositive = oneOverOnePlusX(expOnNegative(positive ? -a : a, 4));
   return positive ? resultIfPositive : i32.MAX_VALUE - resultIfPositive;
 }
 
