@@ -1,0 +1,156 @@
+// ACTIVATION: int8 RELU, RELU6, LEAKY_RELU and HARD_SWISH, elementwise, as
+// TFLM's reference kernels compute them (activations.h, leaky_relu.h,
+// hard_swish.h). Each reads element i before writing it, so it may run in place.
+// Arguments: kind, then per kind
+//   RELU (0):       input zero point, output zero point, multiplier, shift, min, max
+//   CLAMP (1):      low, high (RELU6: TFLM clamps the input bytes, no rescaling)
+//   LEAKY_RELU (2): input zero point, output zero point, identity multiplier,
+//                   identity shift, alpha multiplier (magnitude), alpha shift,
+//                   alpha negative (0/1)
+//   HARD_SWISH (3): input zero point, output zero point, reluish multiplier
+//                   (int16), reluish exponent, output multiplier (int16),
+//                   output exponent (<= 0)
+import * as F from "../format";
+import { failAt } from "../errors";
+import { multiplyByQuantizedMultiplier } from "../quant";
+import { arg, tensorAt, tensorBytes, tensorCount } from "./record";
+
+const RELU = 0;
+const CLAMP = 1;
+const LEAKY_RELU = 2;
+const HARD_SWISH = 3;
+
+@inline
+function isInt8(v: i32): bool {
+  return v >= -128 && v <= 127;
+}
+
+@inline
+function isInt16(v: i32): bool {
+  return v >= -32768 && v <= 32767;
+}
+
+@inline
+function isMultiplier(m: i32, shift: i32): bool {
+  return m >= 0 && shift >= -31 && shift <= 30;
+}
+
+export function validate(index: i32, op: usize, n: i32): i32 {
+  if (n < 1 || tensorCount(op) != 2) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument or tensor count", n);
+  if (tensorBytes(op, 0) != tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output and input sizes differ", tensorBytes(op, 0));
+  const kind = arg(op, 0);
+  const expected = kind == RELU ? 7 : kind == CLAMP ? 3 : kind == LEAKY_RELU ? 8 : kind == HARD_SWISH ? 7 : -1;
+  if (expected < 0) return failAt(F.ERR_BAD_OP, index, "ACTIVATION kind invalid", kind);
+  if (n != expected) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument count", n);
+  if (kind == CLAMP) {
+    if (!isInt8(arg(op, 1)) || !isInt8(arg(op, 2)) || arg(op, 1) > arg(op, 2)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION clamp range invalid", arg(op, 1));
+    return F.ERR_NONE;
+  }
+  if (!isInt8(arg(op, 1)) || !isInt8(arg(op, 2))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION zero point out of range", arg(op, 1));
+  if (kind == RELU) {
+    if (!isMultiplier(arg(op, 3), arg(op, 4))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION multiplier invalid", arg(op, 3));
+    if (!isInt8(arg(op, 5)) || !isInt8(arg(op, 6)) || arg(op, 5) > arg(op, 6)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION range invalid", arg(op, 5));
+  } else if (kind == LEAKY_RELU) {
+    if (!isMultiplier(arg(op, 3), arg(op, 4)) || !isMultiplier(arg(op, 5), arg(op, 6))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION multiplier invalid", arg(op, 3));
+    if (arg(op, 7) != 0 && arg(op, 7) != 1) return failAt(F.ERR_BAD_OP, index, "ACTIVATION alpha sign invalid", arg(op, 7));
+  } else {
+    if (!isInt16(arg(op, 3)) || arg(op, 4) < -31 || arg(op, 4) > 31) return failAt(F.ERR_BAD_OP, index, "ACTIVATION reluish multiplier invalid", arg(op, 4));
+    if (!isInt16(arg(op, 5)) || arg(op, 6) < -31 || arg(op, 6) > 0) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output multiplier invalid", arg(op, 6));
+  }
+  return F.ERR_NONE;
+}
+
+// --- int16 fixed point of TFLM's HardSwish (values held in i32, wrapped to
+// int16 where C++ stores into an int16_t).
+
+@inline
+function wrap16(v: i32): i32 {
+  return (v << 16) >> 16;
+}
+
+// gemmlowp SaturatingRoundingDoublingHighMul for int16.
+@inline
+function roundingHighMul16(a: i32, b: i32): i32 {
+  if (a == b && a == -32768) return 32767;
+  const ab = a * b;
+  return wrap16((ab + (ab >= 0 ? 1 << 14 : 1 - (1 << 14))) / (1 << 15));
+}
+
+// TFLM SaturatingDoublingHighMul: the same, truncating toward zero.
+@inline
+function highMul16(a: i32, b: i32): i32 {
+  if (a == b && a == -32768) return 32767;
+  return wrap16((a * b) / (1 << 15));
+}
+
+// TFLM SaturatingLeftShift for int16 (amount <= 30).
+@inline
+function saturatingLeftShift16(v: i32, amount: i32): i32 {
+  const r = <i64>v << amount;
+  return r > 32767 ? 32767 : r < -32768 ? -32768 : <i32>r;
+}
+
+// gemmlowp RoundingDivideByPOT for int16, exponent 0..31: the mask is
+// (2^e - 1) truncated to int16, as the C++ template computes it.
+@inline
+function roundingDivideByPOT16(x: i32, exponent: i32): i32 {
+  const mask = wrap16(<i32>((<i64>1 << exponent) - 1));
+  const remainder = x & mask;
+  const threshold = wrap16((mask >> 1) + (x < 0 ? 1 : 0));
+  return wrap16((x >> exponent) + (remainder > threshold ? 1 : 0));
+}
+
+function hardSwish(x: i32, reluishMultiplier: i32, reluishExponent: i32, outputMultiplier: i32, outputExponent: i32): i32 {
+  const hires = wrap16(x << 7);
+  const preshiftOutput = roundingHighMul16(hires, outputMultiplier);
+  let reluish = hires;
+  if (reluishExponent > 0) reluish = saturatingLeftShift16(reluish, reluishExponent - 1);
+  reluish = roundingHighMul16(reluish, reluishMultiplier);
+  if (reluishExponent > 0) reluish = saturatingLeftShift16(reluish, 1);
+  if (reluishExponent < 0) reluish = roundingDivideByPOT16(reluish, -reluishExponent);
+  // [-1, 1] to [0, 1].
+  reluish = wrap16((reluish + (1 << 15)) >> 1);
+  return roundingDivideByPOT16(highMul16(reluish, preshiftOutput), -outputExponent);
+}
+
+export function run(op: usize, arena: usize): void {
+  const kind = arg(op, 0);
+  const output = tensorAt(arena, op, 0), input = tensorAt(arena, op, 1);
+  const count = tensorBytes(op, 0);
+  if (kind == CLAMP) {
+    const low = arg(op, 1), high = arg(op, 2);
+    for (let i = 0; i < count; i++) {
+      const v = <i32>load<i8>(input + <usize>i);
+      store<i8>(output + <usize>i, <i8>(v > high ? high : v < low ? low : v));
+    }
+    return;
+  }
+  const inZp = arg(op, 1), outZp = arg(op, 2);
+  if (kind == RELU) {
+    const multiplier = arg(op, 3), shift = arg(op, 4), low = arg(op, 5), high = arg(op, 6);
+    for (let i = 0; i < count; i++) {
+      const v = outZp + multiplyByQuantizedMultiplier(<i32>load<i8>(input + <usize>i) - inZp, multiplier, shift);
+      store<i8>(output + <usize>i, <i8>min(max(v, low), high));
+    }
+  } else if (kind == LEAKY_RELU) {
+    const identity = arg(op, 3), identityShift = arg(op, 4), alpha = arg(op, 5), alphaShift = arg(op, 6), negative = arg(op, 7) != 0;
+    for (let i = 0; i < count; i++) {
+      const x = <i32>load<i8>(input + <usize>i) - inZp;
+      let v = outZp;
+      if (x >= 0) v += multiplyByQuantizedMultiplier(x, identity, identityShift);
+      else {
+        const scaled = multiplyByQuantizedMultiplier(x, alpha, alphaShift);
+        v += negative ? -scaled : scaled;
+      }
+      store<i8>(output + <usize>i, <i8>min(max(v, -128), 127));
+    }
+  } else {
+    const reluishMultiplier = arg(op, 3), reluishExponent = arg(op, 4), outputMultiplier = arg(op, 5), outputExponent = arg(op, 6);
+    for (let i = 0; i < count; i++) {
+      const x = <i32>load<i8>(input + <usize>i) - inZp;
+      // C++ adds the zero point in int16_t arithmetic.
+      const v = wrap16(hardSwish(x, reluishMultiplier, reluishExponent, outputMultiplier, outputExponent) + outZp);
+      store<i8>(output + <usize>i, <i8>min(max(v, -128), 127));
+    }
+  }
+}
