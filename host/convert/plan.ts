@@ -21,10 +21,9 @@ export const SEARCH_STEPS = 3000;
 // hundred values, then a little more per op.
 export const WORK_FLOOR = 1 << 21;
 export const WORK_PER_OP = 1024;
-// Pairs of values alive at once that the planner accepts. Real models have
-// hundreds; this many means thousands of tensors live together, and the
-// overlap lists would cost more memory than the model is worth.
-export const MAX_OVERLAPS = 1 << 20;
+// Pairs of values alive at once that the planner accepts (32 MB of overlap
+// lists, about 2,900 tensors all live together). Real models have hundreds.
+export const MAX_OVERLAPS = 1 << 22;
 
 export interface Lifetime {
   start: number;
@@ -72,78 +71,83 @@ export function lifetimes(graph: Graph): Lifetime[] {
   return life;
 }
 
-// Overlap allowances for inputs that die at their op, keyed
-// input * values + output.
-function overlapAllowances(graph: Graph, life: Lifetime[]): Map<number, number> {
+// Overlap allowances for inputs that die at their op. For value v:
+// over[v] lists [u, d] where v is written over its dying input u (v may
+// start d bytes before u); under[v] lists [w, d] where w is written over v.
+interface Allowances {
+  over: [number, number][][];
+  under: [number, number][][];
+}
+
+function overlapAllowances(graph: Graph, life: Lifetime[]): Allowances {
   const n = graph.values.length;
-  const allowance = new Map<number, number>();
+  const key = new Map<number, number>(); // input * n + output -> bytes; the last input wins
   graph.ops.forEach((op, i) => {
     op.inputs.forEach((v, k) => {
       const d = op.overlap[k];
-      if (d !== null && life[v].end === i) allowance.set(v * n + op.output, d);
+      if (d !== null && life[v].end === i) key.set(v * n + op.output, d);
     });
   });
-  return allowance;
+  const over: [number, number][][] = graph.values.map(() => []);
+  const under: [number, number][][] = graph.values.map(() => []);
+  for (const [k, d] of key) {
+    const input = Math.floor(k / n), output = k % n;
+    over[output].push([input, d]);
+    under[input].push([output, d]);
+  }
+  return { over, under };
+}
+
+function allowanceFor(list: [number, number][], u: number): number | undefined {
+  for (const [w, d] of list) if (w === u) return d;
+  return undefined;
 }
 
 // For every live value, the values whose lifetimes overlap it, as one flat
 // list: value v's neighbours are neighbours[first[v]] .. neighbours[first[v + 1] - 1].
-// Beside each neighbour u: how far v may start before u when v is written
-// over dying u (asOutput), and how far u may reach into v when u is written
-// over dying v (asInput); NaN when neither applies. A sweep in start order
-// keeps the values still alive, so it costs the pairs found, not the square
-// of the value count.
+// A sweep in start order keeps the values still alive, so it costs the pairs
+// found, not the square of the value count; it runs twice, to count and then
+// to fill, so nothing but the list itself is held.
 interface Overlaps {
   first: Int32Array;
   neighbours: Int32Array;
-  asOutput: Float64Array;
-  asInput: Float64Array;
   pairs: number;
   maxDegree: number;
 }
 
-function overlapLists(graph: Graph, live: number[], life: Lifetime[], allowance: Map<number, number>): Overlaps {
-  const n = graph.values.length;
+function sweep(live: number[], life: Lifetime[], pair: (u: number, v: number) => void): void {
   const byStart = live.slice().sort((a, b) => life[a].start - life[b].start || a - b);
-  const a: number[] = [];
-  const b: number[] = [];
   let alive: number[] = [];
   for (const v of byStart) {
     alive = alive.filter((u) => life[u].end >= life[v].start);
-    for (const u of alive) {
-      a.push(u);
-      b.push(v);
-    }
-    if (a.length > MAX_OVERLAPS) {
-      fail("TOO_LARGE", `tensor "${graph.values[v].name}" is live together with ${alive.length} others: more than ${MAX_OVERLAPS} pairs of tensors live at once, more than the arena planner takes`);
-    }
+    for (const u of alive) pair(u, v);
     alive.push(v);
   }
+}
+
+function overlapLists(graph: Graph, live: number[], life: Lifetime[]): Overlaps {
+  const n = graph.values.length;
   const first = new Int32Array(n + 1);
-  for (let i = 0; i < a.length; i++) {
-    first[a[i] + 1]++;
-    first[b[i] + 1]++;
-  }
+  let pairs = 0;
+  sweep(live, life, (u, v) => {
+    first[u + 1]++;
+    first[v + 1]++;
+    if (++pairs > MAX_OVERLAPS) {
+      fail("TOO_LARGE", `tensor "${graph.values[v].name}" is live together with ${first[v + 1]} others: more than ${MAX_OVERLAPS} pairs of tensors live at once, more than the arena planner takes`);
+    }
+  });
   let maxDegree = 0;
   for (let v = 0; v < n; v++) {
     maxDegree = Math.max(maxDegree, first[v + 1]);
     first[v + 1] += first[v];
   }
   const fill = first.slice();
-  const neighbours = new Int32Array(2 * a.length);
-  const asOutput = new Float64Array(2 * a.length);
-  const asInput = new Float64Array(2 * a.length);
-  const add = (v: number, u: number) => {
-    const k = fill[v]++;
-    neighbours[k] = u;
-    asOutput[k] = allowance.get(u * n + v) ?? NaN;
-    asInput[k] = allowance.get(v * n + u) ?? NaN;
-  };
-  for (let i = 0; i < a.length; i++) {
-    add(a[i], b[i]);
-    add(b[i], a[i]);
-  }
-  return { first, neighbours, asOutput, asInput, pairs: a.length, maxDegree };
+  const neighbours = new Int32Array(2 * pairs);
+  sweep(live, life, (u, v) => {
+    neighbours[fill[u]++] = v;
+    neighbours[fill[v]++] = u;
+  });
+  return { first, neighbours, pairs, maxDegree };
 }
 
 // Per-value buffers, sized for the most neighbours any value has.
@@ -158,80 +162,110 @@ interface Scratch {
 interface Context {
   graph: Graph;
   life: Lifetime[];
+  allowances: Allowances;
   overlaps: Overlaps;
   scratch: Scratch;
   units: number;
   placements: number;
 }
 
-// Places values in the given order: each at the candidate offset (0, or just
-// past or just before a conflicting neighbour) that keeps the extent least,
-// the lowest such offset on a tie. Offsets may go negative while placing (a
-// chain of in-place ops drifts downward); the result is shifted to start at 0.
+// The lowest-extent offset for a value of `bytes` among the candidates 0,
+// alignUp(hi[i]) and alignDown(lo[i]) (just past or just before a
+// neighbour), where offsets strictly inside any (lo[i], hi[i]) are forbidden;
+// the lowest such offset on a tie. `low`..`high` is the extent so far
+// (null: nothing placed yet).
+function lowestFit(s: Scratch, k: number, bytes: number, low: number | null, high: number): number {
+  const { lo, hi, index, mergedLo, mergedHi } = s;
+  // Merge the non-empty intervals into disjoint ones sorted by lo, so each
+  // candidate is checked by a binary search instead of against all of them.
+  let n = 0;
+  for (let i = 0; i < k; i++) {
+    if (!(lo[i] < hi[i])) continue;
+    let j = n++;
+    if (n > 16) { index[j] = i; continue; }
+    for (; j > 0 && lo[index[j - 1]] > lo[i]; j--) index[j] = index[j - 1]; // insertion sort while short
+    index[j] = i;
+  }
+  if (n > 16) index.subarray(0, n).sort((x, y) => lo[x] - lo[y]);
+  let merged = 0;
+  for (let j = 0; j < n; j++) {
+    const i = index[j];
+    if (merged > 0 && lo[i] < mergedHi[merged - 1]) mergedHi[merged - 1] = Math.max(mergedHi[merged - 1], hi[i]);
+    else { mergedLo[merged] = lo[i]; mergedHi[merged] = hi[i]; merged++; }
+  }
+  let best = NaN;
+  let bestExtent = Infinity;
+  for (let i = -1; i < 2 * k; i++) {
+    const c = i < 0 ? 0 : (i & 1) === 0 ? alignUp(hi[i >> 1]) : alignDown(lo[i >> 1]);
+    let a = 0, b = merged; // the last interval with lo < c must end by c
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (mergedLo[m] < c) a = m + 1;
+      else b = m;
+    }
+    if (a > 0 && c < mergedHi[a - 1]) continue;
+    const extent = low === null ? bytes : Math.max(high, c + bytes) - Math.min(low, c);
+    if (extent < bestExtent || (extent === bestExtent && c < best)) {
+      best = c;
+      bestExtent = extent;
+    }
+  }
+  return best;
+}
+
+// Places values in the given order, each at its lowest fit beside the
+// neighbours already placed. Offsets may go negative while placing (a chain
+// of in-place ops drifts downward); the result is shifted to start at 0.
 function place(ctx: Context, order: number[]): Plan {
-  const { graph, life } = ctx;
-  const { first, neighbours, asOutput, asInput } = ctx.overlaps;
-  const { lo, hi, index, mergedLo, mergedHi } = ctx.scratch;
+  const { graph, life, scratch } = ctx;
+  const { first, neighbours } = ctx.overlaps;
+  const { over, under } = ctx.allowances;
+  const { lo, hi } = scratch;
   const offsets: number[] = new Array(graph.values.length).fill(-1);
   const placed = new Uint8Array(graph.values.length);
-  let count = 0;
-  let low = 0;
+  let low: number | null = null;
   let high = 0;
   ctx.placements++;
   for (const id of order) {
     const bytes = graph.values[id].bytes;
     ctx.units += 1 + first[id + 1] - first[id];
-    // Offsets strictly inside (lo[i], hi[i]) would overwrite a neighbour.
+    // Offsets strictly inside (lo[k], hi[k]) would overwrite a neighbour.
     let k = 0;
     for (let e = first[id]; e < first[id + 1]; e++) {
       const u = neighbours[e];
       if (!placed[u]) continue;
       const base = offsets[u];
       const uBytes = graph.values[u].bytes;
-      if (!Number.isNaN(asOutput[e])) { lo[k] = base - Math.min(bytes, asOutput[e]); hi[k] = base + uBytes; }
-      else if (!Number.isNaN(asInput[e])) { lo[k] = base - bytes; hi[k] = base + Math.min(uBytes, asInput[e]); }
+      const asOutput = over[id].length ? allowanceFor(over[id], u) : undefined; // id is written over dying u
+      const asInput = under[id].length ? allowanceFor(under[id], u) : undefined; // u is written over dying id
+      if (asOutput !== undefined) { lo[k] = base - Math.min(bytes, asOutput); hi[k] = base + uBytes; }
+      else if (asInput !== undefined) { lo[k] = base - bytes; hi[k] = base + Math.min(uBytes, asInput); }
       else { lo[k] = base - bytes; hi[k] = base + uBytes; }
       k++;
     }
-    // Merge the non-empty intervals into disjoint ones sorted by lo, so each
-    // candidate is checked by a binary search instead of against all of them.
-    let n = 0;
-    for (let i = 0; i < k; i++) if (lo[i] < hi[i]) index[n++] = i;
-    const sorted = index.subarray(0, n).sort((x, y) => lo[x] - lo[y]);
-    let merged = 0;
-    for (const i of sorted) {
-      if (merged > 0 && lo[i] < mergedHi[merged - 1]) mergedHi[merged - 1] = Math.max(mergedHi[merged - 1], hi[i]);
-      else { mergedLo[merged] = lo[i]; mergedHi[merged] = hi[i]; merged++; }
-    }
-    let best = NaN;
-    let bestExtent = Infinity;
-    const consider = (c: number): void => {
-      let a = 0, b = merged; // the last interval with lo < c must end by c
-      while (a < b) {
-        const m = (a + b) >> 1;
-        if (mergedLo[m] < c) a = m + 1;
-        else b = m;
-      }
-      if (a > 0 && c < mergedHi[a - 1]) return;
-      const extent = count === 0 ? bytes : Math.max(high, c + bytes) - Math.min(low, c);
-      if (extent < bestExtent || (extent === bestExtent && c < best)) {
-        best = c;
-        bestExtent = extent;
-      }
-    };
-    consider(0);
-    for (let i = 0; i < k; i++) {
-      consider(alignUp(hi[i]));
-      consider(alignDown(lo[i]));
-    }
-    offsets[id] = best;
-    low = count === 0 ? best : Math.min(low, best);
-    high = count === 0 ? best + bytes : Math.max(high, best + bytes);
+    const at = lowestFit(scratch, k, bytes, low, high);
+    offsets[id] = at;
+    low = low === null ? at : Math.min(low, at);
+    high = Math.max(high, at + bytes);
     placed[id] = 1;
-    count++;
   }
-  for (const id of order) offsets[id] -= low;
-  return { offsets, arenaBytes: alignUp(Math.max(high - low, 1)), lifetimes: life };
+  const base = low ?? 0;
+  for (const id of order) offsets[id] -= base;
+  return { offsets, arenaBytes: alignUp(Math.max(high - base, 1)), lifetimes: life };
+}
+
+// One placement in a given order, without the search (for tests).
+export function placeInOrder(graph: Graph, order: number[]): Plan {
+  const life = lifetimes(graph);
+  const live = graph.values.filter((v) => life[v.id].start !== Infinity).map((v) => v.id);
+  return place(context(graph, life, live), order);
+}
+
+function context(graph: Graph, life: Lifetime[], live: number[]): Context {
+  const overlaps = overlapLists(graph, live, life);
+  const d = overlaps.maxDegree;
+  const scratch = { lo: new Float64Array(d), hi: new Float64Array(d), index: new Int32Array(d), mergedLo: new Float64Array(d), mergedHi: new Float64Array(d) };
+  return { graph, life, allowances: overlapAllowances(graph, life), overlaps, scratch, units: 0, placements: 0 };
 }
 
 export function workBudget(opCount: number): number {
@@ -244,13 +278,9 @@ export function workBudget(opCount: number): number {
 // covers it (each costs the same: values + 2 x overlapping pairs).
 export function planArena(graph: Graph): Plan {
   const life = lifetimes(graph);
-  const allowance = overlapAllowances(graph, life);
   const live = graph.values.filter((v) => life[v.id].start !== Infinity).map((v) => v.id);
-  const overlaps = overlapLists(graph, live, life, allowance);
-  const d = overlaps.maxDegree;
-  const scratch = { lo: new Float64Array(d), hi: new Float64Array(d), index: new Int32Array(d), mergedLo: new Float64Array(d), mergedHi: new Float64Array(d) };
-  const ctx: Context = { graph, life, overlaps, scratch, units: 0, placements: 0 };
-  const cost = live.length + 2 * overlaps.pairs;
+  const ctx = context(graph, life, live);
+  const cost = live.length + 2 * ctx.overlaps.pairs;
   const budget = workBudget(graph.ops.length);
   const affordable = () => ctx.units + cost <= budget;
 
