@@ -39,6 +39,7 @@ function growthTable(name: string, build: (ops: number) => Uint8Array): void {
   console.log(`\n${name}`);
   const rows = [["ops", "plan ms", "work units", "budget", "search steps", "arena bytes", "growth (ms ~ ops^k)"]];
   let previous: { ops: number; ms: number } | null = null;
+  let first: { ops: number; ms: number } | null = null;
   for (const size of SIZES) {
     const graph = lower(readTflite(build(size)));
     const ops = graph.ops.length;
@@ -48,12 +49,17 @@ function growthTable(name: string, build: (ops: number) => Uint8Array): void {
       const k = previous ? (Math.log(t / previous.ms) / Math.log(ops / previous.ops)).toFixed(2) : "";
       rows.push([String(ops), t.toFixed(1), String(w.units), String(w.budget), String(w.steps), String(plan.arenaBytes), k]);
       previous = { ops, ms: t };
+      first ??= previous;
     } catch (e) {
       if (!(e instanceof WispError)) throw e;
       rows.push([String(ops), `refused: ${e.code}`, "", "", "", "", ""]);
     }
   }
   printTable(rows, []);
+  if (first && previous && previous !== first) {
+    const k = Math.log(previous.ms / first.ms) / Math.log(previous.ops / first.ops);
+    console.log(`${first.ops} to ${previous.ops} ops: ${(previous.ops / first.ops).toFixed(0)}x the ops, ${(previous.ms / first.ms).toFixed(1)}x the time (k = ${k.toFixed(2)})`);
+  }
 }
 
 function targets(): void {
