@@ -7,6 +7,7 @@ export type WispErrorCode =
   | "UNSUPPORTED_TYPE" // a tensor type or quantization Wisp does not run
   | "DYNAMIC_SHAPE" // a tensor without a fixed shape
   | "BAD_MODEL" // the graph is inconsistent (shapes, quantization, buffers)
+  | "TOO_LARGE" // a tensor, the arena or the weights exceed what the .wisp format or the module holds
   | "BAD_WISP" // the .wisp container failed validation
   | "BAD_INPUT" // the caller passed input of the wrong size or type
   | "OUT_OF_MEMORY" // the module could not reserve memory for the model

@@ -3,6 +3,7 @@
 import * as F from "../../assembly/format";
 import { crc32 } from "../crc32";
 import { Graph } from "./graph";
+import { checkArena, checkFile, checkParams, checkWeights } from "./limits";
 import { Plan } from "./plan";
 
 export interface TensorInfo {
@@ -41,11 +42,15 @@ export interface ModelInfo {
   wispBytes: number;
 }
 
+// Not `(n + 3) & ~3`: that wraps past 2^31, and the limits are checked after.
 function align4(n: number): number {
-  return (n + 3) & ~3;
+  return Math.ceil(n / 4) * 4;
 }
 
+// Sizes and offsets are checked against the format's and the module's limits
+// (./limits.ts) before anything is allocated or written as a 32-bit word.
 export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: ModelInfo } {
+  checkArena(graph, plan);
   // Weights: every block 4-aligned, in op order.
   const blockOffsets: number[][] = [];
   let weightsBytes = 0;
@@ -53,6 +58,7 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
     blockOffsets.push(op.weights.map((b) => {
       const at = weightsBytes;
       weightsBytes = align4(weightsBytes + b.length);
+      checkWeights(graph, op, weightsBytes);
       return at;
     }));
   }
@@ -64,8 +70,10 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
   const words: number[] = [plan.arenaBytes, plan.offsets[input.id], input.bytes, plan.offsets[output.id], output.bytes, graph.ops.length];
   graph.ops.forEach((op, i) => {
     const params = op.encode({ arena: (v) => plan.offsets[v], weights: (k) => blockOffsets[i][k] });
+    checkParams(graph, op, params);
     words.push(op.opcode, F.OP_HEADER_WORDS + params.length, ...params);
   });
+  checkFile(words.length * 4 + weightsBytes);
   const graphBytes = new Uint8Array(words.length * 4);
   const gv = new DataView(graphBytes.buffer);
   words.forEach((w, i) => gv.setInt32(4 * i, w, true));
@@ -114,6 +122,7 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
     meta = next;
   }
   const total = metaAt + meta.length;
+  checkFile(total);
   const out = new Uint8Array(total);
   const v = new DataView(out.buffer);
   v.setUint32(0, F.WISP_MAGIC, true);

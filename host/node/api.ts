@@ -3,6 +3,7 @@
 import * as F from "../../assembly/format";
 import { convertTflite, ModelInfo } from "../convert";
 import { fail, WispError } from "../errors";
+import { graphFacts, readDescription } from "./description";
 import { instantiate, lastError, WispExports } from "./runtime";
 
 const RUNTIME_CODES: Record<number, "BAD_WISP" | "OUT_OF_MEMORY" | "RUNTIME"> = {
@@ -16,32 +17,6 @@ export function detectFormat(bytes: Uint8Array): ModelFormat {
   if (bytes.length >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === "TFL3") return "tflite";
   if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === F.WISP_MAGIC) return "wisp";
   return fail("BAD_INPUT", "not a model: expected a .tflite (TFL3) or .wisp (WISP) file");
-}
-
-// The JSON description section of a .wisp file, for hosts. The module has
-// validated the container already, so the section table is sound.
-function readDescription(wisp: Uint8Array): ModelInfo {
-  const v = new DataView(wisp.buffer, wisp.byteOffset, wisp.byteLength);
-  const sections = v.getUint32(F.HEADER_BYTES, true);
-  for (let i = 0; i < sections; i++) {
-    const entry = F.HEADER_BYTES + 4 + i * F.SECTION_ENTRY_BYTES;
-    if (v.getUint32(entry, true) !== F.SECTION_META) continue;
-    const at = v.getUint32(entry + 4, true);
-    const size = v.getUint32(entry + 8, true);
-    try {
-      return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(wisp.subarray(at, at + size))) as ModelInfo;
-    } catch {
-      return fail("BAD_WISP", "the description section is not valid JSON");
-    }
-  }
-  return fail("BAD_WISP", "the .wisp file has no description section");
-}
-
-function checkDescription(info: ModelInfo, w: WispExports): void {
-  const ok = info && typeof info === "object" && info.input && info.output && Array.isArray(info.ops)
-    && info.input.bytes === w.wisp_input_bytes() && info.output.bytes === w.wisp_output_bytes() && info.arenaBytes === w.wisp_arena_bytes()
-    && info.ops.every((o) => Number.isInteger(o.arenaOffset) && Number.isInteger(o.arenaBytes) && o.arenaOffset >= 0 && o.arenaBytes >= 0 && o.arenaOffset + o.arenaBytes <= info.arenaBytes);
-  if (!ok) fail("BAD_WISP", "the description section does not match the graph");
 }
 
 export class Model {
@@ -137,7 +112,8 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
     status = w.wisp_load(ptr, wisp.length);
   }
   if (status !== F.ERR_NONE) throw new WispError(RUNTIME_CODES[status] ?? "RUNTIME", lastError(w));
-  const info = readDescription(wisp);
-  checkDescription(info, w);
+  // The module has validated the container and the graph: now the host's
+  // own section, checked against them.
+  const info = readDescription(wisp, graphFacts(wisp));
   return new Model(info, w);
 }
