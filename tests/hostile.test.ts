@@ -123,7 +123,7 @@ test("dimensions and windows past the module's limits are refused by the convert
 
 // A graph built by hand, to reach sizes no .tflite here can hold.
 function oneOp(weights: Uint8Array[], params: (arena: (v: number) => number) => number[]): Graph {
-  const value = (id: number): Value => ({ id, bytes: 16, shape: [1, 16], quant: { scale: 1, zeroPoint: 0 }, name: `v${id}` });
+  const value = (id: number): Value => ({ id, bytes: 16, shape: [1, 16], quant: { scale: 1, zeroPoint: 0 }, name: `v${id}`, type: TensorType.INT8 });
   const op: LoweredOp = {
     opcode: F.OP_REQUANTIZE, name: "QUANTIZE", tfliteIndex: 7, tfliteOutput: 1, inputs: [0], output: 1, overlap: [0], weights, macs: 0,
     encode: (ctx) => params(ctx.arena),
@@ -163,7 +163,7 @@ test("a description of the wrong shape is BAD_WISP naming the field, never an in
     ["op counts that disagree with the ops", (i) => { i.opCounts.SOFTMAX = 2; }, /field opCounts\.SOFTMAX must be a whole number from 1 to 1, not 2/],
     ["a file size that is not the file's", (i) => { i.wispBytes = 1; }, /field wispBytes is 1, but the file size says \d+/],
     ["a top level that is an array", () => "[]", /field \(top level\) must be an object, not an array of 0/],
-    ["a wrong format version", (i) => { i.formatVersion = 2; }, /field formatVersion is 2, but the header says 1/],
+    ["a wrong format version", (i) => { i.formatVersion = 1; }, /field formatVersion is 1, but the header says 2/],
     ["an op index out of order", (i) => { i.ops[0].index = 3; }, /field ops\[0\]\.index is 3, but the op's position says 0/],
   ];
   const wisp = small();

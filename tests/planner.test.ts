@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Graph, LoweredOp, Value } from "../host/convert/graph";
 import { lifetimes, placeInOrder, planArena } from "../host/convert/plan";
 import { prng } from "./helpers";
+import { TensorType } from "../host/convert/tflite";
 
 const align = (x: number, up: boolean) => (up ? Math.ceil(x / 4) : Math.floor(x / 4)) * 4;
 
@@ -50,7 +51,7 @@ function reference(graph: Graph, order: number[]): number[] {
 // A random graph: each op reads one or two recent values; sizes and overlap
 // allowances (some negative, some none) at random.
 function randomGraph(random: (n: number) => number): Graph {
-  const value = (id: number): Value => ({ id, bytes: 1 + random(300), shape: [1], quant: { scale: 1, zeroPoint: 0 }, name: `v${id}` });
+  const value = (id: number): Value => ({ id, bytes: 1 + random(300), shape: [1], quant: { scale: 1, zeroPoint: 0 }, name: `v${id}`, type: TensorType.INT8 });
   const values = [value(0)];
   const ops: LoweredOp[] = [];
   for (let i = 0, n = 1 + random(30); i < n; i++) {

@@ -54,11 +54,12 @@ const POOL_WINDOW: Field[] = [
   [F.POOL_K_H, "kernel height", "op"], [F.POOL_K_W, "kernel width", "op"], [F.POOL_STRIDE_H, "stride height", "op"], [F.POOL_STRIDE_W, "stride width", "op"],
   [F.POOL_PAD_TOP, "top padding", "op"], [F.POOL_PAD_LEFT, "left padding", "op"],
 ];
-// Per opcode: the parameter words the module bounds by MAX_DIM and by MAX_WINDOW.
+// Per built-in opcode: the parameter words the module bounds by MAX_DIM and
+// by MAX_WINDOW. (Registered ops bound their own arguments; their tensors
+// are checked with the arena above.)
 const DIMS: Record<number, Field[]> = {
   [F.OP_CONV]: CONV, [F.OP_DEPTHWISE]: CONV, [F.OP_AVG_POOL]: POOL, [F.OP_MAX_POOL]: POOL,
   [F.OP_DENSE]: [[F.DENSE_ROWS, "rows", "input"], [F.DENSE_DEPTH, "depth", "input"], [F.DENSE_OUT_C, "channels", "output"]],
-  [F.OP_MEAN]: [[F.MEAN_H, "height", "input"], [F.MEAN_W, "width", "input"], [F.MEAN_C, "channels", "input"]],
   [F.OP_SOFTMAX]: [[F.SOFTMAX_ROWS, "rows", "input"], [F.SOFTMAX_DEPTH, "depth", "input"]],
 };
 const WINDOWS: Record<number, Field[]> = { [F.OP_CONV]: CONV_WINDOW, [F.OP_DEPTHWISE]: CONV_WINDOW, [F.OP_AVG_POOL]: POOL_WINDOW, [F.OP_MAX_POOL]: POOL_WINDOW };

@@ -20,11 +20,13 @@ export interface GraphFacts {
   opOutputs: number[]; // per op record: its output's arena offset
 }
 
-// The parameter word holding each opcode's output offset.
+// The parameter word holding each opcode's output offset; a registered op's
+// record starts with its tensor count, then the output's offset.
 const OUTPUT_WORD: Record<number, number> = {
   [F.OP_CONV]: F.CONV_OUT, [F.OP_DEPTHWISE]: F.CONV_OUT, [F.OP_DENSE]: F.DENSE_OUT, [F.OP_AVG_POOL]: F.POOL_OUT, [F.OP_MAX_POOL]: F.POOL_OUT,
-  [F.OP_ADD]: F.ADD_OUT, [F.OP_MEAN]: F.MEAN_OUT, [F.OP_SOFTMAX]: F.SOFTMAX_OUT, [F.OP_REQUANTIZE]: F.REQUANT_OUT,
+  [F.OP_SOFTMAX]: F.SOFTMAX_OUT, [F.OP_REQUANTIZE]: F.REQUANT_OUT,
 };
+const REGISTERED_OUTPUT_WORD = 1;
 
 function sections(wisp: Uint8Array): { kind: number; at: number; size: number }[] {
   const v = new DataView(wisp.buffer, wisp.byteOffset, wisp.byteLength);
@@ -46,7 +48,7 @@ export function graphFacts(wisp: Uint8Array): GraphFacts {
   const opOutputs: number[] = [];
   let at = F.GRAPH_HEADER_WORDS;
   for (let i = 0; i < word(F.GRAPH_OP_COUNT); i++) {
-    const out = OUTPUT_WORD[word(at)];
+    const out = word(at) >= F.FIRST_REGISTERED_OPCODE ? REGISTERED_OUTPUT_WORD : OUTPUT_WORD[word(at)];
     opOutputs.push(out === undefined ? -1 : word(at + F.OP_HEADER_WORDS + out));
     at += word(at + 1);
   }
@@ -99,6 +101,11 @@ function equal(x: number, expected: number, path: string, source: string): void 
   if (x !== expected) bad(path, `is ${x}, but the ${source} says ${expected}`);
 }
 
+// Bytes of a tensor of `elements` int8, int16 or int32 values.
+function elementBytes(bytes: number, elements: number, path: string, source: string): void {
+  if (![1, 2, 4].some((size) => bytes === size * elements)) bad(path, `is ${bytes}, but the ${source} says ${elements} elements of 1, 2 or 4 bytes`);
+}
+
 function scale(x: unknown, path: string): number {
   if (typeof x !== "number" || !Number.isFinite(x) || !(x > 0)) bad(path, `must be a positive finite number, not ${describe(x)}`);
   return x;
@@ -132,7 +139,7 @@ const INFO_KEYS = ["format", "formatVersion", "input", "output", "ops", "opCount
 
 function tensor(x: unknown, path: string, graphBytes: number): TensorInfo {
   const t = record(x, path, TENSOR_KEYS);
-  equal(integer(t.bytes, `${path}.bytes`, 1, L.MAX_ARENA_BYTES), shape(t.shape, `${path}.shape`), `${path}.bytes`, "shape");
+  elementBytes(integer(t.bytes, `${path}.bytes`, 1, L.MAX_ARENA_BYTES), shape(t.shape, `${path}.shape`), `${path}.bytes`, "shape");
   equal(t.bytes as number, graphBytes, `${path}.bytes`, "graph section");
   scale(t.scale, `${path}.scale`);
   integer(t.zeroPoint, `${path}.zeroPoint`, -128, 127);
@@ -149,7 +156,7 @@ function op(x: unknown, i: number, facts: GraphFacts): OpInfo {
   integer(o.tfliteOutput, `${path}.tfliteOutput`, 0, L.MAX_WORD);
   list(o.inputShapes, `${path}.inputShapes`, L.MAX_OP_INPUTS).forEach((s, k) => shape(s, `${path}.inputShapes[${k}]`));
   const bytes = integer(o.arenaBytes, `${path}.arenaBytes`, 1, facts.arenaBytes);
-  equal(bytes, shape(o.outputShape, `${path}.outputShape`), `${path}.arenaBytes`, "output shape");
+  elementBytes(bytes, shape(o.outputShape, `${path}.outputShape`), `${path}.arenaBytes`, "output shape");
   const offset = integer(o.arenaOffset, `${path}.arenaOffset`, 0, facts.arenaBytes - bytes);
   if (facts.opOutputs[i] >= 0) equal(offset, facts.opOutputs[i], `${path}.arenaOffset`, "graph section");
   integer(o.macs, `${path}.macs`, 0, Number.MAX_SAFE_INTEGER);
