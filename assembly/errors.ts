@@ -6,10 +6,23 @@ const messageBuffer = memory.data(MESSAGE_CAPACITY);
 let messageLength = 0;
 let lastCode = 0;
 
-function append(text: string): void {
-  for (let i = 0; i < text.length && messageLength < MESSAGE_CAPACITY; i++) {
-    store<u8>(messageBuffer + <usize>messageLength, <u8>text.charCodeAt(i));
-    messageLength++;
+// Messages arrive as NUL-terminated ASCII in static memory (the build's
+// transform, assembly/ascii-errors.mjs, turns the literals into that), or as
+// strings where a build runs without it (the kernel specs).
+function append<T>(text: T): void {
+  if (isString<T>()) {
+    const s = changetype<string>(text);
+    for (let i = 0; i < s.length && messageLength < MESSAGE_CAPACITY; i++) {
+      store<u8>(messageBuffer + <usize>messageLength, <u8>s.charCodeAt(i));
+      messageLength++;
+    }
+  } else {
+    let at = changetype<usize>(text);
+    while (load<u8>(at) != 0 && messageLength < MESSAGE_CAPACITY) {
+      store<u8>(messageBuffer + <usize>messageLength, load<u8>(at));
+      messageLength++;
+      at++;
+    }
   }
 }
 
@@ -33,7 +46,7 @@ function appendInt(value: i64): void {
 }
 
 // Records an error and returns its code, so callers can `return fail(...)`.
-export function fail(code: i32, text: string): i32 {
+export function fail<T>(code: i32, text: T): i32 {
   lastCode = code;
   messageLength = 0;
   append(text);
@@ -41,7 +54,7 @@ export function fail(code: i32, text: string): i32 {
 }
 
 // Same, naming the op index and one offending number.
-export function failAt(code: i32, op: i32, text: string, value: i64): i32 {
+export function failAt<T>(code: i32, op: i32, text: T, value: i64): i32 {
   lastCode = code;
   messageLength = 0;
   append("op ");

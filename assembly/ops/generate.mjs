@@ -60,7 +60,7 @@ export function builtinIncluded(opcode: i32): bool {
 export function validateRegistered(index: i32, op: usize, opcode: i32, n: i32): i32 {
   switch (opcode) {
 ${validate}
-    default: return failAt(ERR_BAD_OP, index, "unknown opcode", opcode);
+    default: return failAt(ERR_BAD_OP, index, "unknown opcode, or an op not built into this module", opcode);
   }
 }
 

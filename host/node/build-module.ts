@@ -5,9 +5,9 @@
 // settings of build/wisp.wasm. Without `audio`, the entry exports the model
 // ABI only, so the front ends and incremental streaming drop out too.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import * as F from "../../assembly/format";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "./package-root";
@@ -43,6 +43,7 @@ export function buildModule(wisp: Uint8Array, options: { audio?: boolean } = {})
   const tmp = mkdtempSync(join(tmpdir(), "wisp-module-"));
   try {
     cpSync(join(PACKAGE_ROOT, "assembly"), join(tmp, "assembly"), { recursive: true });
+    symlinkSync(dirname(dirname(dirname(asc))), join(tmp, "node_modules")); // for the build's transform
     const gen = spawnSync(process.execPath, [join(tmp, "assembly", "ops", "generate.mjs"), "--opcodes", opcodes.join(","), "--assembly-out", join(tmp, "assembly", "ops", "dispatch.ts")], { encoding: "utf8" });
     if (gen.status !== 0) fail("RUNTIME", `the op generator failed: ${gen.stderr.trim()}`);
     let entry = join(tmp, "assembly", "index.ts");
@@ -55,7 +56,7 @@ export function buildModule(wisp: Uint8Array, options: { audio?: boolean } = {})
     const config = JSON.parse(readFileSync(join(PACKAGE_ROOT, "asconfig.json"), "utf8"));
     delete config.entries; // the entry is the one given on the command line
     writeFileSync(join(tmp, "asconfig.json"), JSON.stringify(config));
-    const r = spawnSync(process.execPath, [asc, entry, "--config", join(tmp, "asconfig.json"), "--target", "release", "--outFile", out, "--textFile", join(tmp, "module.wat")], { encoding: "utf8", cwd: tmp });
+    const r = spawnSync(process.execPath, [asc, entry, "--config", join(tmp, "asconfig.json"), "--target", "release", "--transform", "./assembly/ascii-errors.mjs", "--outFile", out, "--textFile", join(tmp, "module.wat")], { encoding: "utf8", cwd: tmp });
     if (r.status !== 0) fail("RUNTIME", `asc failed: ${(r.stderr || r.stdout).trim().split("\n").slice(-5).join(" ")}`);
     return { wasm: new Uint8Array(readFileSync(out)), opcodes };
   } finally {
