@@ -18,6 +18,19 @@ const MAX_VERSION: Record<number, number> = {
   [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
 };
 
+// A PAD over height and width only, whose record a following convolution may
+// absorb: padding with the input zero point is exactly what the conv kernels
+// do for taps outside the input, so the padded tensor need never exist.
+export interface PadInfo {
+  op: LoweredOp;
+  input: Value;
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+  fill: number;
+}
+
 const ELEMENT_BYTES: Record<number, number> = { [TensorType.INT8]: 1, [TensorType.INT16]: 2, [TensorType.INT32]: 4 };
 
 const PADDING_SAME = 0;
@@ -29,6 +42,8 @@ export class Lowering {
   private values: Value[] = [];
   private valueOf = new Map<number, number>(); // tensor index -> value id
   private ops: LoweredOp[] = [];
+  private readers = new Map<number, number>(); // tensor index -> ops (and graph outputs) reading it
+  private pads = new Map<number, PadInfo>(); // PAD outputs a convolution may absorb
   op!: Operator; // the op being lowered
   private atModelLevel = false; // past the ops: messages name the model
 
@@ -124,6 +139,15 @@ export class Lowering {
     this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index, tfliteOutput });
   }
 
+  // The op just pushed, for lowerings that refer back to it.
+  lastOp(): LoweredOp {
+    return this.ops[this.ops.length - 1];
+  }
+
+  notePad(tensorIndex: number, pad: PadInfo): void {
+    this.pads.set(tensorIndex, pad);
+  }
+
   // Makes output tensor `tensorIndex` share the buffer of `input` (ops that
   // only rename: RESHAPE, SQUEEZE, EXPAND_DIMS).
   alias(tensorIndex: number, input: Value): void {
@@ -147,6 +171,7 @@ export class Lowering {
     let floatInput = false;
     let floatOutput = false;
     const ops = m.operators.slice();
+    for (const t of [...ops.flatMap((o) => o.inputs), ...m.outputs]) this.readers.set(t, (this.readers.get(t) ?? 0) + 1);
     // Float edges: a QUANTIZE right after a float input or a DEQUANTIZE right
     // before a float output is done by the host, so the module stays int8.
     const first = ops[0];
@@ -227,9 +252,9 @@ export class Lowering {
   private conv(depthwise: boolean): void {
     this.arity([2, 3], 1);
     const [filterIndex, biasIndex] = [this.op.inputs[1], this.op.inputs[2] ?? -1];
-    const input = this.activation(this.op.inputs[0], "input");
+    let input = this.activation(this.op.inputs[0], "input");
     const output = this.activation(this.op.outputs[0], "output");
-    const [inH, inW, inC] = this.nhwc(input, "input");
+    let [inH, inW, inC] = this.nhwc(input, "input");
     const [outH, outW, outC] = this.nhwc(output, "output");
     const filter = this.tensor(filterIndex, "filter");
     if (filter.shape.length !== 4) this.reject("BAD_MODEL", `filter shape ${JSON.stringify(filter.shape)} is not 4-D`);
@@ -251,8 +276,16 @@ export class Lowering {
       if (fi !== inC) this.reject("UNSUPPORTED_OP", `filter has ${fi} input channels for ${inC}: grouped convolution is not supported`);
       [kH, kW] = [fh, fw];
     }
-    const padTop = this.spatial(padding, inH, kH, strideH, dilH, outH, "height");
-    const padLeft = this.spatial(padding, inW, kW, strideW, dilW, outW, "width");
+    let padTop = this.spatial(padding, inH, kH, strideH, dilH, outH, "height");
+    let padLeft = this.spatial(padding, inW, kW, strideW, dilW, outW, "width");
+    // A PAD read only by this conv, filling with its input zero point, becomes the conv's own padding.
+    const pad = this.pads.get(this.op.inputs[0]);
+    if (pad && this.readers.get(this.op.inputs[0]) === 1 && pad.fill === input.quant.zeroPoint && !(kH === 1 && kW === 1)) {
+      this.ops.splice(this.ops.indexOf(pad.op), 1);
+      [padTop, padLeft] = [padTop + pad.top, padLeft + pad.left];
+      [inH, inW] = [inH - pad.top - pad.bottom, inW - pad.left - pad.right];
+      input = { ...pad.input, quant: input.quant };
+    }
     const taps = kH * kW;
     const filterData = this.constant(filterIndex, "filter", TensorType.INT8, outC * taps * (depthwise ? 1 : inC)).data!;
     const signed = new Int8Array(filterData.buffer, filterData.byteOffset, filterData.length);

@@ -87,7 +87,12 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       }
       const outStrides = stridesOf(output.shape);
       const base = input.shape.reduce((s, _, i) => s + paddings[2 * i] * outStrides[i], 0);
-      return pushCopy(l, opcode, output, [input], [place(0, input.shape, base, outStrides)], fill);
+      pushCopy(l, opcode, output, [input], [place(0, input.shape, base, outStrides)], fill);
+      // Padding of height and width only: a following convolution may absorb it (Lowering.conv).
+      if (rank === 4 && paddings[0] === 0 && paddings[1] === 0 && paddings[6] === 0 && paddings[7] === 0) {
+        l.notePad(op.outputs[0], { op: l.lastOp(), input, top: paddings[2], bottom: paddings[3], left: paddings[4], right: paddings[5], fill });
+      }
+      return;
     }
     case "CONCATENATION": {
       if (op.inputs.length < 1) l.reject("BAD_MODEL", "CONCATENATION has no inputs");
