@@ -75,29 +75,28 @@ export function blockAt(op: usize, k: i32): usize {
   return blockPointer(weightsPtr + <usize>param(op, base + 2 * k), blockBytes(op, k), slot);
 }
 
-// Checks the shared part of a record with `n` parameter words; returns the
-// op's own argument count through `argCount` (>= 0) or a negative error.
-export let argCount: i32 = 0;
-
+// Checks the shared part of a record with `n` parameter words. Returns the
+// op's own argument count (>= 0), or an error code negated. (No global for
+// the count: every global the module adds moves wasm2c's hot fields further
+// from short load offsets on small cores.)
 export function validateRecord(index: i32, op: usize, n: i32): i32 {
-  if (n < 2) return failAt(F.ERR_BAD_OP, index, "op record too short", n);
+  if (n < 2) return -failAt(F.ERR_BAD_OP, index, "op record too short", n);
   const t = tensorCount(op);
-  if (t < 1 || t > MAX_TENSORS || n < 2 + 2 * t) return failAt(F.ERR_BAD_OP, index, "bad tensor count", t);
+  if (t < 1 || t > MAX_TENSORS || n < 2 + 2 * t) return -failAt(F.ERR_BAD_OP, index, "bad tensor count", t);
   for (let k = 0; k < t; k++) {
     const bytes = tensorBytes(op, k);
-    if (bytes < 1 || !inArena(tensorOffset(op, k), bytes)) return failAt(F.ERR_BAD_OP, index, "tensor outside the arena", k);
+    if (bytes < 1 || !inArena(tensorOffset(op, k), bytes)) return -failAt(F.ERR_BAD_OP, index, "tensor outside the arena", k);
   }
   const w = blockCount(op);
-  if (w < 0 || w > MAX_BLOCKS || n < 2 + 2 * t + 2 * w) return failAt(F.ERR_BAD_OP, index, "bad weights block count", w);
+  if (w < 0 || w > MAX_BLOCKS || n < 2 + 2 * t + 2 * w) return -failAt(F.ERR_BAD_OP, index, "bad weights block count", w);
   let window: i64 = 0;
   for (let k = 0; k < w; k++) {
     const offset = param(op, blocksWord(op) + 1 + 2 * k), bytes = blockBytes(op, k);
-    if ((offset & 3) != 0 || bytes < 1 || !inWeights(offset, bytes)) return failAt(F.ERR_BAD_OP, index, "weights block outside the weights", k);
+    if ((offset & 3) != 0 || bytes < 1 || !inWeights(offset, bytes)) return -failAt(F.ERR_BAD_OP, index, "weights block outside the weights", k);
     window += (<i64>bytes + 15) & ~15;
   }
   if (window > 0) needWeightWindow(window);
-  argCount = n - argsWord(op);
-  return F.ERR_NONE;
+  return n - argsWord(op);
 }
 
 // True when `count` elements of `elementBytes` at element offset `first`
