@@ -26,19 +26,9 @@
 extern "C" {
 #endif
 
-enum {
-  WISP_OK = 0,
-  WISP_ERR_BAD_HEADER = 1,
-  WISP_ERR_BAD_CRC = 2,
-  WISP_ERR_BAD_SECTION = 3,
-  WISP_ERR_BAD_GRAPH = 4,
-  WISP_ERR_BAD_OP = 5,
-  WISP_ERR_OUT_OF_MEMORY = 6,
-  WISP_ERR_NOT_LOADED = 7,
-  WISP_ERR_KERNEL = 8,
-  WISP_ERR_TRAP = 100, /* the module trapped: a bug, never a bad model */
-  WISP_ERR_ENGINE = 101 /* the engine (wasm3) failed to start */
-};
+/* WISP_OK, the WISP_ERR_* codes and the audio front ends' WISP_* constants,
+ * generated from assembly/abi.json and assembly/frontend.ts. */
+#include "wisp_codes.h"
 
 int wisp_open(void);
 int wisp_load(const uint8_t *model, size_t size);
@@ -74,7 +64,6 @@ size_t wisp_arena_bytes(void);
  * fired a detection (wakeword probability > 0.95, then 1 s of quiet), or a
  * negative error code.
  */
-#define WISP_HOP_SAMPLES 512
 /* Optional, after loading the model: cache the activations of a model that
  * is causal along time (sww is), so each hop computes one new row per layer
  * instead of re-running the model, with byte-identical scores. Returns the
