@@ -31,6 +31,7 @@ export interface GoldenFirmware {
   incremental?: boolean; // listen: compute only each hop's new rows (wisp_listen_incremental)
   inputScale?: number; // for the wakeword front end's features
   inputZeroPoint?: number;
+  window?: { frames: number; bins: number }; // listen: the front end's window, the model input's shape
   modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
   name: string;
   wisp: Uint8Array;
@@ -64,11 +65,12 @@ function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
 // wakeword front end for the listen firmware): the module itself says, after
 // loading the model the same way in Node. A model that does not load (a test
 // of the refusal) gets room for its bytes.
-function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number; incremental: boolean }, weightWindow = 0): number {
+function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number; frames: number; bins: number; incremental: boolean }, weightWindow = 0): number {
   let used: number;
   if (frontEnd) {
+    // As firmware/listen.c does it: the front end first, then the model from flash.
     const w = instantiate(wisp);
-    if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint) !== 0 || w.wisp_load_streamed(wisp.length, 0) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
+    if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint, frontEnd.frames, frontEnd.bins) !== 0 || w.wisp_load_streamed(wisp.length, 0) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
     if (frontEnd.incremental && w.wisp_stream_incremental() <= 0) fail("BAD_MODEL", "the wakeword model cannot run incrementally");
     used = w.wisp_memory_used();
   } else {
@@ -133,6 +135,7 @@ extern const int8_t golden_inputs[], golden_outputs[];
 extern const char golden_name[], golden_model_version[], golden_model_path[];
 extern const float golden_output_scale, golden_input_scale;
 extern const int golden_output_zero_point, golden_input_zero_point;
+extern const int golden_window_frames, golden_window_bins;
 `);
   writeFileSync(join(out, "golden_data.c"), `#include "golden_data.h"
 const char golden_name[] = ${JSON.stringify(f.name)};
@@ -142,6 +145,7 @@ const float golden_output_scale = (float)(${f.outputScale ?? 1});
 const int golden_output_zero_point = ${f.outputZeroPoint ?? 0};
 const float golden_input_scale = (float)(${f.inputScale ?? 1});
 const int golden_input_zero_point = ${f.inputZeroPoint ?? 0};
+const int golden_window_frames = ${f.window?.frames ?? 0}, golden_window_bins = ${f.window?.bins ?? 0};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
 ${cArray("golden_model", f.modelFile ? new Uint8Array(0) : f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
 }
@@ -152,7 +156,8 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const program = f.program ?? "golden";
   const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
-  const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0, incremental: f.incremental ?? false } : undefined;
+  if (program === "listen" && !f.window) fail("USAGE", "the listen firmware needs the front end's window");
+  const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0, ...f.window!, incremental: f.incremental ?? false } : undefined;
   const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"

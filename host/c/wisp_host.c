@@ -123,10 +123,10 @@ const char *wisp_error_message(void) { return message; }
 size_t wisp_memory_bytes(void) { return value_of(WISP_EXPORT_MEMORY_USED); }
 size_t wisp_arena_bytes(void) { return value_of(WISP_EXPORT_ARENA_BYTES); }
 
-int wisp_listen_open(float input_scale, int input_zero_point) {
+int wisp_listen_open(float input_scale, int input_zero_point, int frames, int bins) {
   if (!opened) return result(WISP_ERR_NOT_LOADED);
   uint32_t status = 0;
-  int code = wisp_call_lfbe_init(input_scale, input_zero_point, &status);
+  int code = wisp_call_lfbe_init(input_scale, input_zero_point, frames, bins, &status);
   return result(code != WISP_OK ? code : (int)status);
 }
 
