@@ -91,7 +91,9 @@ export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
   const rowBuffer = alignUp(window + <usize>windowBytes, 16);
   const rows = windowBytes < whole ? <usize>maxInPlaceRow : 0;
   useStreamedWeights(window, <i32>windowBytes, rowBuffer);
-  return placeArena(scratch, rowBuffer + rows);
+  // Loading touched the CRC chunk and the validation scratch too: a device
+  // must give them room even when the model itself needs less.
+  return placeArena(scratch, max(rowBuffer + rows, max(chunk + CRC_CHUNK, scratch + STREAM_SCRATCH_BYTES)));
 }
 
 // Sizes the arena at `base` (and anything the model needs up to `end`).
