@@ -12,7 +12,11 @@ import { listen, windowEndSec } from "../host/audio/listen";
 import { scoreDetections } from "../host/audio/score";
 import { readWav } from "../host/audio/wav";
 import { WispError } from "../host/errors";
+import * as A from "../assembly/frontend";
+import * as F from "../assembly/format";
+import { convertTflite } from "../host/convert";
 import { loadSync } from "../host/node/api";
+import { instantiate, lastError } from "../host/node/runtime";
 import { Builtin, TensorType } from "../host/convert/tflite";
 import { cli, modelsDir, prng } from "./helpers";
 import { buildTflite, int8Bytes, scalar, table } from "./tflite-writer";
@@ -142,6 +146,34 @@ test("streaming: a model of another window shape (12 frames of 16 bins) gets eve
     assert.equal(differing, 0, `incremental ${incremental}: ${differing} of ${result.windows} windows differ from invoking the model on them`);
   }
   assert.ok(Math.abs(windowEndSec(0, 12) - (11 * 512 + 1024) / 16000) < 1e-12);
+});
+
+test("front end: a window out of range is refused; initialized after a model, it follows the model until the next load", () => {
+  const w = instantiate();
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 0, 40), F.ERR_BAD_ARGUMENT);
+  assert.match(lastError(w), /out of range \(0 x 40\)/);
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 30, A.MAX_LFBE_BINS + 1), F.ERR_BAD_ARGUMENT);
+  assert.equal(w.wisp_stream_hop_ptr(), 0);
+  const { wisp } = convertTflite(smallStreamingModel(12, 16));
+  const load = () => {
+    const ptr = w.wisp_model_buffer(wisp.length);
+    new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);
+    return w.wisp_load(ptr, wisp.length);
+  };
+  assert.equal(load(), F.ERR_NONE);
+  const modelEnd = w.wisp_memory_used();
+  // A window that is not the model input's: refused at the first hop.
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 30, 40), F.ERR_NONE);
+  assert.ok(w.wisp_stream_hop_ptr() >= modelEnd && w.wisp_memory_used() > modelEnd);
+  assert.equal(w.wisp_stream_push(1, 0), -F.ERR_BAD_GRAPH);
+  assert.match(lastError(w), /not one window .*\(30 x 40\)/);
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 12, 16), F.ERR_NONE);
+  assert.equal(w.wisp_stream_push(1, 0), 0);
+  // The next load takes that memory back: the front end is gone.
+  assert.equal(load(), F.ERR_NONE);
+  assert.equal(w.wisp_memory_used(), modelEnd);
+  assert.equal(w.wisp_stream_hop_ptr(), 0);
+  assert.equal(w.wisp_stream_push(1, 0), -F.ERR_NOT_LOADED);
 });
 
 test("scoring: false positives outside the wakeword windows are debounced over 1 s", () => {
