@@ -11,10 +11,10 @@
 import * as F from "./format";
 import { alignUp, arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
 import * as A from "./frontend";
-import { lfbeBins, lfbeFeatures, lfbeFrame, lfbeInit, lfbeRegionBytes, lfbeSamples } from "./dsp/lfbe";
+import { lfbeFeatures, lfbeFrame, lfbeInit, lfbeRegionBytes, lfbeSamples } from "./dsp/lfbe";
 import { MFCC_FEATURES, MFCC_REGION_BYTES, MFCC_SAMPLES, mfccClip, mfccInit } from "./dsp/mfcc";
 import {
-  streamCopyWindow, streamDetect, streamFrames, streamHopPtr, streamInit, streamPushHop, streamRegionBytes, streamSetOutputQuantization, streamWindowBytes, streamWindowReady,
+  streamBins, streamCopyWindow, streamDetect, streamFrames, streamHopPtr, streamInit, streamPushHop, streamRegionBytes, streamSetOutputQuantization, streamWindowBytes,
 } from "./dsp/stream";
 import { clearError, errorCode, errorMessageLength, errorMessagePtr, fail, failAt, failShape } from "./errors";
 import {
@@ -31,15 +31,29 @@ let arenaBase: usize = 0;
 let memoryEnd: usize = 0; // end of everything the loaded model uses
 
 export function wisp_model_buffer(bytes: u32): usize {
-  dropFrontEndsAfterModel();
   const base = modelBase();
   return ensureMemory(<u64>base + <u64>bytes) ? base : 0;
 }
 
-// Resident mode: the whole .wisp is in linear memory at ptr.
+// Either load, whether it succeeds or not, ends the front ends placed after
+// the previous model (its memory now belongs to the new one). They are
+// dropped last, which also keeps the model's globals first in the module,
+// where wasm2c's instance struct reaches them with short offsets.
 export function wisp_load(ptr: usize, length: usize): i32 {
-  loaded = false;
+  const status = loadResident(ptr, length);
   dropFrontEndsAfterModel();
+  return status;
+}
+
+export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
+  const status = loadStreamed(length, windowBytes);
+  dropFrontEndsAfterModel();
+  return status;
+}
+
+// Resident mode: the whole .wisp is in linear memory at ptr.
+function loadResident(ptr: usize, length: usize): i32 {
+  loaded = false;
   clearError();
   if (<u64>ptr + <u64>length > <u64>memory.size() << 16) return fail(F.ERR_BAD_HEADER, "model bytes lie outside linear memory");
   const header = <usize>F.HEADER_BYTES;
@@ -60,9 +74,8 @@ export function wisp_load(ptr: usize, length: usize): i32 {
 // makes ops fetch their channels in blocks, and must hold one channel.
 const CRC_CHUNK: usize = 256;
 
-export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
+function loadStreamed(length: usize, windowBytes: u32): i32 {
   loaded = false;
-  dropFrontEndsAfterModel();
   clearError();
   const base = modelBase();
   if (!ensureMemory(<u64>base + <u64>CONTAINER_PREFIX_BYTES + <u64>CRC_CHUNK)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory to read the model");
@@ -172,9 +185,12 @@ function frontEndRegion(bytes: usize): usize {
   let region: usize = 0;
   if (!loaded) {
     region = reserveFrontEnd(bytes);
-  } else if (ensureMemory(<u64>alignUp(memoryEnd, 16) + <u64>bytes)) {
-    region = alignUp(memoryEnd, 16);
-    memoryEnd = region + bytes;
+  } else {
+    const after = alignUp(memoryEnd, 16);
+    if (ensureMemory(<u64>after + <u64>bytes)) {
+      region = after;
+      memoryEnd = after + bytes;
+    }
   }
   if (region == 0) fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
   return region;
@@ -263,16 +279,14 @@ export function wisp_stream_hop_ptr(): usize {
 export function wisp_stream_push(outputScale: f32, outputZeroPoint: i32): i32 {
   if (lfbeRegion == 0) return -fail(F.ERR_NOT_LOADED, "the front end is not initialized");
   if (!loaded) return -fail(F.ERR_NOT_LOADED, "no model is loaded");
-  if (inputBytes != streamWindowBytes()) return -failShape(F.ERR_BAD_GRAPH, "model input is not one window (frames x bins)", streamFrames(), lfbeBins());
+  if (inputBytes != streamWindowBytes()) return -failShape(F.ERR_BAD_GRAPH, "model input is not one window (frames x bins)", streamFrames(), streamBins());
   streamSetOutputQuantization(outputScale, outputZeroPoint);
-  if (!streamPushHop(lfbeFeatures()) || !streamWindowReady()) return 0;
-  if (incrementalActive()) {
-    streamCopyWindow(arenaBase + <usize>inputOffset, incrementalFirstInputRow());
-    runIncremental(arenaBase);
-  } else {
-    streamCopyWindow(arenaBase + <usize>inputOffset);
-    runGraph(arenaBase);
-  }
+  if (!streamPushHop(lfbeFeatures())) return 0;
+  // An incremental hop copies only the frames its first op reads.
+  const incremental = incrementalActive();
+  streamCopyWindow(arenaBase + <usize>inputOffset, incremental ? incrementalFirstInputRow() : 0);
+  if (incremental) runIncremental(arenaBase);
+  else runGraph(arenaBase);
   return streamDetect(<i32>load<i8>(arenaBase + <usize>outputOffset)) ? 2 : 1;
 }
 

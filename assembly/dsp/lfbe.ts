@@ -40,19 +40,26 @@ export function lfbeRegionBytes(bins: i32): usize {
   return featuresAt(bins) + <usize>bins;
 }
 
+// The region's places, set once at init.
 let region: usize = 0;
 let bins = A.SWW_BINS;
+let mel: usize = 0;
+let samplesAddress: usize = 0;
+let featuresAddress: usize = 0;
 let inputScale: f32 = 1;
 let inputZeroPoint: i32 = 0;
 
 export function lfbeInit(base: usize, scale: f32, zeroPoint: i32, melBins: i32): void {
   region = base;
   bins = melBins;
+  mel = base + melAt(melBins);
+  samplesAddress = base + samplesAt(melBins);
+  featuresAddress = base + featuresAt(melBins);
   inputScale = scale;
   inputZeroPoint = zeroPoint;
   raisedCosineWindow(base + WINDOW, FRAME, 0.54, 0.46, FRAME - 1);
   fillTwiddles(base + TWIDDLES, FRAME);
-  melBankInit(base + melAt(bins), bins, SPECTRUM, <f32>A.SAMPLE_RATE, <f32>A.LFBE_LOW_HZ, <f32>A.LFBE_HIGH_HZ);
+  melBankInit(mel, melBins, SPECTRUM, <f32>A.SAMPLE_RATE, <f32>A.LFBE_LOW_HZ, <f32>A.LFBE_HIGH_HZ);
 }
 
 export function lfbeBins(): i32 {
@@ -61,11 +68,11 @@ export function lfbeBins(): i32 {
 
 // Where the host writes a frame's 1025 samples, and where its features appear.
 export function lfbeSamples(): usize {
-  return region + samplesAt(bins);
+  return samplesAddress;
 }
 
 export function lfbeFeatures(): usize {
-  return region + featuresAt(bins);
+  return featuresAddress;
 }
 
 // One frame: `samples` holds 1025 int16 values, the sample before the frame
@@ -85,9 +92,10 @@ export function lfbeFrame(samples: usize, out: usize): void {
     const magnitude = load<f32>(p);
     store<f32>(p, max(<f32>(1.0 / <f64>FRAME) * (magnitude * magnitude), <f32>1e-30));
   }
-  melBankApply(base + melAt(bins), bins, base + SPECTRUM_AT, base + ENERGIES);
+  const n = bins;
+  melBankApply(mel, n, base + SPECTRUM_AT, base + ENERGIES);
   const log10 = Mathf.log(<f32>10);
-  for (let m = 0; m < bins; m++) {
+  for (let m = 0; m < n; m++) {
     const logMel = <f32>10 * (Mathf.log(load<f32>(base + ENERGIES + <usize>(m << 2))) / log10);
     const value = min(max((((logMel + <f32>52) - <f32>32) + <f32>32) / <f32>64, <f32>0), <f32>1);
     store<i8>(out + <usize>m, quantizeTruncating(value, inputScale, inputZeroPoint));

@@ -20,9 +20,13 @@ export function streamRegionBytes(frames: i32, bins: i32): usize {
   return <usize>RING_AT + <usize>frames * <usize>bins;
 }
 
+// The window: `windowFrames` frames of `frameBytes`; the ring's next write
+// (its oldest frame once full) is at byte `ringAt`.
 let region: usize = 0;
 let windowFrames = A.SWW_FRAMES;
 let frameBytes = A.SWW_BINS;
+let windowBytes = A.SWW_FRAMES * A.SWW_BINS;
+let ringAt = 0;
 let hops = 0;
 let frames = 0;
 let windows = 0;
@@ -35,25 +39,31 @@ export function streamInit(base: usize, windowLength: i32, bins: i32): void {
   region = base;
   windowFrames = windowLength;
   frameBytes = bins;
+  windowBytes = windowLength * bins;
   memory.fill(base, 0, streamRegionBytes(windowLength, bins));
-  hops = frames = windows = detections = 0;
+  ringAt = hops = frames = windows = detections = 0;
   lastDetection = -1_000_000;
 }
 
-// The window's frames and its size in bytes (the model input's).
+// The window's frames, bins and size in bytes (the model input's).
 export function streamFrames(): i32 {
   return windowFrames;
 }
 
+export function streamBins(): i32 {
+  return frameBytes;
+}
+
 export function streamWindowBytes(): i32 {
-  return windowFrames * frameBytes;
+  return windowBytes;
 }
 
 export function streamHopPtr(): usize {
   return region + HOP_AT;
 }
 
-// Takes the hop the host wrote; true when a new frame entered the ring.
+// Takes the hop the host wrote; true when a new frame entered the ring and
+// the ring holds a whole window.
 export function streamPushHop(features: usize): bool {
   const history = region + HISTORY_AT;
   memory.copy(history, history + <usize>(HOP * 2), <usize>((HISTORY - HOP) * 2));
@@ -62,21 +72,22 @@ export function streamPushHop(features: usize): bool {
   // Frame f covers samples [512 f, 512 f + 1024): it is whole after hop f + 2.
   if (hops < 2) return false;
   lfbeFrame(history, features);
-  memory.copy(region + RING_AT + <usize>((frames % windowFrames) * frameBytes), features, <usize>frameBytes);
+  const n = frameBytes, at = ringAt;
+  memory.copy(region + RING_AT + <usize>at, features, <usize>n);
+  ringAt = at + n == windowBytes ? 0 : at + n;
   frames++;
-  return true;
-}
-
-export function streamWindowReady(): bool {
   return frames >= windowFrames;
 }
 
 // Copies the window's frames, oldest first, to `dst` (the model input); from
 // frame `first` of the window on (an incremental hop reads only the newest).
-export function streamCopyWindow(dst: usize, first: i32 = 0): void {
-  for (let j = first; j < windowFrames; j++) {
-    const frame = (frames - windowFrames + j) % windowFrames;
-    memory.copy(dst + <usize>(j * frameBytes), region + RING_AT + <usize>(frame * frameBytes), <usize>frameBytes);
+export function streamCopyWindow(dst: usize, first: i32): void {
+  const n = frameBytes, total = windowBytes, ring = region + RING_AT;
+  let at = ringAt + first * n;
+  if (at >= total) at -= total;
+  for (let j = first * n; j < total; j += n) {
+    memory.copy(dst + <usize>j, ring + <usize>at, <usize>n);
+    at = at + n == total ? 0 : at + n;
   }
 }
 
