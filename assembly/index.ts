@@ -1,5 +1,7 @@
-// The exported ABI of build/wisp.wasm, and only that. Every host (Node,
-// wasm2c, wasm3) drives the module through these functions:
+// The exports of build/wisp.wasm (declared, with their signatures, in
+// abi.json, from which the hosts' copies are generated) and where each
+// region of linear memory goes. Every host (Node, wasm2c, wasm3) drives the
+// module through these functions:
 //   1. ptr = wisp_model_buffer(n)   room for n model bytes; 0 if memory is short
 //   2. copy the .wisp bytes to ptr, then wisp_load(ptr, n)   0 or an error code
 //      (or, with the model left in the host's flash, wisp_load_streamed(n, w):

@@ -62,10 +62,6 @@ export function lfbeInit(base: usize, scale: f32, zeroPoint: i32, melBins: i32):
   melBankInit(mel, melBins, SPECTRUM, <f32>A.SAMPLE_RATE, <f32>A.LFBE_LOW_HZ, <f32>A.LFBE_HIGH_HZ);
 }
 
-export function lfbeBins(): i32 {
-  return bins;
-}
-
 // Where the host writes a frame's 1025 samples, and where its features appear.
 export function lfbeSamples(): usize {
   return samplesAddress;
