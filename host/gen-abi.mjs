@@ -8,7 +8,7 @@
 // Files are rewritten only when their text changes.
 //   node host/gen-abi.mjs           write them
 //   node host/gen-abi.mjs --check   exit 1 if any is missing or stale
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -198,8 +198,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if (checkOnly) {
       stale.push(path);
     } else {
+      // Written aside and renamed, so a concurrent build never reads half a file.
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, text);
+      writeFileSync(`${file}.${process.pid}`, text);
+      renameSync(`${file}.${process.pid}`, file);
     }
   }
   if (stale.length) {
