@@ -1,6 +1,7 @@
-// Linear memory layout: [static data][front-end region][model bytes][arena].
-// Memory grows only while a front end initializes or a model loads; nothing
-// grows or allocates while they run.
+// Linear memory layout: [static data][front-end regions][model bytes][arena]
+// (a front end initialized once a model is loaded goes after the model
+// instead; see index.ts). Memory grows only while a front end initializes or
+// a model loads; nothing grows or allocates while they run.
 
 const PAGE_BYTES: usize = 65536;
 
@@ -13,7 +14,7 @@ export function alignUp(value: usize, alignment: usize): usize {
 let frontEndEnd: usize = 0;
 
 // Reserves a front end's region past the static data and any earlier front
-// end. It must come before any model, which is then placed after it.
+// end, ahead of the model, which is then placed after it.
 export function reserveFrontEnd(bytes: usize): usize {
   const base = alignUp(max(__heap_base, frontEndEnd), 16);
   if (!ensureMemory(<u64>base + <u64>bytes)) return 0;

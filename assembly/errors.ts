@@ -67,6 +67,19 @@ export function failAt<T>(code: i32, op: i32, text: T, value: i64): i32 {
   return code;
 }
 
+// Same, naming a shape: "text (rows x columns)".
+export function failShape(code: i32, text: string, rows: i64, columns: i64): i32 {
+  lastCode = code;
+  messageLength = 0;
+  append(text);
+  append(" (");
+  appendInt(rows);
+  append(" x ");
+  appendInt(columns);
+  append(")");
+  return code;
+}
+
 export function clearError(): void {
   lastCode = 0;
   messageLength = 0;

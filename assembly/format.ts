@@ -125,13 +125,6 @@ export const REQUANT_SHIFT = 6;
 export const REQUANT_WORDS = 7;
 
 
-// Error codes returned by the runtime. Hosts map them to stable string codes.
-export const ERR_NONE = 0;
-export const ERR_BAD_HEADER = 1;
-export const ERR_BAD_CRC = 2;
-export const ERR_BAD_SECTION = 3;
-export const ERR_BAD_GRAPH = 4;
-export const ERR_BAD_OP = 5;
-export const ERR_OUT_OF_MEMORY = 6;
-export const ERR_NOT_LOADED = 7;
-export const ERR_KERNEL = 8;
+// The error codes the runtime returns are part of the ABI, declared in
+// abi.json with the exports; host/gen-abi.mjs writes them to error-codes.ts.
+export * from "./error-codes";

@@ -1,5 +1,7 @@
-// The exported ABI of build/wisp.wasm, and only that. Every host (Node,
-// wasm2c, wasm3) drives the module through these functions:
+// The exports of build/wisp.wasm (declared, with their signatures, in
+// abi.json, from which the hosts' copies are generated) and where each
+// region of linear memory goes. Every host (Node, wasm2c, wasm3) drives the
+// module through these functions:
 //   1. ptr = wisp_model_buffer(n)   room for n model bytes; 0 if memory is short
 //   2. copy the .wisp bytes to ptr, then wisp_load(ptr, n)   0 or an error code
 //      (or, with the model left in the host's flash, wisp_load_streamed(n, w):
@@ -10,12 +12,13 @@
 // On an error, wisp_error_ptr()/wisp_error_length() hold an ASCII message.
 import * as F from "./format";
 import { alignUp, arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
-import { LFBE_FEATURES, LFBE_REGION_BYTES, LFBE_SAMPLES, lfbeFrame, lfbeInit } from "./dsp/lfbe";
+import * as A from "./frontend";
+import { lfbeFeatures, lfbeFrame, lfbeInit, lfbeRegionBytes, lfbeSamples } from "./dsp/lfbe";
 import { MFCC_FEATURES, MFCC_REGION_BYTES, MFCC_SAMPLES, mfccClip, mfccInit } from "./dsp/mfcc";
 import {
-  STREAM_REGION_BYTES, streamCopyWindow, streamDetect, streamHopPtr, streamInit, streamPushHop, streamSetOutputQuantization, streamWindowReady,
+  streamBins, streamCopyWindow, streamDetect, streamFrames, streamHopPtr, streamInit, streamPushHop, streamRegionBytes, streamSetOutputQuantization, streamWindowBytes,
 } from "./dsp/stream";
-import { clearError, errorCode, errorMessageLength, errorMessagePtr, fail, failAt } from "./errors";
+import { clearError, errorCode, errorMessageLength, errorMessagePtr, fail, failAt, failShape } from "./errors";
 import {
   arenaBytes, CONTAINER_PREFIX_BYTES, graphBytes, graphOffset, inputBytes, inputOffset, maxFilterWindow, maxInPlaceRow, minWeightWindow, maxRecordWindow, opCount,
   outputBytes, outputOffset, placeSections, readContainer, readGraph, STREAM_SCRATCH_BYTES, weightsOffset,
@@ -34,8 +37,24 @@ export function wisp_model_buffer(bytes: u32): usize {
   return ensureMemory(<u64>base + <u64>bytes) ? base : 0;
 }
 
-// Resident mode: the whole .wisp is in linear memory at ptr.
+// Either load, whether it succeeds or not, ends the front ends placed after
+// the previous model (its memory now belongs to the new one). They are
+// dropped last, which also keeps the model's globals first in the module,
+// where wasm2c's instance struct reaches them with short offsets.
 export function wisp_load(ptr: usize, length: usize): i32 {
+  const status = loadResident(ptr, length);
+  dropFrontEndsAfterModel();
+  return status;
+}
+
+export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
+  const status = loadStreamed(length, windowBytes);
+  dropFrontEndsAfterModel();
+  return status;
+}
+
+// Resident mode: the whole .wisp is in linear memory at ptr.
+function loadResident(ptr: usize, length: usize): i32 {
   loaded = false;
   clearError();
   if (<u64>ptr + <u64>length > <u64>memory.size() << 16) return fail(F.ERR_BAD_HEADER, "model bytes lie outside linear memory");
@@ -57,7 +76,7 @@ export function wisp_load(ptr: usize, length: usize): i32 {
 // makes ops fetch their channels in blocks, and must hold one channel.
 const CRC_CHUNK: usize = 256;
 
-export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
+function loadStreamed(length: usize, windowBytes: u32): i32 {
   loaded = false;
   clearError();
   const base = modelBase();
@@ -87,7 +106,9 @@ export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
   const rowBuffer = alignUp(window + <usize>windowBytes, 16);
   const rows = windowBytes < whole ? <usize>maxInPlaceRow : 0;
   useStreamedWeights(window, <i32>windowBytes, rowBuffer);
-  return placeArena(scratch, rowBuffer + rows);
+  // Loading touched the CRC chunk and the validation scratch too: a device
+  // must give them room even when the model itself needs less.
+  return placeArena(scratch, max(rowBuffer + rows, max(chunk + CRC_CHUNK, scratch + STREAM_SCRATCH_BYTES)));
 }
 
 // Sizes the arena at `base` (and anything the model needs up to `end`).
@@ -154,73 +175,91 @@ export function wisp_error_length(): i32 {
   return errorMessageLength();
 }
 
-// The streaming-wakeword log-Mel front end. Call before loading a model:
-// it reserves its region ahead of the model. Returns 0 or an error code.
+// The audio front ends. Each reserves its region when it initializes:
+// before a model loads, ahead of the model (the layout firmware uses, kept
+// across loads); once a model is loaded, after everything it uses, until the
+// next load.
 let lfbeRegion: usize = 0;
+let mfccRegion: usize = 0;
 
-// Reserves a front end's memory; 0, with the error set, when a model is
-// already loaded or memory is short.
+// A front end's region; 0, with the error set, when memory is short.
 function frontEndRegion(bytes: usize): usize {
-  if (loaded) {
-    fail(F.ERR_NOT_LOADED, "initialize the front end before loading a model");
-    return 0;
+  let region: usize = 0;
+  if (!loaded) {
+    region = reserveFrontEnd(bytes);
+  } else {
+    const after = alignUp(memoryEnd, 16);
+    if (ensureMemory(<u64>after + <u64>bytes)) {
+      region = after;
+      memoryEnd = after + bytes;
+    }
   }
-  const region = reserveFrontEnd(bytes);
   if (region == 0) fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the front end");
   return region;
 }
 
-// An address inside a front end's region, or 0 when it is not initialized.
-@inline
-function inRegion(region: usize, offset: usize): usize {
-  return region == 0 ? 0 : region + offset;
+// Forgets the front ends placed after a model, where the next one will go.
+function dropFrontEndsAfterModel(): void {
+  if (lfbeRegion >= modelBase()) lfbeRegion = 0;
+  if (mfccRegion >= modelBase()) mfccRegion = 0;
 }
 
-export function wisp_lfbe_init(scale: f32, zeroPoint: i32): i32 {
-  lfbeRegion = frontEndRegion(LFBE_REGION_BYTES + STREAM_REGION_BYTES);
-  if (lfbeRegion == 0) return errorCode();
-  lfbeInit(lfbeRegion, scale, zeroPoint);
-  streamInit(lfbeRegion + LFBE_REGION_BYTES);
+// An address inside a front end's region, or 0 when it is not initialized.
+@inline
+function inRegion(region: usize, address: usize): usize {
+  return region == 0 ? 0 : address;
+}
+
+// The streaming-wakeword log-Mel front end and its stream: windows of
+// `frames` frames of `bins` features, the model input's shape (sww: 30 x 40).
+// Restarts the stream (and stops incremental inference, whose cache belongs
+// to the old one). Returns 0 or an error code.
+export function wisp_lfbe_init(scale: f32, zeroPoint: i32, frames: i32, bins: i32): i32 {
+  if (frames < 1 || frames > A.MAX_STREAM_FRAMES || bins < 1 || bins > A.MAX_LFBE_BINS) {
+    return failShape(F.ERR_BAD_ARGUMENT, "window (frames x bins) out of range", frames, bins);
+  }
+  const region = frontEndRegion(lfbeRegionBytes(bins) + streamRegionBytes(frames, bins));
+  if (region == 0) return errorCode();
+  lfbeRegion = region;
+  stopIncremental();
+  lfbeInit(region, scale, zeroPoint, bins);
+  streamInit(region + lfbeRegionBytes(bins), frames, bins);
   return F.ERR_NONE;
 }
 
 // Where the host writes 1025 int16 samples (the one before the frame, then
-// the frame), and where the 40 int8 features appear after wisp_lfbe_frame().
+// the frame), and where its int8 features appear after wisp_lfbe_frame().
 export function wisp_lfbe_samples_ptr(): usize {
-  return inRegion(lfbeRegion, LFBE_SAMPLES);
+  return inRegion(lfbeRegion, lfbeSamples());
 }
 
 export function wisp_lfbe_features_ptr(): usize {
-  return inRegion(lfbeRegion, LFBE_FEATURES);
+  return inRegion(lfbeRegion, lfbeFeatures());
 }
 
 export function wisp_lfbe_frame(): i32 {
   if (lfbeRegion == 0) return fail(F.ERR_NOT_LOADED, "the front end is not initialized");
-  lfbeFrame(lfbeRegion + LFBE_SAMPLES, lfbeRegion + LFBE_FEATURES);
+  lfbeFrame(lfbeSamples(), lfbeFeatures());
   return F.ERR_NONE;
 }
 
-// The keyword-spotting MFCC front end, for whole 1-s clips. Like the log-Mel
-// front end it must be initialized before a model loads.
-let mfccRegion: usize = 0;
-const STREAM_WINDOW_FRAMES = 30;
-const STREAM_WINDOW_BYTES = STREAM_WINDOW_FRAMES * 40;
-
+// The keyword-spotting MFCC front end, for whole 1-s clips.
 export function wisp_mfcc_init(scale: f32, zeroPoint: i32): i32 {
-  mfccRegion = frontEndRegion(MFCC_REGION_BYTES);
-  if (mfccRegion == 0) return errorCode();
-  mfccInit(mfccRegion, scale, zeroPoint);
+  const region = frontEndRegion(MFCC_REGION_BYTES);
+  if (region == 0) return errorCode();
+  mfccRegion = region;
+  mfccInit(region, scale, zeroPoint);
   return F.ERR_NONE;
 }
 
 // Where the host writes a 16000-sample int16 clip, and where the 49 x 10
 // int8 features appear after wisp_mfcc_clip().
 export function wisp_mfcc_samples_ptr(): usize {
-  return inRegion(mfccRegion, MFCC_SAMPLES);
+  return inRegion(mfccRegion, mfccRegion + MFCC_SAMPLES);
 }
 
 export function wisp_mfcc_features_ptr(): usize {
-  return inRegion(mfccRegion, MFCC_FEATURES);
+  return inRegion(mfccRegion, mfccRegion + MFCC_FEATURES);
 }
 
 export function wisp_mfcc_clip(): i32 {
@@ -242,16 +281,14 @@ export function wisp_stream_hop_ptr(): usize {
 export function wisp_stream_push(outputScale: f32, outputZeroPoint: i32): i32 {
   if (lfbeRegion == 0) return -fail(F.ERR_NOT_LOADED, "the front end is not initialized");
   if (!loaded) return -fail(F.ERR_NOT_LOADED, "no model is loaded");
-  if (inputBytes != STREAM_WINDOW_BYTES) return -fail(F.ERR_BAD_GRAPH, "the model input is not 30 frames of 40 features");
+  if (inputBytes != streamWindowBytes()) return -failShape(F.ERR_BAD_GRAPH, "model input is not one window (frames x bins)", streamFrames(), streamBins());
   streamSetOutputQuantization(outputScale, outputZeroPoint);
-  if (!streamPushHop(lfbeRegion + LFBE_FEATURES) || !streamWindowReady()) return 0;
-  if (incrementalActive()) {
-    streamCopyWindow(arenaBase + <usize>inputOffset, incrementalFirstInputRow());
-    runIncremental(arenaBase);
-  } else {
-    streamCopyWindow(arenaBase + <usize>inputOffset);
-    runGraph(arenaBase);
-  }
+  if (!streamPushHop(lfbeFeatures())) return 0;
+  // An incremental hop copies only the frames its first op reads.
+  const incremental = incrementalActive();
+  streamCopyWindow(arenaBase + <usize>inputOffset, incremental ? incrementalFirstInputRow() : 0);
+  if (incremental) runIncremental(arenaBase);
+  else runGraph(arenaBase);
   return streamDetect(<i32>load<i8>(arenaBase + <usize>outputOffset)) ? 2 : 1;
 }
 
@@ -265,7 +302,7 @@ export function wisp_stream_incremental(): i32 {
   if (!loaded) return -fail(F.ERR_NOT_LOADED, "no model is loaded");
   if (incrementalActive()) return incrementalOps();
   const ops = planIncremental();
-  if (ops == 0 || incrementalInputSteps() != STREAM_WINDOW_FRAMES) {
+  if (ops == 0 || incrementalInputSteps() != streamFrames()) {
     stopIncremental();
     return 0;
   }

@@ -4,3 +4,6 @@ export { convertTflite } from "./convert";
 export type { ModelInfo, OpInfo, TensorInfo } from "./convert";
 export { WispError } from "./errors";
 export type { WispErrorCode } from "./errors";
+export { listen } from "./audio/listen";
+export type { Detection, ListenOptions, ListenResult } from "./audio/listen";
+export { readWav } from "./audio/wav";

@@ -12,7 +12,14 @@ import { listen, windowEndSec } from "../host/audio/listen";
 import { scoreDetections } from "../host/audio/score";
 import { readWav } from "../host/audio/wav";
 import { WispError } from "../host/errors";
-import { cli, modelsDir } from "./helpers";
+import * as A from "../assembly/frontend";
+import * as F from "../assembly/format";
+import { convertTflite } from "../host/convert";
+import { loadSync } from "../host/node/api";
+import { instantiate, lastError } from "../host/node/runtime";
+import { Builtin, TensorType } from "../host/convert/tflite";
+import { cli, modelsDir, prng } from "./helpers";
+import { buildTflite, int8Bytes, scalar, table } from "./tflite-writer";
 
 const dir = modelsDir();
 const samples = (name: string) => readWav(new Uint8Array(readFileSync(join(dir, "samples", name)))).samples;
@@ -68,7 +75,7 @@ test("kws: MFCC of the 32 reference clips reproduce kws/real", () => {
 
 test("streaming: scores, detections and MLPerf scoring equal the reference pipeline's", () => {
   const wav = readWav(new Uint8Array(readFileSync(join(dir, "samples", "short_wav_easy10s.wav"))));
-  const result = listen(new Uint8Array(readFileSync(join(dir, "sww", "model.tflite"))), wav);
+  const result = listen(loadSync(new Uint8Array(readFileSync(join(dir, "sww", "model.tflite")))), wav);
   const reference = meta("sww").sets.real_public;
   assert.equal(result.windows, reference.n);
   // Every window's model output is TFLM's output for the reference features.
@@ -89,7 +96,8 @@ test("streaming: scores, detections and MLPerf scoring equal the reference pipel
 
 test("streaming: incremental inference (cached sliding rows) equals the full re-run on every window", () => {
   const wav = readWav(new Uint8Array(readFileSync(join(dir, "samples", "short_wav_easy10s.wav"))));
-  const model = new Uint8Array(readFileSync(join(dir, "sww", "model.tflite")));
+  // One loaded model, two streams: the second restarts the front end and drops the cache.
+  const model = loadSync(new Uint8Array(readFileSync(join(dir, "sww", "model.tflite"))));
   const incremental = listen(model, wav);
   const full = listen(model, wav, { incremental: false });
   // sww: all ops but the softmax slide along time (3 depthwise, 4 conv/dense over rows, the last dense).
@@ -99,6 +107,73 @@ test("streaming: incremental inference (cached sliding rows) equals the full re-
   const differing = incremental.scores.filter((s, i) => s.some((v, k) => v !== full.scores[i][k])).length;
   assert.equal(differing, 0, `${differing} of ${full.windows} windows differ`);
   assert.deepEqual(incremental.detections, full.detections);
+});
+
+// A streaming model of another window shape: 12 frames of 16 bins, a 3-frame
+// convolution sliding along time, then a dense layer over the whole window.
+function smallStreamingModel(frames: number, bins: number): Uint8Array {
+  const random = prng(14);
+  const weights = (n: number) => int8Bytes(Array.from({ length: n }, () => random(255) - 127));
+  const q = (shape: number[], scale: number, zeroPoint = 0) => ({ shape, type: TensorType.INT8, scale: [scale], zeroPoint: [zeroPoint] });
+  const convOut = frames - 2;
+  return buildTflite({
+    tensors: [
+      q([1, frames, 1, bins], 0.0037, -128),
+      { shape: [4, 3, 1, bins], type: TensorType.INT8, scale: [0.01, 0.02, 0.01, 0.015], zeroPoint: [0, 0, 0, 0], data: weights(4 * 3 * bins) },
+      q([1, convOut, 1, 4], 0.05),
+      { shape: [3, convOut * 4], type: TensorType.INT8, scale: [0.01], data: weights(3 * convOut * 4) },
+      q([1, 3], 0.2),
+    ],
+    ops: [
+      { builtin: Builtin.CONV_2D, version: 3, inputs: [0, 1, -1], outputs: [2], options: table(scalar("i8", 1), scalar("i32", 1), scalar("i32", 1), scalar("i8", 0)) },
+      { builtin: Builtin.FULLY_CONNECTED, version: 4, inputs: [2, 3, -1], outputs: [4], options: table(scalar("i8", 0)) },
+    ],
+    inputs: [0],
+    outputs: [4],
+  });
+}
+
+test("streaming: a model of another window shape (12 frames of 16 bins) gets every window of the front end's frames", () => {
+  const wav = readWav(new Uint8Array(readFileSync(join(dir, "samples", "short_wav_easy10s.wav"))));
+  const model = loadSync(smallStreamingModel(12, 16));
+  const { scale, zeroPoint } = model.info.input;
+  const frames = logMelFrames(wav.samples, scale, zeroPoint, 16);
+  const expected = (i: number) => model.invoke(frames.slice(i * 16, (i + 12) * 16));
+  for (const incremental of [true, false]) {
+    const result = listen(model, wav, { incremental });
+    assert.equal(result.windows, frames.length / 16 - 11);
+    const differing = result.scores.filter((s, i) => s.some((v, k) => v !== expected(i)[k])).length;
+    assert.equal(differing, 0, `incremental ${incremental}: ${differing} of ${result.windows} windows differ from invoking the model on them`);
+  }
+  assert.ok(Math.abs(windowEndSec(0, 12) - (11 * 512 + 1024) / 16000) < 1e-12);
+});
+
+test("front end: a window out of range is refused; initialized after a model, it follows the model until the next load", () => {
+  const w = instantiate();
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 0, 40), F.ERR_BAD_ARGUMENT);
+  assert.match(lastError(w), /out of range \(0 x 40\)/);
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 30, A.MAX_LFBE_BINS + 1), F.ERR_BAD_ARGUMENT);
+  assert.equal(w.wisp_stream_hop_ptr(), 0);
+  const { wisp } = convertTflite(smallStreamingModel(12, 16));
+  const load = () => {
+    const ptr = w.wisp_model_buffer(wisp.length);
+    new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);
+    return w.wisp_load(ptr, wisp.length);
+  };
+  assert.equal(load(), F.ERR_NONE);
+  const modelEnd = w.wisp_memory_used();
+  // A window that is not the model input's: refused at the first hop.
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 30, 40), F.ERR_NONE);
+  assert.ok(w.wisp_stream_hop_ptr() >= modelEnd && w.wisp_memory_used() > modelEnd);
+  assert.equal(w.wisp_stream_push(1, 0), -F.ERR_BAD_GRAPH);
+  assert.match(lastError(w), /not one window .*\(30 x 40\)/);
+  assert.equal(w.wisp_lfbe_init(0.01, 0, 12, 16), F.ERR_NONE);
+  assert.equal(w.wisp_stream_push(1, 0), 0);
+  // The next load takes that memory back: the front end is gone.
+  assert.equal(load(), F.ERR_NONE);
+  assert.equal(w.wisp_memory_used(), modelEnd);
+  assert.equal(w.wisp_stream_hop_ptr(), 0);
+  assert.equal(w.wisp_stream_push(1, 0), -F.ERR_NOT_LOADED);
 });
 
 test("scoring: false positives outside the wakeword windows are debounced over 1 s", () => {

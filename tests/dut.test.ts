@@ -6,12 +6,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../host/convert";
+import { Builtin, TensorType } from "../host/convert/tflite";
 import { buildGoldenFirmware, missingTools } from "../host/boards/build";
 import { startDut } from "../host/boards/dut";
-import { modelsDir } from "./helpers";
+import { TARGETS } from "../host/boards/matrix";
+import { loadSync } from "../host/node/api";
+import { modelsDir, prng } from "./helpers";
+import { buildTflite, int8Bytes, scalar, table } from "./tflite-writer";
 
 const missing = missingTools(["arm-none-eabi-gcc", "qemu-system-arm", "wasm2c"]);
 const skip = missing.length ? `toolchain missing (${missing.join(", ")}): run host/c/install-toolchain.sh as root` : false;
+const skipAll = missingTools().length ? `toolchain missing (${missingTools().join(", ")}): run host/c/install-toolchain.sh as root` : false;
 
 // The reference submissions' result format: 0.ddd per class, float32 math.
 function formatResults(output: Int8Array, scale: number, zeroPoint: number): string {
@@ -54,3 +59,48 @@ test("MLPerf Tiny DUT protocol over the M4's UART: name, profile, db, infer, res
     dut.close();
   }
 });
+
+// A model small enough for every board: 16 int8 in, a dense layer, 4 scores in [0, 1).
+function tinyModel(): Uint8Array {
+  const random = prng(505);
+  return buildTflite({
+    tensors: [
+      { shape: [1, 16], type: TensorType.INT8, scale: [0.05], zeroPoint: [0] },
+      { shape: [4, 16], type: TensorType.INT8, scale: [0.02], data: int8Bytes(Array.from({ length: 64 }, () => random(255) - 127)) },
+      { shape: [1, 4], type: TensorType.INT8, scale: [1 / 256], zeroPoint: [-128] },
+    ],
+    ops: [{ builtin: Builtin.FULLY_CONNECTED, version: 4, inputs: [0, 1, -1], outputs: [2], options: table(scalar("i8", 0)) }],
+    inputs: [0],
+    outputs: [2],
+  });
+}
+
+// Each board's board.c: its UART carries the protocol both ways and its clock runs.
+for (const board of Object.keys(TARGETS)) {
+  test(`${board} (${TARGETS[board]}): the DUT over the board's own UART and clock (board.c)`, { skip: skipAll }, async () => {
+    const tflite = tinyModel();
+    const model = loadSync(tflite);
+    const { wisp, info } = convertTflite(tflite);
+    const { elf } = buildGoldenFirmware({
+      board, program: "dut", fromFlash: true, name: "tiny", wisp, arenaBytes: info.arenaBytes,
+      count: 0, inputs: new Uint8Array(0), outputs: new Uint8Array(0), outputScale: info.output.scale, outputZeroPoint: info.output.zeroPoint,
+    });
+    const dut = await startDut(board, elf);
+    try {
+      assert.deepEqual(await dut.send("name"), ["m-name-dut-[wisp]", "m-ready"]);
+      const lap = async () => Number(/^m-lap-us-(\d+)$/.exec((await dut.send("timestamp"))[0])?.[1]);
+      const before = await lap();
+      await new Promise((r) => setTimeout(r, 50));
+      const after = await lap();
+      // At least the 50 ms waited (a clock at the wrong rate comes out short).
+      assert.ok(after - before >= 45_000, `${after - before} us between two timestamps 50 ms apart`);
+      const input = Int8Array.from({ length: 16 }, (_, i) => (i * 37) % 256 - 128);
+      assert.deepEqual(await dut.send("db load 16"), ["m-[Expecting 16 bytes]", "m-ready"]);
+      assert.deepEqual(await dut.send(`db ${Buffer.from(input.buffer).toString("hex")}`), ["m-load-done", "m-ready"]);
+      const reply = await dut.send("infer 1 0");
+      assert.equal(reply[reply.length - 2], formatResults(model.invoke(input), info.output.scale, info.output.zeroPoint));
+    } finally {
+      dut.close();
+    }
+  });
+}

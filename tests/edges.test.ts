@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { convertTflite } from "../host/convert";
-import { perTensorDenseMultiplier, quantizeMultiplier } from "../host/convert/quantization";
+import { perTensorDenseMultiplier, quantizeMultiplier } from "../host/quant";
 import { Builtin, TensorType } from "../host/convert/tflite";
 import { WispError } from "../host/errors";
 import { loadSync } from "../host/node/api";

@@ -4,19 +4,20 @@
 // sample periodic Hann frames with hop 320, |FFT-512|, 40 Mel bins over
 // 20-4000 Hz, log(x + 1e-6), an orthonormal-scaled DCT-II, the first 10
 // coefficients, then int8 by truncation like the reference scripts.
+import * as A from "../frontend";
 import { fillTwiddles } from "./fft";
 import { melBankApply, melBankBytes, melBankInit } from "./mel";
 import { quantizeTruncating } from "./quantize";
 import { magnitudeSpectrum, raisedCosineWindow } from "./spectrum";
 
-export const MFCC_CLIP = 16000;
-export const MFCC_FRAMES = 49;
-export const MFCC_COEFFICIENTS = 10;
-const FRAME = 480;
-const HOP = 320;
-const FFT_LENGTH = 512;
+const MFCC_CLIP = A.MFCC_CLIP_SAMPLES;
+const MFCC_FRAMES = A.MFCC_FRAMES;
+const MFCC_COEFFICIENTS = A.MFCC_COEFFICIENTS;
+const FRAME = A.MFCC_FRAME_SAMPLES;
+const HOP = A.MFCC_HOP_SAMPLES;
+const FFT_LENGTH = A.MFCC_FFT;
 const SPECTRUM = FFT_LENGTH / 2 + 1; // 257
-const BANDS = 40;
+const BANDS = A.MFCC_BANDS;
 
 const WINDOW = 0; // f32[480]
 const TWIDDLES = WINDOW + FRAME * 4; // f32[512]
@@ -40,7 +41,7 @@ export function mfccInit(base: usize, scale: f32, zeroPoint: i32): void {
   inputZeroPoint = zeroPoint;
   raisedCosineWindow(base + WINDOW, FRAME, 0.5, 0.5, FRAME);
   fillTwiddles(base + TWIDDLES, FFT_LENGTH);
-  melBankInit(base + MEL, BANDS, SPECTRUM, 16000, 20, 4000);
+  melBankInit(base + MEL, BANDS, SPECTRUM, <f32>A.SAMPLE_RATE, <f32>A.MFCC_LOW_HZ, <f32>A.MFCC_HIGH_HZ);
   for (let k = 0; k < MFCC_COEFFICIENTS; k++) {
     for (let n = 0; n < BANDS; n++) {
       store<f64>(base + DCT + <usize>((k * BANDS + n) << 3), 2 * Math.cos(Math.PI * <f64>(k * (2 * n + 1)) / <f64>(2 * BANDS)));

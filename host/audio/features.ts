@@ -1,33 +1,31 @@
 // Host access to the module's audio front ends, for whole recordings: the
 // streaming-wakeword log-Mel frames and the keyword-spotting MFCC of a clip.
+import * as A from "../../assembly/frontend";
 import * as F from "../../assembly/format";
 import { fail, WispError } from "../errors";
 import { instantiate, lastError, WispExports } from "../node/runtime";
 
-const FRAME = 1024;
-const HOP = 512;
-const BINS = 40;
-const CLIP = 16000;
-const MFCC_VALUES = 49 * 10;
+const MFCC_VALUES = A.MFCC_FRAMES * A.MFCC_COEFFICIENTS;
 
 function ready(status: number, w: WispExports): WispExports {
   if (status !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(w));
   return w;
 }
 
-// Log-Mel features of every full frame of `samples`, 40 int8 per frame,
+// Log-Mel features of every full frame of `samples`, `bins` int8 per frame,
 // quantized with the model input's scale and zero point.
-export function logMelFrames(samples: Int16Array, scale: number, zeroPoint: number): Int8Array {
+export function logMelFrames(samples: Int16Array, scale: number, zeroPoint: number, bins: number = A.SWW_BINS): Int8Array {
   const w = instantiate();
-  ready(w.wisp_lfbe_init(scale, zeroPoint), w);
+  ready(w.wisp_lfbe_init(scale, zeroPoint, 1, bins), w);
+  const { FRAME_SAMPLES: FRAME, HOP_SAMPLES: HOP } = A;
   const frames = samples.length < FRAME ? 0 : Math.floor((samples.length - FRAME) / HOP) + 1;
-  const out = new Int8Array(frames * BINS);
+  const out = new Int8Array(frames * bins);
   for (let f = 0; f < frames; f++) {
     const input = new Int16Array(w.memory.buffer, w.wisp_lfbe_samples_ptr(), FRAME + 1);
     input[0] = f === 0 ? 0 : samples[f * HOP - 1]; // pre-emphasis starts from silence
     input.set(samples.subarray(f * HOP, f * HOP + FRAME), 1);
     ready(w.wisp_lfbe_frame(), w);
-    out.set(new Int8Array(w.memory.buffer, w.wisp_lfbe_features_ptr(), BINS), f * BINS);
+    out.set(new Int8Array(w.memory.buffer, w.wisp_lfbe_features_ptr(), bins), f * bins);
   }
   return out;
 }
@@ -36,6 +34,7 @@ export function logMelFrames(samples: Int16Array, scale: number, zeroPoint: numb
 export function mfccClips(samples: Int16Array, starts: number[], scale: number, zeroPoint: number): Int8Array {
   const w = instantiate();
   ready(w.wisp_mfcc_init(scale, zeroPoint), w);
+  const CLIP = A.MFCC_CLIP_SAMPLES;
   const out = new Int8Array(starts.length * MFCC_VALUES);
   starts.forEach((start, i) => {
     if (start < 0 || start + CLIP > samples.length) fail("BAD_INPUT", `clip at sample ${start} runs past the audio`);

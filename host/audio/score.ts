@@ -5,6 +5,8 @@
 // `hitToleranceSec` after its end; detections within `maskSec` after a
 // wakeword are ignored, and the remaining false positives are debounced over
 // `debounceSec`.
+import * as A from "../../assembly/frontend";
+
 export interface Score {
   truePositives: number;
   falsePositives: number;
@@ -22,7 +24,7 @@ export interface ScoreOptions {
 }
 
 export function scoreDetections(windowDetected: boolean[], audioSamples: number, wakewords: [number, number][], options: ScoreOptions = {}): Score {
-  const { sampleRate = 16000, hopSamples = 512, hitToleranceSec = 0.5, maskSec = 1.0, debounceSec = 1.0 } = options;
+  const { sampleRate = A.SAMPLE_RATE, hopSamples = A.HOP_SAMPLES, hitToleranceSec = 0.5, maskSec = 1.0, debounceSec = 1.0 } = options;
   const detected = new Uint8Array(audioSamples);
   const lead = audioSamples - windowDetected.length * hopSamples;
   windowDetected.forEach((d, i) => {

@@ -7,13 +7,12 @@
 // the model re-run on every window and computed incrementally.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { HOP_SAMPLES as HOP } from "../../assembly/frontend";
+import { streamWindow } from "../audio/listen";
+import { readWav } from "../audio/wav";
 import { convertTflite } from "../convert";
 import { fail } from "../errors";
-import { readWav } from "../audio/wav";
 import { buildGoldenFirmware, runFirmware } from "./build";
-
-const HOP = 512;
-const FILLING_HOPS = 30; // windows start after hop 30 (frame f is whole after hop f + 2)
 
 export interface ListenMeasurement {
   windows: number;
@@ -30,12 +29,15 @@ export function measureListenOnBoard(board: string, modelsDir: string): ListenMe
   const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(modelsDir, "sww", "model.tflite"))));
   const audio = readWav(new Uint8Array(readFileSync(join(modelsDir, "samples", "short_wav_easy10s.wav")))).samples;
   const expected = readFileSync(join(modelsDir, "sww", "real", "outputs.bin"));
+  // Frame f is whole after hop f + 2, so windows of `frames` start after hop `frames`.
+  const window = streamWindow(info.input);
+  const fillingHops = window.frames;
   const run = (hops: number, incremental = false) => {
-    const windows = Math.max(0, hops - FILLING_HOPS);
+    const windows = Math.max(0, hops - fillingHops);
     const { elf } = buildGoldenFirmware({
       board, program: "listen", fromFlash: true, incremental, name: `sww-${hops}`, wisp, arenaBytes: info.arenaBytes, count: hops,
       inputs: new Uint8Array(audio.buffer, audio.byteOffset, hops * HOP * 2), outputs: expected.subarray(0, windows * 3), outputBytes: 3,
-      inputScale: info.input.scale, inputZeroPoint: info.input.zeroPoint, outputScale: info.output.scale, outputZeroPoint: info.output.zeroPoint,
+      inputScale: info.input.scale, inputZeroPoint: info.input.zeroPoint, window, outputScale: info.output.scale, outputZeroPoint: info.output.zeroPoint,
     });
     const r = runFirmware(board, elf, { countInstructions: true });
     const m = /(\d+)\/(\d+) windows byte-exact, \d+ detections, linear memory (\d+) bytes/.exec(r.stdout);

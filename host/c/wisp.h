@@ -26,19 +26,9 @@
 extern "C" {
 #endif
 
-enum {
-  WISP_OK = 0,
-  WISP_ERR_BAD_HEADER = 1,
-  WISP_ERR_BAD_CRC = 2,
-  WISP_ERR_BAD_SECTION = 3,
-  WISP_ERR_BAD_GRAPH = 4,
-  WISP_ERR_BAD_OP = 5,
-  WISP_ERR_OUT_OF_MEMORY = 6,
-  WISP_ERR_NOT_LOADED = 7,
-  WISP_ERR_KERNEL = 8,
-  WISP_ERR_TRAP = 100, /* the module trapped: a bug, never a bad model */
-  WISP_ERR_ENGINE = 101 /* the engine (wasm3) failed to start */
-};
+/* WISP_OK, the WISP_ERR_* codes and the audio front ends' WISP_* constants,
+ * generated from assembly/abi.json and assembly/frontend.ts. */
+#include "wisp_codes.h"
 
 int wisp_open(void);
 int wisp_load(const uint8_t *model, size_t size);
@@ -67,21 +57,22 @@ size_t wisp_arena_bytes(void);
 
 /*
  * Streaming wakeword (the sww front end inside the module): call
- * wisp_listen_open with the model's input quantization after wisp_open and
- * before loading the model; then pass 512 new 16-kHz samples per 32 ms hop.
- * wisp_listen_hop returns 0 while the first 30-frame window fills, 1 when the
- * model ran on a new window (scores at wisp_output), 2 when that window also
- * fired a detection (wakeword probability > 0.95, then 1 s of quiet), or a
- * negative error code.
+ * wisp_listen_open with the model's input quantization and shape, `frames`
+ * frames of `bins` log-Mel features (sww: WISP_SWW_FRAMES x WISP_SWW_BINS,
+ * 30 x 40), after wisp_open and before loading the model (or after: its
+ * memory then follows the model's, until the next load); then pass
+ * WISP_HOP_SAMPLES (512) new 16-kHz samples per 32 ms hop. wisp_listen_hop
+ * returns 0 while the first window fills, 1 when the model ran on a new
+ * window (scores at wisp_output), 2 when that window also fired a detection
+ * (wakeword probability > 0.95, then 1 s of quiet), or a negative error code.
  */
-#define WISP_HOP_SAMPLES 512
+int wisp_listen_open(float input_scale, int input_zero_point, int frames, int bins);
 /* Optional, after loading the model: cache the activations of a model that
  * is causal along time (sww is), so each hop computes one new row per layer
  * instead of re-running the model, with byte-identical scores. Returns the
  * number of cached ops (0: the model is not causal that way and hops re-run
  * it) or a negative error code; it takes the cache from linear memory. */
 int wisp_listen_incremental(void);
-int wisp_listen_open(float input_scale, int input_zero_point);
 int wisp_listen_hop(const int16_t *samples, float output_scale, int output_zero_point);
 
 #ifdef __cplusplus

@@ -31,7 +31,7 @@ static int result(int code) {
   } else {
     uint32_t at = 0, n = 0, size = 0;
     uint8_t *memory = engine_memory(&size);
-    if (engine_call(WISP_EXPORT_ERROR_PTR, 0, 0, 0, &at) == WISP_OK && engine_call(WISP_EXPORT_ERROR_LENGTH, 0, 0, 0, &n) == WISP_OK &&
+    if (wisp_call_error_ptr(&at) == WISP_OK && wisp_call_error_length(&n) == WISP_OK &&
         at <= size && n <= size - at) {
       if (n >= sizeof message) n = sizeof message - 1;
       memcpy(message, memory + at, n);
@@ -43,10 +43,10 @@ static int result(int code) {
   return code;
 }
 
-/* Calls an export that returns a value (not a code). */
+/* Calls an export without arguments that returns a value (not a code). */
 static uint32_t value_of(enum wisp_export fn) {
   uint32_t value = 0;
-  return opened && engine_call(fn, 0, 0, 0, &value) == WISP_OK ? value : 0;
+  return opened && engine_call(fn, 0, &value) == WISP_OK ? value : 0;
 }
 
 int wisp_open(void) {
@@ -62,7 +62,7 @@ int wisp_load(const uint8_t *model, size_t size) {
   if (!opened) return result(WISP_ERR_NOT_LOADED);
   if (size > UINT32_MAX - 64) return result(WISP_ERR_BAD_HEADER);
   uint32_t at = 0, status = 0, memory_bytes = 0;
-  int code = engine_call(WISP_EXPORT_MODEL_BUFFER, (uint32_t)size, 0, 0, &at);
+  int code = wisp_call_model_buffer((uint32_t)size, &at);
   if (code != WISP_OK) return result(code);
   uint8_t *memory = engine_memory(&memory_bytes);
   if (at == 0 || at > memory_bytes || size > memory_bytes - at) {
@@ -71,7 +71,7 @@ int wisp_load(const uint8_t *model, size_t size) {
     return last_code;
   }
   memcpy(memory + at, model, size);
-  code = engine_call(WISP_EXPORT_LOAD, at, (uint32_t)size, 0, &status);
+  code = wisp_call_load(at, (uint32_t)size, &status);
   return result(code != WISP_OK ? code : (int)status);
 }
 
@@ -89,7 +89,7 @@ int wisp_load_reader(wisp_read_fn read, void *context, size_t size, size_t windo
   model_context = context;
   model_size = size;
   uint32_t status = 0;
-  int code = engine_call(WISP_EXPORT_LOAD_STREAMED, (uint32_t)size, (uint32_t)window_bytes, 0, &status);
+  int code = wisp_call_load_streamed((uint32_t)size, (uint32_t)window_bytes, &status);
   return result(code != WISP_OK ? code : (int)status);
 }
 
@@ -103,7 +103,7 @@ int wisp_host_read(uint32_t dst, uint32_t offset, uint32_t bytes) {
 int wisp_invoke(void) {
   if (!opened) return result(WISP_ERR_NOT_LOADED);
   uint32_t status = 0;
-  int code = engine_call(WISP_EXPORT_INVOKE, 0, 0, 0, &status);
+  int code = wisp_call_invoke(&status);
   return result(code != WISP_OK ? code : (int)status);
 }
 
@@ -123,17 +123,17 @@ const char *wisp_error_message(void) { return message; }
 size_t wisp_memory_bytes(void) { return value_of(WISP_EXPORT_MEMORY_USED); }
 size_t wisp_arena_bytes(void) { return value_of(WISP_EXPORT_ARENA_BYTES); }
 
-int wisp_listen_open(float input_scale, int input_zero_point) {
+int wisp_listen_open(float input_scale, int input_zero_point, int frames, int bins) {
   if (!opened) return result(WISP_ERR_NOT_LOADED);
   uint32_t status = 0;
-  int code = engine_call(WISP_EXPORT_LFBE_INIT, (uint32_t)input_zero_point, 0, input_scale, &status);
+  int code = wisp_call_lfbe_init(input_scale, input_zero_point, frames, bins, &status);
   return result(code != WISP_OK ? code : (int)status);
 }
 
 int wisp_listen_incremental(void) {
   if (!opened) return -result(WISP_ERR_NOT_LOADED);
   uint32_t status = 0;
-  int code = engine_call(WISP_EXPORT_STREAM_INCREMENTAL, 0, 0, 0, &status);
+  int code = wisp_call_stream_incremental(&status);
   if (code != WISP_OK) return -result(code);
   if ((int32_t)status < 0) return -result(-(int32_t)status);
   result(WISP_OK);
@@ -145,7 +145,7 @@ int wisp_listen_hop(const int16_t *samples, float output_scale, int output_zero_
   uint8_t *memory = engine_memory(&size);
   if (at == 0 || at > size || WISP_HOP_SAMPLES * 2 > size - at) return -result(WISP_ERR_NOT_LOADED);
   memcpy(memory + at, samples, WISP_HOP_SAMPLES * 2);
-  int code = engine_call(WISP_EXPORT_STREAM_PUSH, (uint32_t)output_zero_point, 0, output_scale, &status);
+  int code = wisp_call_stream_push(output_scale, output_zero_point, &status);
   if (code != WISP_OK) return -result(code);
   if ((int32_t)status < 0) return -result(-(int32_t)status);
   return (int)status;

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as F from "../../assembly/format";
-import { quantizeMultiplier, roundHalfAwayFromZero, softmaxParams } from "../convert/quantization";
+import { quantizeMultiplier, roundHalfAwayFromZero, softmaxParams } from "../quant";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
 

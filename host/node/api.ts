@@ -3,13 +3,9 @@
 import * as F from "../../assembly/format";
 import { convertTflite, ModelInfo } from "../convert";
 import { fail, WispError } from "../errors";
+import { RUNTIME_CODES } from "./abi";
 import { graphFacts, readDescription } from "./description";
 import { instantiate, lastError, WispExports } from "./runtime";
-
-const RUNTIME_CODES: Record<number, "BAD_WISP" | "OUT_OF_MEMORY" | "RUNTIME"> = {
-  [F.ERR_BAD_HEADER]: "BAD_WISP", [F.ERR_BAD_CRC]: "BAD_WISP", [F.ERR_BAD_SECTION]: "BAD_WISP",
-  [F.ERR_BAD_GRAPH]: "BAD_WISP", [F.ERR_BAD_OP]: "BAD_WISP", [F.ERR_OUT_OF_MEMORY]: "OUT_OF_MEMORY",
-};
 
 export type ModelFormat = "tflite" | "wisp";
 
@@ -21,7 +17,9 @@ export function detectFormat(bytes: Uint8Array): ModelFormat {
 
 export class Model {
   readonly info: ModelInfo;
-  private readonly wasm: WispExports;
+  // The instance's exports, for host modules that drive more of the ABI
+  // (host/audio runs the streaming front end on a loaded model).
+  readonly wasm: WispExports;
 
   constructor(info: ModelInfo, wasm: WispExports) {
     this.info = info;
@@ -34,6 +32,12 @@ export class Model {
 
   get outputBytes(): number {
     return this.info.output.bytes;
+  }
+
+  // The linear memory the model uses (static data, front ends, the model or
+  // its graph, arena, weights window): what a device must provide.
+  get memoryBytes(): number {
+    return this.wasm.wisp_memory_used();
   }
 
   // Runs one inference on a raw int8 input tensor; returns a copy of the output.

@@ -3,37 +3,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WispError } from "../errors";
+import { WispExports, WispImports } from "./abi";
 import { PACKAGE_ROOT } from "./package-root";
 
-export interface WispExports {
-  memory: WebAssembly.Memory;
-  wisp_model_buffer(bytes: number): number;
-  wisp_load(ptr: number, length: number): number;
-  wisp_load_streamed(length: number, windowBytes: number): number;
-  wisp_memory_used(): number;
-  wisp_stream_incremental(): number;
-  wisp_invoke(): number;
-  wisp_invoke_op(index: number): number;
-  wisp_arena_ptr(): number;
-  wisp_input_ptr(): number;
-  wisp_input_bytes(): number;
-  wisp_output_ptr(): number;
-  wisp_output_bytes(): number;
-  wisp_arena_bytes(): number;
-  wisp_error_ptr(): number;
-  wisp_error_length(): number;
-  // Audio front ends (assembly/dsp/).
-  wisp_lfbe_init(scale: number, zeroPoint: number): number;
-  wisp_lfbe_samples_ptr(): number;
-  wisp_lfbe_features_ptr(): number;
-  wisp_lfbe_frame(): number;
-  wisp_mfcc_init(scale: number, zeroPoint: number): number;
-  wisp_mfcc_samples_ptr(): number;
-  wisp_mfcc_features_ptr(): number;
-  wisp_mfcc_clip(): number;
-  wisp_stream_hop_ptr(): number;
-  wisp_stream_push(outputScale: number, outputZeroPoint: number): number;
-}
+// The exports' types are generated from assembly/abi.json.
+export type { WispExports } from "./abi";
 
 export function wasmPath(): string {
   return process.env.WISP_WASM ?? join(PACKAGE_ROOT, "build", "wisp.wasm");
@@ -81,20 +55,19 @@ function compileGiven(bytes: Uint8Array): WebAssembly.Module {
 // `module`: a Wisp module's bytes to use instead of build/wisp.wasm.
 export function instantiate(streamed?: Uint8Array, module?: Uint8Array): WispExports {
   let exports: WispExports;
-  const instance = new WebAssembly.Instance(module ? compileGiven(module) : compile(), {
-    env: {
-      abort: () => {
-        throw new WispError("RUNTIME", "the Wisp module aborted");
-      },
-      wisp_read: (dst: number, offset: number, bytes: number) => {
-        const memory = new Uint8Array(exports.memory.buffer);
-        if (!streamed || offset + bytes > streamed.length || dst + bytes > memory.length) {
-          throw new WispError("RUNTIME", `the module read ${bytes} model bytes at ${offset} outside the model`);
-        }
-        memory.set(streamed.subarray(offset, offset + bytes), dst);
-      },
+  const env: WispImports = {
+    abort: () => {
+      throw new WispError("RUNTIME", "the Wisp module aborted");
     },
-  });
+    wisp_read: (dst, offset, bytes) => {
+      const memory = new Uint8Array(exports.memory.buffer);
+      if (!streamed || offset + bytes > streamed.length || dst + bytes > memory.length) {
+        throw new WispError("RUNTIME", `the module read ${bytes} model bytes at ${offset} outside the model`);
+      }
+      memory.set(streamed.subarray(offset, offset + bytes), dst);
+    },
+  };
+  const instance = new WebAssembly.Instance(module ? compileGiven(module) : compile(), { env });
   exports = instance.exports as unknown as WispExports;
   return exports;
 }

@@ -1,8 +1,8 @@
 /*
  * MLPerf Tiny device under test: speaks the EEMBC / MLPerf Tiny runner's
- * serial protocol on UART0 of the MPS2 boards (CMSDK APB UART), so the
- * runner can drive Wisp unchanged. Commands end with '%'; every reply ends
- * with "m-ready". Timestamps come from CMSDK timer 0 (25 MHz).
+ * serial protocol on the board's UART (board.h; each board's board.c), so
+ * the runner can drive Wisp unchanged. Commands end with '%'; every reply
+ * ends with "m-ready". Timestamps come from the board's microsecond clock.
  *
  *   name, profile, help, timestamp, db load N, db HEX..., db print,
  *   infer N [W], results
@@ -13,19 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board.h"
 #include "golden_data.h"
 #include "wisp.h"
-
-#define UART0 0x40004000u
-#define UART_DATA (*(volatile uint32_t *)(UART0 + 0x00))
-#define UART_STATE (*(volatile uint32_t *)(UART0 + 0x04))
-#define UART_CTRL (*(volatile uint32_t *)(UART0 + 0x08))
-#define UART_BAUDDIV (*(volatile uint32_t *)(UART0 + 0x10))
-#define TIMER0 0x40000000u
-#define TIMER_CTRL (*(volatile uint32_t *)(TIMER0 + 0x00))
-#define TIMER_VALUE (*(volatile uint32_t *)(TIMER0 + 0x04))
-#define TIMER_RELOAD (*(volatile uint32_t *)(TIMER0 + 0x08))
-#define TIMER_HZ 25000000u
 
 #define COMMAND_MAX 256
 #define FW_VERSION "ULPMark for tinyML Firmware V0.0.1"
@@ -33,28 +23,16 @@
 static uint8_t buffer[4096];
 static size_t buffer_size, buffer_pos;
 
-static void uart_put(char c) {
-  while (UART_STATE & 1u) {
-  }
-  UART_DATA = (uint8_t)c;
-}
-
-static int uart_get(void) {
-  while (!(UART_STATE & 2u)) {
-  }
-  return (int)(UART_DATA & 0xFFu);
-}
-
 static void say(const char *format, ...) {
   char line[160];
   va_list args;
   va_start(args, format);
   vsnprintf(line, sizeof line, format, args);
   va_end(args);
-  for (const char *p = line; *p; p++) uart_put(*p);
+  for (const char *p = line; *p; p++) board_put(*p);
 }
 
-static void timestamp(void) { say("m-lap-us-%lu\r\n", (unsigned long)((0xFFFFFFFFu - TIMER_VALUE) / (TIMER_HZ / 1000000u))); }
+static void timestamp(void) { say("m-lap-us-%lu\r\n", (unsigned long)board_micros()); }
 
 /* Dequantized outputs, printed as the reference submissions do (0.ddd). */
 static void results(void) {
@@ -164,11 +142,7 @@ static void command(char *line) {
 }
 
 int main(void) {
-  UART_BAUDDIV = 16;
-  UART_CTRL = 3u; /* TX and RX enabled */
-  TIMER_RELOAD = 0xFFFFFFFFu;
-  TIMER_VALUE = 0xFFFFFFFFu;
-  TIMER_CTRL = 1u;
+  board_init();
   if (wisp_open() != WISP_OK || wisp_load_flash(golden_model, golden_model_size) != WISP_OK) {
     say("e-[Model failed to load: %s]\r\n", wisp_error_message());
     return 2;
@@ -180,7 +154,7 @@ int main(void) {
   char line[COMMAND_MAX + 1];
   size_t length = 0;
   for (;;) {
-    int c = uart_get();
+    int c = board_get();
     if (c == '%') {
       line[length] = 0;
       command(line);

@@ -1,6 +1,6 @@
 /*
  * Streaming-wakeword firmware: feeds a recording (16-bit samples in flash)
- * hop by hop through the module's log-Mel front end, 30-frame ring, model
+ * hop by hop through the module's log-Mel front end, ring of frames, model
  * and detector, exactly as a device would from its microphone, and checks
  * every window's scores against the expected ones (golden_outputs holds one
  * golden_output_bytes score vector per window). The model stays in flash.
@@ -15,7 +15,7 @@
 
 int main(void) {
   const int16_t *audio = (const int16_t *)(const void *)golden_inputs; /* golden_count hops of 512 samples */
-  if (wisp_open() != WISP_OK || wisp_listen_open(golden_input_scale, golden_input_zero_point) != WISP_OK ||
+  if (wisp_open() != WISP_OK || wisp_listen_open(golden_input_scale, golden_input_zero_point, golden_window_frames, golden_window_bins) != WISP_OK ||
       wisp_load_flash(golden_model, golden_model_size) != WISP_OK) {
     printf("wisp: setup failed (%d): %s\n", wisp_error_code(), wisp_error_message());
     return 2;

@@ -22,27 +22,19 @@ int engine_open(void) {
   return WISP_OK;
 }
 
-int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, float x, uint32_t *result) {
+/* The dispatch: one case per export of wisp_exports.h, calling wasm2c's
+ * Z_wispZ_<export>(instance, arguments...). */
+#define WISP_SELF m
+#define WISP_ARG_I32(n) args[n].i32
+#define WISP_ARG_F32(n) args[n].f32
+#define WISP_CASE(id, name, call) \
+  case WISP_EXPORT_##id: *result = (uint32_t)Z_wispZ_##name call; break;
+
+int engine_call(enum wisp_export fn, const union wisp_value *args, uint32_t *result) {
   if (setjmp(wisp_trap_target)) return WISP_ERR_TRAP;
   Z_wisp_instance_t *m = &instance;
   switch (fn) {
-    case WISP_EXPORT_MODEL_BUFFER: *result = Z_wispZ_wisp_model_buffer(m, a); break;
-    case WISP_EXPORT_LOAD: *result = Z_wispZ_wisp_load(m, a, b); break;
-    case WISP_EXPORT_INVOKE: *result = Z_wispZ_wisp_invoke(m); break;
-    case WISP_EXPORT_INPUT_PTR: *result = Z_wispZ_wisp_input_ptr(m); break;
-    case WISP_EXPORT_INPUT_BYTES: *result = Z_wispZ_wisp_input_bytes(m); break;
-    case WISP_EXPORT_OUTPUT_PTR: *result = Z_wispZ_wisp_output_ptr(m); break;
-    case WISP_EXPORT_OUTPUT_BYTES: *result = Z_wispZ_wisp_output_bytes(m); break;
-    case WISP_EXPORT_ARENA_PTR: *result = Z_wispZ_wisp_arena_ptr(m); break;
-    case WISP_EXPORT_ARENA_BYTES: *result = Z_wispZ_wisp_arena_bytes(m); break;
-    case WISP_EXPORT_ERROR_PTR: *result = Z_wispZ_wisp_error_ptr(m); break;
-    case WISP_EXPORT_ERROR_LENGTH: *result = Z_wispZ_wisp_error_length(m); break;
-    case WISP_EXPORT_LOAD_STREAMED: *result = Z_wispZ_wisp_load_streamed(m, a, b); break;
-    case WISP_EXPORT_MEMORY_USED: *result = Z_wispZ_wisp_memory_used(m); break;
-    case WISP_EXPORT_LFBE_INIT: *result = Z_wispZ_wisp_lfbe_init(m, x, a); break;
-    case WISP_EXPORT_STREAM_HOP_PTR: *result = Z_wispZ_wisp_stream_hop_ptr(m); break;
-    case WISP_EXPORT_STREAM_PUSH: *result = Z_wispZ_wisp_stream_push(m, x, a); break;
-    case WISP_EXPORT_STREAM_INCREMENTAL: *result = Z_wispZ_wisp_stream_incremental(m); break;
+    WISP_EXPORTS(WISP_CASE)
     default: return WISP_ERR_ENGINE;
   }
   return WISP_OK;

@@ -17,12 +17,9 @@
 extern const uint8_t wisp_wasm[];
 extern const uint32_t wisp_wasm_size;
 
-static const char *const export_names[WISP_EXPORT_COUNT] = {
-  "wisp_model_buffer", "wisp_load", "wisp_invoke", "wisp_input_ptr", "wisp_input_bytes", "wisp_output_ptr",
-  "wisp_output_bytes", "wisp_arena_ptr", "wisp_arena_bytes", "wisp_error_ptr", "wisp_error_length",
-  "wisp_load_streamed", "wisp_memory_used", "wisp_lfbe_init", "wisp_stream_hop_ptr", "wisp_stream_push",
-  "wisp_stream_incremental",
-};
+#define WISP_NAME(id, name, call) #name,
+static const char *const export_names[WISP_EXPORT_COUNT] = {WISP_EXPORTS(WISP_NAME)};
+#undef WISP_NAME
 
 static IM3Environment environment;
 static IM3Runtime runtime;
@@ -73,17 +70,21 @@ int engine_open(void) {
   return WISP_OK;
 }
 
-int engine_call(enum wisp_export fn, uint32_t a, uint32_t b, float x, uint32_t *result) {
+/* The dispatch: one case per export of wisp_exports.h, each with its own
+ * argument types (wasm3 takes an f32 through the varargs as a double). */
+#define WISP_SELF f
+#define WISP_ARG_I32(n) args[n].i32
+#define WISP_ARG_F32(n) (double)args[n].f32
+#define WISP_CASE(id, name, call) \
+  case WISP_EXPORT_##id: r = m3_CallV call; break;
+
+int engine_call(enum wisp_export fn, const union wisp_value *args, uint32_t *result) {
+  if ((unsigned)fn >= WISP_EXPORT_COUNT) return WISP_ERR_ENGINE;
   IM3Function f = functions[fn];
   M3Result r;
-  if (fn == WISP_EXPORT_LFBE_INIT || fn == WISP_EXPORT_STREAM_PUSH) {
-    r = m3_CallV(f, x, a); /* (f32, i32) */
-  } else {
-    switch (m3_GetArgCount(f)) {
-      case 0: r = m3_CallV(f); break;
-      case 1: r = m3_CallV(f, a); break;
-      default: r = m3_CallV(f, a, b); break;
-    }
+  switch (fn) {
+    WISP_EXPORTS(WISP_CASE)
+    default: return WISP_ERR_ENGINE;
   }
   if (!r) r = m3_GetResultsV(f, result);
   if (r) {

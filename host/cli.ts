@@ -1,14 +1,15 @@
 // The `wisp` command line. Bad input exits 1 (2 for usage errors) with one
 // line on stderr and no stack trace.
 import { readFileSync, writeFileSync } from "node:fs";
-import { WispError, fail } from "../errors";
-import { convertTflite, ModelInfo } from "../convert";
-import { detectFormat, loadSync } from "./api";
-import { fetchModels } from "./models";
-import { buildModule } from "./build-module";
-import { listen } from "../audio/listen";
-import { scoreDetections } from "../audio/score";
-import { readWav } from "../audio/wav";
+import * as A from "../assembly/frontend";
+import { WispError, fail } from "./errors";
+import { convertTflite, ModelInfo } from "./convert";
+import { detectFormat, loadSync } from "./node/api";
+import { fetchModels } from "./node/models";
+import { buildModule } from "./node/build-module";
+import { listen, streamWindow } from "./audio/listen";
+import { scoreDetections } from "./audio/score";
+import { readWav } from "./audio/wav";
 
 const USAGE = `usage:
   wisp convert <model.tflite> -o <model.wisp>
@@ -148,11 +149,12 @@ async function main(argv: string[]): Promise<void> {
       if (args.positional.length !== 2) fail("USAGE", "listen needs a model and a .wav file");
       const [modelPath, wavPath] = args.positional;
       const wav = readWav(readInput(wavPath));
-      const result = listen(readInput(modelPath), wav);
+      const model = loadSync(readInput(modelPath));
+      const result = listen(model, wav);
       if (args.flags.has("--json")) {
         console.log(JSON.stringify(result.detections));
       } else {
-        console.log(`${result.windows} windows of 30 frames (one per 32 ms hop)`);
+        console.log(`${result.windows} windows of ${streamWindow(model.info.input).frames} frames (one per ${(1000 * A.HOP_SAMPLES) / A.SAMPLE_RATE} ms hop)`);
         console.log(`wakeword probability per window: ${result.probabilities.map((p) => p.toFixed(3)).join(" ")}`);
         if (result.detections.length === 0) console.log("no detections");
         for (const d of result.detections) console.log(`detection at ${d.time_s.toFixed(3)} s (window ${d.window}, probability ${d.probability.toFixed(4)})`);
@@ -160,7 +162,7 @@ async function main(argv: string[]): Promise<void> {
       const scorePath = args.flags.get("--score") as string | undefined;
       if (scorePath) {
         const windows = readDetectionWindows(scorePath);
-        const s = scoreDetections(result.probabilities.map((p) => p > 0.95), wav.samples.length, windows);
+        const s = scoreDetections(result.probabilities.map((p) => p > A.DETECTION_THRESHOLD), wav.samples.length, windows);
         const line = `MLPerf Tiny scoring: ${s.truePositives} true detections, ${s.falsePositives} false detections, ${s.falseNegatives} false rejections`;
         (args.flags.has("--json") ? console.error : console.log)(line);
       }

@@ -1,0 +1,41 @@
+// Post-processes wasm2c's translation of build/wisp.wasm for the static
+// runtime (wasm_rt_static.c):
+//   node host/c/aot/wasm2c-static.mjs <wisp_module.c>   (rewritten in place)
+// wasm2c checks each access against mem->size and reads mem->data, both
+// loaded from the instance (stores may alias them). With one static linear
+// memory the bound and the base are link-time constants, so each check
+// becomes one compare with an immediate: still a trap on any access outside
+// the buffer. -DWISP_UNCHECKED=1 drops the checks (only for models that
+// validated at load; see the README). Checked against wabt 1.0.32's output;
+// anything else is refused rather than half rewritten.
+import { readFileSync, writeFileSync } from "node:fs";
+
+const CHECKS = "#define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))";
+const READS = "&mem->data[addr]";
+const LOAD = "wasm_rt_memcpy(&result, &mem->data[addr], sizeof(t1));";
+const INCLUDE = '#include "wisp_module.h"';
+
+function withStaticMemoryChecks(c) {
+  if (![CHECKS, READS, LOAD, INCLUDE].every((s) => c.includes(s))) throw new Error("unexpected wasm2c output: cannot apply the static memory checks");
+  return c
+    .replace(LOAD, "WISP_LOAD(&result, addr, sizeof(t1));")
+    .replace(CHECKS, `#if WISP_UNCHECKED
+#define MEMCHECK(mem, a, t)
+#else
+#define MEMCHECK(mem, a, t) if (UNLIKELY((a) > WISP_MEMORY_LIMIT - sizeof(t))) TRAP(OOB);
+#endif`)
+    .split(READS).join("&wisp_linear_memory[addr]")
+    .replace(INCLUDE, `${INCLUDE}\n#include "wasm_rt_static.h"`);
+}
+
+const [file] = process.argv.slice(2);
+if (!file) {
+  console.error("usage: node host/c/aot/wasm2c-static.mjs <wisp_module.c>");
+  process.exit(2);
+}
+try {
+  writeFileSync(file, withStaticMemoryChecks(readFileSync(file, "utf8")));
+} catch (e) {
+  console.error(`wasm2c-static: ${file}: ${e.message}`);
+  process.exit(1);
+}
