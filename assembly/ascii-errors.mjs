@@ -1,4 +1,4 @@
-// An asc transform: every string literal passed to fail() or failAt() (the
+// An asc transform: every string literal passed to fail(), failAt() or failShape() (the
 // error messages of assembly/errors.ts) becomes a NUL-terminated ASCII byte
 // array in static memory, memory.data<u8>([...]), instead of a UTF-16 string
 // object with a 20-byte header: half the bytes, in flash and in RAM.
@@ -7,7 +7,7 @@ import assemblyscript from "assemblyscript";
 
 const { Node } = assemblyscript;
 const CALL = 9, IDENTIFIER = 6, LITERAL = 16, STRING = 2;
-const ERROR_FUNCTIONS = new Set(["fail", "failAt"]);
+const ERROR_FUNCTIONS = new Set(["fail", "failAt", "failShape"]);
 
 function isNode(x) {
   return x !== null && typeof x === "object" && typeof x.kind === "number" && x.range !== undefined;

@@ -68,7 +68,7 @@ export function failAt<T>(code: i32, op: i32, text: T, value: i64): i32 {
 }
 
 // Same, naming a shape: "text (rows x columns)".
-export function failShape(code: i32, text: string, rows: i64, columns: i64): i32 {
+export function failShape<T>(code: i32, text: T, rows: i64, columns: i64): i32 {
   lastCode = code;
   messageLength = 0;
   append(text);

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { Engine, missingTools } from "../host/boards/build";
 import { measureListenOnBoard } from "../host/boards/listen";
 import { measureOnBoard } from "../host/boards/measure";
-import { BUDGET_FILE, TARGETS, targetMatrix } from "../host/boards/matrix";
-import { findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
+import { BUDGET_FILE, TARGETS, targetMatrix, ZOO2_BOARD, ZOO2_FIRMWARE_MODELS, ZOO2_PLACEMENT } from "../host/boards/matrix";
+import { findModelsDir, findZoo2Dir, MISSING_MODELS_HINT } from "../host/node/models";
 import { PACKAGE_ROOT } from "../host/node/package-root";
 import { printTable } from "./measure";
 
@@ -34,12 +34,14 @@ function main(): number {
   // micro:bit); the M4 also with it in flash.
   // (wasm3's heap alone exceeds the micro:bit's RAM.)
   const runs = targetMatrix().flatMap(({ board, task, placement }) => engines.filter((e) => e === "aot" || board !== "microbit").flatMap((engine) => [
-    { board, task, engine, placement, budgeted: true },
-    ...(board === "mps2-an386" ? [{ board, task, engine, placement: { fromFlash: true }, budgeted: false }] : []),
+    { board, task, modelDir: join(dir, task), engine, placement, budgeted: true },
+    ...(board === "mps2-an386" ? [{ board, task, modelDir: join(dir, task), engine, placement: { fromFlash: true }, budgeted: false }] : []),
   ]));
-  for (const { board, task, engine, placement, budgeted } of runs) {
+  const zoo2 = findZoo2Dir();
+  if (zoo2) for (const name of ZOO2_FIRMWARE_MODELS) runs.push({ board: ZOO2_BOARD, task: name as never, modelDir: join(zoo2, name), engine: "aot", placement: ZOO2_PLACEMENT, budgeted: true });
+  for (const { board, task, modelDir, engine, placement, budgeted } of runs) {
     {
-      const m = measureOnBoard(board, task, join(dir, task), VECTORS, engine, placement);
+      const m = measureOnBoard(board, task, modelDir, VECTORS, engine, placement);
       if (engine === "aot" && budgeted) (budget[board] ??= {})[task] = m.instructionsPerInference;
       const where = !placement.fromFlash ? "RAM" : `${placement.modelFile ? "file" : "flash"}${placement.weightWindow ? ` (${placement.weightWindow} B window)` : ""}`;
       rows.push([board, TARGETS[board], task, engine, where, `${m.exact}/${m.vectors}`, m.instructionsPerInference.toLocaleString("en-US"), m.instructionsPerMac.toFixed(2),

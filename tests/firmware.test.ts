@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { measureListenOnBoard } from "../host/boards/listen";
 import { missingTools } from "../host/boards/build";
 import { measureOnBoard } from "../host/boards/measure";
-import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix } from "../host/boards/matrix";
+import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix, ZOO2_BOARD, ZOO2_FIRMWARE_MODELS, ZOO2_PLACEMENT } from "../host/boards/matrix";
+import { findZoo2Dir } from "../host/node/models";
 import { modelsDir, PACKAGE_ROOT } from "./helpers";
 
 const missing = missingTools();
@@ -25,6 +26,17 @@ for (const { board, task, placement } of targetMatrix()) {
     assert.ok(allowed, `${board} ${task}: no budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
     assert.ok(m.instructionsPerInference <= allowed * (1 + BUDGET_TOLERANCE),
       `${board} ${task}: ${m.instructionsPerInference} instructions per inference, budget ${allowed} (+${BUDGET_TOLERANCE * 100}%)`);
+  });
+}
+
+const zoo2 = findZoo2Dir();
+for (const name of ZOO2_FIRMWARE_MODELS) {
+  test(`${ZOO2_BOARD} (${TARGETS[ZOO2_BOARD]}, wasm2c AOT, model in flash): zoo2 ${name} byte-exact, instructions within budget`, { skip: skip || (zoo2 ? false : "zoo2 not found") }, () => {
+    const m = measureOnBoard(ZOO2_BOARD, name, join(zoo2!, name), VECTORS, "aot", ZOO2_PLACEMENT);
+    assert.equal(m.exact, VECTORS, `${name}: ${m.exact}/${VECTORS} byte-exact`);
+    const allowed = budget[ZOO2_BOARD]?.[name];
+    assert.ok(allowed, `${name}: no budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
+    assert.ok(m.instructionsPerInference <= allowed * (1 + BUDGET_TOLERANCE), `${name}: ${m.instructionsPerInference} instructions per inference, budget ${allowed} (+${BUDGET_TOLERANCE * 100}%)`);
   });
 }
 

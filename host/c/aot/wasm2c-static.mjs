@@ -14,9 +14,13 @@ const CHECKS = "#define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))";
 const READS = "&mem->data[addr]";
 const LOAD = "wasm_rt_memcpy(&result, &mem->data[addr], sizeof(t1));";
 const INCLUDE = '#include "wisp_module.h"';
+// The load and store helpers, which GCC may stop inlining in a large module
+// on cores where WISP_LOAD is a branch (Armv6-M, RISC-V): a call per access.
+const HELPERS = ["static inline t3 name(wasm_rt_memory_t* mem, u64 addr)", "static inline void name(wasm_rt_memory_t* mem, u64 addr, t2 value)"];
 
 function withStaticMemoryChecks(c) {
-  if (![CHECKS, READS, LOAD, INCLUDE].every((s) => c.includes(s))) throw new Error("unexpected wasm2c output: cannot apply the static memory checks");
+  if (![CHECKS, READS, LOAD, INCLUDE, ...HELPERS].every((s) => c.includes(s))) throw new Error("unexpected wasm2c output: cannot apply the static memory checks");
+  for (const h of HELPERS) c = c.split(h).join(h.replace("static inline", "static inline __attribute__((always_inline))"));
   return c
     .replace(LOAD, "WISP_LOAD(&result, addr, sizeof(t1));")
     .replace(CHECKS, `#if WISP_UNCHECKED
