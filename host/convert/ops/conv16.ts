@@ -1,0 +1,121 @@
+// Lowers CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with int16
+// activations and int8 weights (TFLite's 16x8 quantization) to CONV16
+// records (assembly/ops/conv16.ts). Prepare as TFLM's: per-channel
+// multipliers input * filter / output in double (per-tensor dense: the
+// product in float32), int64 or int32 bias, the int16 activation range.
+import type { Lowering } from "../lower";
+import type { Value } from "../graph";
+import { perChannelMultipliers, perTensorDenseMultiplier, roundHalfAwayFromZero } from "../quantization";
+import { TensorType } from "../tflite";
+import { pushRecord } from "./record";
+
+// An int16 activation; TFLite's int16 scheme is symmetric (zero point 0).
+export function int16(l: Lowering, index: number, role: string): Value {
+  const v = l.activation(index, role, [TensorType.INT16]);
+  if (v.quant.zeroPoint !== 0) l.reject("UNSUPPORTED_TYPE", `int16 ${role} has zero point ${v.quant.zeroPoint}, not 0`);
+  return v;
+}
+
+// CalculateActivationRangeQuantized for an int16 output (zero point 0).
+export function range16(l: Lowering, activation: number, scale: number): [number, number] {
+  const q = (f: number) => roundHalfAwayFromZero(Math.fround(f / scale));
+  const lo = -32768, hi = 32767;
+  switch (activation) {
+    case 0: return [lo, hi];
+    case 1: return [Math.max(lo, q(0)), hi];
+    case 2: return [Math.max(lo, q(-1)), Math.min(hi, q(1))];
+    case 3: return [Math.max(lo, q(0)), Math.min(hi, q(6))];
+  }
+  return l.reject("UNSUPPORTED_OP", `fused activation ${activation} is not supported`);
+}
+
+export function lower(l: Lowering, builtin: string, opcode: number): void {
+  const op = l.op;
+  const dense = builtin === "FULLY_CONNECTED", depthwise = builtin === "DEPTHWISE_CONV_2D";
+  l.arity([2, 3], 1);
+  const input = int16(l, op.inputs[0], "input");
+  const output = int16(l, op.outputs[0], "output");
+  const filter = l.tensor(op.inputs[1], "filter");
+  if (filter.type !== TensorType.INT8) l.reject("UNSUPPORTED_TYPE", "int16 input needs int8 weights (TFLM refuses others)");
+  const o = l.options();
+  let inH = 1, inW: number, inC: number, outH = 1, outW: number, outC: number, kH = 1, kW = 1, icPer: number, cDiv: number;
+  let sH = 1, sW = 1, dH = 1, dW = 1, padTop = 0, padLeft = 0, activation: number, biasTypeOption: number;
+  let weights: Int8Array;
+  if (dense) {
+    // FullyConnectedOptions: activation 0, weights_format 1, keep_num_dims 2, asymmetric 3, quantized_bias_type 4.
+    if (o.i8(1) !== 0) l.reject("UNSUPPORTED_OP", "shuffled weights format is not supported");
+    if (filter.shape.length !== 2) l.reject("BAD_MODEL", `weights shape ${JSON.stringify(filter.shape)} is not 2-D`);
+    [outC, inC] = filter.shape;
+    const elements = input.bytes / 2;
+    if (elements % inC !== 0 || output.bytes / 2 !== (elements / inC) * outC) l.reject("BAD_MODEL", `input ${JSON.stringify(input.shape)} and output ${JSON.stringify(output.shape)} do not fit weights ${JSON.stringify(filter.shape)}`);
+    inW = outW = elements / inC;
+    icPer = inC;
+    cDiv = outC;
+    activation = o.i8(0);
+    biasTypeOption = o.i8(4);
+  } else {
+    [inH, inW, inC] = l.nhwc(input, "input");
+    [outH, outW, outC] = l.nhwc(output, "output");
+    if (filter.shape.length !== 4) l.reject("BAD_MODEL", `filter shape ${JSON.stringify(filter.shape)} is not 4-D`);
+    // Conv2DOptions: padding 0, stride_w 1, stride_h 2, activation 3, dilation_w 4, dilation_h 5, quantized_bias_type 6.
+    // DepthwiseConv2DOptions: padding 0, stride_w 1, stride_h 2, depth_multiplier 3, activation 4, dilation_w 5, dilation_h 6.
+    sW = o.i32(1); sH = o.i32(2);
+    activation = o.i8(depthwise ? 4 : 3);
+    dW = o.i32(depthwise ? 5 : 4, 1); dH = o.i32(depthwise ? 6 : 5, 1);
+    biasTypeOption = depthwise ? 0 : o.i8(6);
+    const [fo, fh, fw, fi] = filter.shape;
+    [kH, kW] = [fh, fw];
+    if (depthwise) {
+      if (fo !== 1 || fi !== outC || outC % inC !== 0) l.reject("BAD_MODEL", `depthwise filter ${JSON.stringify(filter.shape)} does not fit ${inC} -> ${outC} channels`);
+      icPer = 1;
+      cDiv = outC / inC;
+    } else {
+      if (fo !== outC || inC % fi !== 0 || outC % (inC / fi) !== 0) l.reject("BAD_MODEL", `filter ${JSON.stringify(filter.shape)} does not fit ${inC} -> ${outC} channels`);
+      icPer = fi;
+      cDiv = outC / (inC / fi);
+    }
+    padTop = l.spatial(o.i8(0), inH, kH, sH, dH, outH, "height");
+    padLeft = l.spatial(o.i8(0), inW, kW, sW, dW, outW, "width");
+  }
+  const taps = kH * kW * icPer;
+  const raw = l.constant(op.inputs[1], "filter", TensorType.INT8, outC * taps).data!;
+  weights = new Int8Array(raw.buffer, raw.byteOffset, raw.length) as Int8Array;
+  if (depthwise) {
+    // [1][kH][kW][outC] -> [outC][kH][kW].
+    const t = new Int8Array(weights.length);
+    for (let c = 0; c < outC; c++) for (let k = 0; k < taps; k++) t[c * taps + k] = weights[k * outC + c];
+    weights = t;
+  }
+  const scales = filter.scales;
+  if (scales.length !== 1 && scales.length !== outC) l.reject("UNSUPPORTED_TYPE", `filter has ${scales.length} scales for ${outC} channels`);
+  if (scales.length > 1 && filter.quantizedDimension !== (depthwise ? 3 : 0)) l.reject("UNSUPPORTED_TYPE", `filter is quantized along dimension ${filter.quantizedDimension}`);
+  if (filter.zeroPoints.some((z) => z !== 0)) l.reject("UNSUPPORTED_TYPE", "filter has a non-zero zero point");
+  if (scales.some((s) => !(s > 0) || !Number.isFinite(s))) l.reject("BAD_MODEL", "filter has a non-positive scale");
+  const iq = input.quant, oq = output.quant;
+  const biasIndex = op.inputs[2] ?? -1;
+  const bias = biasIndex >= 0 ? l.tensor(biasIndex, "bias") : null;
+  if (dense && scales.length === 1 && bias && bias.scales.length > 0 && Math.abs(iq.scale * scales[0] - bias.scales[0]) / oq.scale > 0.02) l.reject("BAD_MODEL", "bias scale does not match input scale * weights scale");
+  const mults = dense && scales.length === 1
+    ? new Array(outC).fill(perTensorDenseMultiplier(iq.scale, scales[0], oq.scale))
+    : perChannelMultipliers(iq.scale, scales, oq.scale, outC);
+  // TFLM sums in int32 with an int32 bias (or none and quantized_bias_type INT32), else in int64.
+  const wide = bias ? bias.type === TensorType.INT64 : biasTypeOption !== TensorType.INT32;
+  if (bias && bias.type !== TensorType.INT64 && (depthwise || bias.type !== TensorType.INT32)) l.reject("UNSUPPORTED_TYPE", `int16 ${builtin} needs an int64${depthwise ? "" : " or int32"} bias`);
+  if (bias && (!bias.data || bias.data.length !== outC * (wide ? 8 : 4))) l.reject("BAD_MODEL", `bias must be a constant of ${outC} values`);
+  const records = new Uint8Array(outC * 16);
+  const rv = new DataView(records.buffer);
+  const bv = bias ? new DataView(bias.data!.buffer, bias.data!.byteOffset, bias.data!.length) : null;
+  for (let c = 0; c < outC; c++) {
+    rv.setBigInt64(16 * c, bv ? (wide ? bv.getBigInt64(8 * c, true) : BigInt(bv.getInt32(4 * c, true))) : 0n, true);
+    rv.setInt32(16 * c + 8, mults[c].multiplier, true);
+    rv.setInt32(16 * c + 12, mults[c].shift, true);
+  }
+  const [actMin, actMax] = range16(l, activation, oq.scale);
+  pushRecord(l, opcode, {
+    output,
+    inputs: [input],
+    args: [inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, icPer, cDiv, actMin, actMax, wide ? 1 : 0],
+    blocks: [new Uint8Array(weights.buffer, weights.byteOffset, weights.length), records],
+    macs: outH * outW * outC * taps,
+  });
+}
