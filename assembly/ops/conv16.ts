@@ -9,30 +9,38 @@
 // Blocks: 0 filter [outC][kH][kW][icPer] int8, 1 per channel 16 bytes: bias
 // (int64), multiplier, shift. Arguments: inH, inW, inC, outH, outW, outC, kH,
 // kW, strideH, strideW, dilH, dilW, padTop, padLeft, icPer, cDiv, actMin,
-// actMax, wide (1: int64).
+// actMax, mode: 0 int32 sums, 1 int64 sums, 2 AVERAGE_POOL_2D, 3 MAX_POOL_2D
+// (TFLM's int16 pooling: icPer = cDiv = 1, no blocks; the average of the
+// window's pixels inside the image rounds half away from zero).
 import * as F from "../format";
 import { failAt } from "../errors";
 import { multiplyByQuantizedMultiplier } from "../quant";
-import { arg, blockAt, blockBytes, blockCount, tensorAt, tensorBytes } from "./record";
+import { argAt, blockAt, blockBytes, blockCount, tensorAt, tensorBytes } from "./record";
 
 const ARGS = 19;
 const RECORD = 16;
 
+@inline
+function word(a: usize, k: i32): i32 {
+  return load<i32>(a + <usize>(k << 2));
+}
+
 export function validate(index: i32, op: usize, n: i32): i32 {
-  if (n != ARGS || blockCount(op) != 2) return failAt(F.ERR_BAD_OP, index, "CONV16 argument count", n);
+  const a = argAt(op, 0), mode = n == ARGS ? word(a, 18) : -1;
+  if ((mode & ~3) != 0 || blockCount(op) != (mode < 2 ? 2 : 0)) return failAt(F.ERR_BAD_OP, index, "CONV16 args", n);
   for (let k = 0; k < 16; k++) {
-    const v = arg(op, k);
-    if (v < (k == 12 || k == 13 ? 0 : 1) || v > 0xffff) return failAt(F.ERR_BAD_OP, index, "CONV16 argument out of range", k);
+    const v = word(a, k);
+    if (v < (k == 12 || k == 13 ? 0 : 1) || v > 0xffff) return failAt(F.ERR_BAD_OP, index, "CONV16 arg", k);
   }
-  const inH = <i64>arg(op, 0), inW = <i64>arg(op, 1), inC = <i64>arg(op, 2), outH = <i64>arg(op, 3), outW = <i64>arg(op, 4), outC = <i64>arg(op, 5);
-  const kH = <i64>arg(op, 6), kW = <i64>arg(op, 7), icPer = <i64>arg(op, 14), cDiv = <i64>arg(op, 15);
-  const actMin = arg(op, 16), actMax = arg(op, 17), wide = arg(op, 18);
-  if (inH * inW * inC * 2 != <i64>tensorBytes(op, 1) || outH * outW * outC * 2 != <i64>tensorBytes(op, 0)) return failAt(F.ERR_BAD_OP, index, "CONV16 tensor size", 0);
-  if (outC % cDiv != 0 || (outC / cDiv) * icPer != inC) return failAt(F.ERR_BAD_OP, index, "CONV16 channel groups", <i32>cDiv);
-  if (outC * kH * kW * icPer != <i64>blockBytes(op, 0) || outC * RECORD != <i64>blockBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "CONV16 block size", 0);
+  const inH = <i64>word(a, 0), inW = <i64>word(a, 1), inC = <i64>word(a, 2), outH = <i64>word(a, 3), outW = <i64>word(a, 4), outC = <i64>word(a, 5);
+  const kH = <i64>word(a, 6), kW = <i64>word(a, 7), icPer = <i64>word(a, 14), cDiv = <i64>word(a, 15);
+  const actMin = word(a, 16), actMax = word(a, 17);
+  if (inH * inW * inC * 2 != <i64>tensorBytes(op, 1) || outH * outW * outC * 2 != <i64>tensorBytes(op, 0)) return failAt(F.ERR_BAD_OP, index, "CONV16 size", 0);
+  if (outC % cDiv != 0 || (outC / cDiv) * icPer != inC) return failAt(F.ERR_BAD_OP, index, "CONV16 groups", <i32>cDiv);
+  if (mode < 2 && (outC * kH * kW * icPer != <i64>blockBytes(op, 0) || outC * RECORD != <i64>blockBytes(op, 1)) || mode >= 2 && icPer != 1) return failAt(F.ERR_BAD_OP, index, "CONV16 size", 0);
   // Keeps every index below 2^31.
-  if (outH * <i64>arg(op, 8) + kH * <i64>arg(op, 10) > 0x10000 || outW * <i64>arg(op, 9) + kW * <i64>arg(op, 11) > 0x10000) return failAt(F.ERR_BAD_OP, index, "CONV16 window out of range", 0);
-  if (actMin < -32768 || actMax > 32767 || actMin > actMax || (wide & ~1) != 0) return failAt(F.ERR_BAD_OP, index, "CONV16 range or mode", actMin);
+  if (outH * <i64>word(a, 8) + kH * <i64>word(a, 10) > 0x10000 || outW * <i64>word(a, 9) + kW * <i64>word(a, 11) > 0x10000) return failAt(F.ERR_BAD_OP, index, "CONV16 window", 0);
+  if (actMin < -32768 || actMax > 32767 || actMin > actMax) return failAt(F.ERR_BAD_OP, index, "CONV16 range", actMin);
   return F.ERR_NONE;
 }
 
@@ -46,11 +54,13 @@ function multiply64(x: i64, multiplier: i32, shift: i32): i32 {
 }
 
 export function run(op: usize, arena: usize): void {
-  const inH = arg(op, 0), inW = arg(op, 1), inC = arg(op, 2), outH = arg(op, 3), outW = arg(op, 4), outC = arg(op, 5);
-  const kH = arg(op, 6), kW = arg(op, 7), sH = arg(op, 8), sW = arg(op, 9), dH = arg(op, 10), dW = arg(op, 11);
-  const padTop = arg(op, 12), padLeft = arg(op, 13), icPer = arg(op, 14), cDiv = arg(op, 15);
-  const actMin = arg(op, 16), actMax = arg(op, 17), wide = arg(op, 18) != 0;
-  const filter = blockAt(op, 0), records = blockAt(op, 1);
+  const a = argAt(op, 0);
+  const inH = word(a, 0), inW = word(a, 1), inC = word(a, 2), outH = word(a, 3), outW = word(a, 4), outC = word(a, 5);
+  const kH = word(a, 6), kW = word(a, 7), sH = word(a, 8), sW = word(a, 9), dH = word(a, 10), dW = word(a, 11);
+  const padTop = word(a, 12), padLeft = word(a, 13), icPer = word(a, 14), cDiv = word(a, 15);
+  const actMin = word(a, 16), actMax = word(a, 17), mode = word(a, 18);
+  const pool = mode >= 2;
+  const filter = pool ? 0 : blockAt(op, 0), records = pool ? 0 : blockAt(op, 1);
   const input = tensorAt(arena, op, 1);
   let out = tensorAt(arena, op, 0);
   const taps = kH * kW * icPer;
@@ -59,7 +69,8 @@ export function run(op: usize, arena: usize): void {
       for (let c = 0; c < outC; c++) {
         const fc = filter + <usize>(c * taps);
         const base = input + <usize>((c / cDiv) * icPer * 2);
-        let acc: i64 = 0;
+        let acc: i64 = mode == 3 ? -32768 : 0;
+        let count = 0;
         for (let ky = 0; ky < kH; ky++) {
           const iy = oy * sH - padTop + ky * dH;
           if (iy < 0 || iy >= inH) continue;
@@ -67,6 +78,12 @@ export function run(op: usize, arena: usize): void {
             const ix = ox * sW - padLeft + kx * dW;
             if (ix < 0 || ix >= inW) continue;
             const px = base + <usize>((iy * inW + ix) * inC * 2);
+            if (pool) {
+              const x = <i64>load<i16>(px);
+              acc = mode == 2 ? acc + x : x > acc ? x : acc;
+              count++;
+              continue;
+            }
             const fp = fc + <usize>((ky * kW + kx) * icPer);
             // int64 sums wrap to the int32 ones in their low word.
             for (let i = 0; i < icPer; i++) acc += <i64>(<i32>load<i16>(px + <usize>(i << 1)) * <i32>load<i8>(fp + <usize>i));
@@ -74,7 +91,11 @@ export function run(op: usize, arena: usize): void {
         }
         const record = records + <usize>(c * RECORD);
         let v: i32;
-        if (wide) v = multiply64(acc + load<i64>(record), load<i32>(record, 8), load<i32>(record, 12));
+        if (mode == 3) v = <i32>acc;
+        else if (pool) {
+          const d = <i64>(count > 0 ? count : 1), half = d >> 1;
+          v = <i32>((acc > 0 ? acc + half : acc - half) / d);
+        } else if (mode == 1) v = multiply64(acc + load<i64>(record), load<i32>(record, 8), load<i32>(record, 12));
         else v = multiplyByQuantizedMultiplier(<i32>acc + load<i32>(record), load<i32>(record, 8), load<i32>(record, 12));
         if (v < actMin) v = actMin;
         if (v > actMax) v = actMax;

@@ -29,7 +29,32 @@ export function range16(l: Lowering, activation: number, scale: number): [number
   return l.reject("UNSUPPORTED_OP", `fused activation ${activation} is not supported`);
 }
 
+// AVERAGE_POOL_2D and MAX_POOL_2D: CONV16 records in modes 2 and 3.
+function pool(l: Lowering, builtin: string, opcode: number): void {
+  l.arity([1], 1);
+  const input = int16(l, l.op.inputs[0], "input");
+  const output = int16(l, l.op.outputs[0], "output");
+  const [inH, inW, c] = l.nhwc(input, "input");
+  const [outH, outW, outC] = l.nhwc(output, "output");
+  if (outC !== c) l.reject("BAD_MODEL", `output has ${outC} channels, input has ${c}`);
+  // TFLM: |input scale - output scale| (float32) at most 1e-6.
+  if (Math.abs(Math.fround(input.quant.scale - output.quant.scale)) > 1e-6) l.reject("BAD_MODEL", "input and output scales differ");
+  const o = l.options();
+  // Pool2DOptions: padding 0, stride_w 1, stride_h 2, filter_width 3, filter_height 4, activation 5.
+  const sW = o.i32(1), sH = o.i32(2), kW = o.i32(3), kH = o.i32(4);
+  if (kW < 1 || kH < 1) l.reject("BAD_MODEL", `filter size ${kH}x${kW} is invalid`);
+  const padTop = l.spatial(o.i8(0), inH, kH, sH, 1, outH, "height");
+  const padLeft = l.spatial(o.i8(0), inW, kW, sW, 1, outW, "width");
+  const [actMin, actMax] = range16(l, o.i8(5), output.quant.scale);
+  pushRecord(l, opcode, {
+    output,
+    inputs: [input],
+    args: [inH, inW, c, outH, outW, c, kH, kW, sH, sW, 1, 1, padTop, padLeft, 1, 1, actMin, actMax, builtin === "MAX_POOL_2D" ? 3 : 2],
+  });
+}
+
 export function lower(l: Lowering, builtin: string, opcode: number): void {
+  if (builtin.endsWith("POOL_2D")) return pool(l, builtin, opcode);
   const op = l.op;
   const dense = builtin === "FULLY_CONNECTED", depthwise = builtin === "DEPTHWISE_CONV_2D";
   l.arity([2, 3], 1);
