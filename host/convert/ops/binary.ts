@@ -38,7 +38,7 @@ const NONE: Multiplier = { multiplier: 0, shift: 0 };
 
 function operand(l: Lowering, index: number, role: string, wide: boolean): Operand {
   const t = l.tensor(index, role);
-  if (wide && t.data) l.reject("UNSUPPORTED_OP", "int16 constant operands are not supported");
+  if (wide && t.data) l.reject("UNSUPPORTED_TYPE", `first input tensor "${l.tensor(l.op.inputs[0], role).name}" is INT16 and ${role} a constant; Wisp runs int16 ADD and MUL on activations only`);
   if (!t.data) {
     const value = wide ? int16(l, index, role) : l.activation(index, role);
     return { shape: value.shape, quant: value.quant, value };

@@ -58,6 +58,8 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   const op = l.op;
   const dense = builtin === "FULLY_CONNECTED", depthwise = builtin === "DEPTHWISE_CONV_2D";
   l.arity([2, 3], 1);
+  // An int16 input with another output type (TFLM refuses it): the int8 op's message.
+  if (l.tensor(op.outputs[0], "output").type !== TensorType.INT16) l.activation(op.inputs[0], "input");
   const input = int16(l, op.inputs[0], "input");
   const output = int16(l, op.outputs[0], "output");
   const filter = l.tensor(op.inputs[1], "filter");
