@@ -53,8 +53,22 @@ function pool(l: Lowering, builtin: string, opcode: number): void {
   });
 }
 
+// RESHAPE, SQUEEZE, EXPAND_DIMS: the output shares the input's buffer.
+function rename(l: Lowering, builtin: string): void {
+  l.arity(builtin === "SQUEEZE" ? [1] : builtin === "EXPAND_DIMS" ? [2] : [1, 2], 1);
+  const input = int16(l, l.op.inputs[0], "input");
+  const out = l.tensor(l.op.outputs[0], "output");
+  if (out.type !== TensorType.INT16) l.reject("UNSUPPORTED_TYPE", "output is not int16");
+  if (out.shape.reduce((a, b) => a * b, 1) * 2 !== input.bytes) l.reject("BAD_MODEL", `reshapes ${input.bytes / 2} values into ${JSON.stringify(out.shape)}`);
+  const q = l.quant(out, "output");
+  if (q.scale !== input.quant.scale || q.zeroPoint !== 0) l.reject("UNSUPPORTED_TYPE", "output quantization differs from the input's");
+  l.alias(l.op.outputs[0], input);
+}
+
+// The int16 variants of the built-in lowerings (lower.ts), by builtin.
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   if (builtin.endsWith("POOL_2D")) return pool(l, builtin, opcode);
+  if (!builtin.includes("CONV") && builtin !== "FULLY_CONNECTED") return rename(l, builtin);
   const op = l.op;
   const dense = builtin === "FULLY_CONNECTED", depthwise = builtin === "DEPTHWISE_CONV_2D";
   l.arity([2, 3], 1);
