@@ -17,8 +17,6 @@ import { cli, readModel } from "./helpers";
 
 // Model -> [code, message] of the refusal, and why.
 const REFUSED: Record<string, [string, RegExp]> = {
-  // int16x8: SOFTMAX is not implemented yet.
-  softmax_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
   real_keyword_scrambled: ["UNSUPPORTED_TYPE", /is INT16/],
   real_keyword_scrambled_8bit: ["UNSUPPORTED_TYPE", /is INT16/],
   // Float islands (DEQUANTIZE, a float op, QUANTIZE) need float32 kernels.
