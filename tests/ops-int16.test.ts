@@ -196,7 +196,7 @@ function assertMatchesTflm(tflite: Uint8Array, label: string, spread?: number): 
   for (let r = 0; r < 4; r++) {
     const y = m.invoke(inputs.subarray(r * m.inputBytes / 2, (r + 1) * m.inputBytes / 2));
     const want: Uint8Array = expected!.subarray(r * m.outputBytes, (r + 1) * m.outputBytes);
-    assert.ok(y instanceof Int16Array);
+    assert.ok(m.info.output.type === "int16" ? y instanceof Int16Array : y instanceof Int8Array);
     assert.deepEqual(Array.from(new Uint8Array(y.buffer, y.byteOffset, y.byteLength)), Array.from(want), `${label}, row ${r}`);
     const bytes = m.invoke(new Int8Array(raw.buffer, r * m.inputBytes, m.inputBytes));
     assert.deepEqual(Array.from(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)), Array.from(want), `${label}, row ${r} (raw bytes)`);
@@ -322,6 +322,21 @@ test("int16 MEAN over one axis and SUM match TFLM", needsOracle, () => {
   }
 });
 
+test("QUANTIZE int16 -> int8, int8 -> int16 and int16 -> int16 matches TFLM", needsOracle, () => {
+  const i8 = (shape: number[], scale: number, zeroPoint: number): TensorSpec => ({ shape, type: TensorType.INT8, scale: [f32(scale)], zeroPoint: [zeroPoint] });
+  const q = (a: TensorSpec, b: TensorSpec) => model({ tensors: [a, b], ops: [{ builtin: Builtin.QUANTIZE, version: 2, inputs: [0], outputs: [1] }], inputs: [0], outputs: [1] });
+  assertMatchesTflm(q(i16([1, 256], 1 / 4096), i8([1, 256], 0.02, -5)), "int16 -> int8");
+  assertMatchesTflm(q(i16([1, 256], 1 / 4096), i16([1, 256], 1 / 30000)), "int16 -> int16");
+  // int8 in: every byte value, through raw bytes.
+  const tflite = q(i8([1, 256], 0.05, 3), i16([1, 256], 1 / 2000));
+  const m = loadSync(tflite);
+  assert.equal(m.info.output.type, "int16");
+  const x = Int8Array.from({ length: 256 }, (_, i) => i - 128);
+  const expected = oracle(tflite, new Uint8Array(x.buffer));
+  assert.ok(expected, "TFLM refused int8 -> int16");
+  assert.deepEqual(Array.from(new Uint8Array(m.invoke(x).buffer)), Array.from(expected));
+});
+
 // Refusals TFLM makes too; with the oracle, TFLM's own refusal is checked.
 const tflmRefusals: [string, () => Uint8Array, string, RegExp][] = [
   ["int16 input with int8 output", () => model({ tensors: [i16([1, 4, 4, 2], 1 / 4096), filter([2, 1, 1, 2], 0, 1), { shape: [1, 4, 4, 2], type: TensorType.INT8, scale: [0.1], zeroPoint: [0] }], ops: [{ builtin: Builtin.CONV_2D, version: 3, inputs: [0, 1], outputs: [2], options: table(scalar("i8", 0), scalar("i32", 1), scalar("i32", 1)) }], inputs: [0], outputs: [2] }), "UNSUPPORTED_TYPE", /CONV_2D\): input tensor .* is INT16; Wisp runs int8/],
@@ -342,7 +357,7 @@ for (const [name, build, code, pattern] of tflmRefusals) {
   });
 }
 
-test("Wisp's own int16 limits: SUB, REDUCE_MAX, constant operands, int32 depthwise bias, QUANTIZE", () => {
+test("Wisp's own int16 limits: SUB, REDUCE_MAX, constant operands, int32 depthwise bias, float to int16 QUANTIZE", () => {
   const two = (builtin: number, b: TensorSpec) => model({ tensors: [i16([1, 8], 1 / 4096), b, i16([1, 8], 1 / 4096)], ops: [{ builtin, version: 2, inputs: [0, 1], outputs: [2], options: table(scalar("i8", 0)) }], inputs: [0], outputs: [2] });
   assertRejects(two(Builtin.SUB, i16([1, 8], 1 / 4096)), "UNSUPPORTED_TYPE", /int16 SUB is not supported/);
   assertRejects(two(Builtin.ADD, { ...i16([1, 8], 1 / 4096), data: new Uint8Array(16) }), "UNSUPPORTED_TYPE", /INT16 and second input a constant/);
@@ -353,7 +368,8 @@ test("Wisp's own int16 limits: SUB, REDUCE_MAX, constant operands, int32 depthwi
     inputs: [0],
     outputs: [2],
   }), "UNSUPPORTED_TYPE", /DEPTHWISE_CONV_2D.*int64 bias/);
-  assertRejects(model({ tensors: [i16([1, 8], 1 / 4096), { shape: [1, 8], type: TensorType.INT8, scale: [0.01], zeroPoint: [0] }], ops: [{ builtin: Builtin.QUANTIZE, version: 2, inputs: [0], outputs: [1] }], inputs: [0], outputs: [1] }), "UNSUPPORTED_TYPE", /QUANTIZE\): input tensor .* is INT16/);
+  // A float32 model input quantized to int16: the host quantizes only to int8.
+  assertRejects(model({ tensors: [{ shape: [1, 8], type: TensorType.FLOAT32 }, i16([1, 8], 1 / 4096)], ops: [{ builtin: Builtin.QUANTIZE, version: 2, inputs: [0], outputs: [1] }], inputs: [0], outputs: [1] }), "UNSUPPORTED_TYPE", /QUANTIZE\): input tensor .* is FLOAT32/);
   assertRejects(model({ tensors: [i16([1, 4, 4, 2], 1 / 4096), i16([1, 8, 2], 1 / 4096)], ops: [{ builtin: Builtin.DEPTH_TO_SPACE, version: 2, inputs: [0], outputs: [1] }], inputs: [0], outputs: [1] }), "UNSUPPORTED_TYPE", /int16 DEPTH_TO_SPACE/);
 });
 

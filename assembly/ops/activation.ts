@@ -7,7 +7,10 @@
 //   LEAKY_RELU (2): input zero point, output zero point, identity multiplier,
 //                   identity shift, alpha multiplier (magnitude), alpha shift,
 //                   alpha negative (0/1)
-//   LEAKY_RELU16 (4): as LEAKY_RELU, int16 elements (TFLM's int16 path)
+//   LEAKY_RELU16 (4): as LEAKY_RELU, int16 elements (TFLM's int16 path);
+//                   5: int16 in, int8 out; 6: int8 in, int16 out (with the
+//                   alpha multiplier the identity one: QUANTIZE, as TFLM's
+//                   Requantize, for host/convert/ops/quantize16.ts)
 //   HARD_SWISH (3): input zero point, output zero point, reluish multiplier
 //                   (int16), reluish exponent, output multiplier (int16),
 //                   output exponent (<= 0)
@@ -39,9 +42,10 @@ function isMultiplier(m: i32, shift: i32): bool {
 
 export function validate(index: i32, op: usize, n: i32): i32 {
   if (n < 1 || tensorCount(op) != 2) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument or tensor count", n);
-  if (tensorBytes(op, 0) != tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output and input sizes differ", tensorBytes(op, 0));
+  const k = arg(op, 0), inWide = k == 4 || k == 5 ? 1 : 0, outWide = k == 4 || k == 6 ? 1 : 0;
+  if (tensorBytes(op, 0) << inWide != tensorBytes(op, 1) << outWide) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output and input sizes differ", tensorBytes(op, 0));
   let kind = arg(op, 0);
-  if (kind == LEAKY_RELU16) kind = LEAKY_RELU;
+  if (kind >= LEAKY_RELU16 && kind <= 6) kind = LEAKY_RELU;
   const expected = kind == RELU ? 7 : kind == CLAMP ? 3 : kind == LEAKY_RELU ? 8 : kind == HARD_SWISH ? 7 : -1;
   if (expected < 0) return failAt(F.ERR_BAD_OP, index, "ACTIVATION kind invalid", kind);
   if (n != expected) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument count", n);
@@ -135,11 +139,11 @@ export function run(op: usize, arena: usize): void {
       const v = outZp + multiplyByQuantizedMultiplier(<i32>load<i8>(input + <usize>i) - inZp, multiplier, shift);
       store<i8>(output + <usize>i, <i8>min(max(v, low), high));
     }
-  } else if (kind == LEAKY_RELU || kind == LEAKY_RELU16) {
+  } else if (kind == LEAKY_RELU || kind >= LEAKY_RELU16) {
     const identity = arg(op, 3), identityShift = arg(op, 4), alpha = arg(op, 5), alphaShift = arg(op, 6), negative = arg(op, 7) != 0;
-    const wide = kind == LEAKY_RELU16, hi = wide ? 32767 : 127, elements = wide ? count >> 1 : count;
+    const inWide = kind == 4 || kind == 5, wide = kind == 4 || kind == 6, hi = wide ? 32767 : 127, elements = wide ? count >> 1 : count;
     for (let i = 0; i < elements; i++) {
-      const x = (wide ? <i32>load<i16>(input + (<usize>i << 1)) : <i32>load<i8>(input + <usize>i)) - inZp;
+      const x = (inWide ? <i32>load<i16>(input + (<usize>i << 1)) : <i32>load<i8>(input + <usize>i)) - inZp;
       let v = outZp;
       if (x >= 0) v += multiplyByQuantizedMultiplier(x, identity, identityShift);
       else {
