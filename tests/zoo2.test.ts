@@ -17,22 +17,9 @@ import { cli, readModel } from "./helpers";
 
 // Model -> [code, message] of the refusal, and why.
 const REFUSED: Record<string, [string, RegExp]> = {
-  // int16x8 (16-bit activations) is not implemented yet.
-  add_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  avgpool_maxpool_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  conv_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  dense_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  dwconv_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  logistic_tanh_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  mean_reshape_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  softmax_int16x8: ["UNSUPPORTED_TYPE", /is INT16/],
-  real_seanet_conv0: ["UNSUPPORTED_TYPE", /is INT16/],
-  real_seanet_conv10: ["UNSUPPORTED_TYPE", /is INT16/],
-  real_seanet_leaky_relu0: ["UNSUPPORTED_OP", /LEAKY_RELU\): op version 2/],
-  real_seanet_pad0: ["UNSUPPORTED_TYPE", /is INT16/],
-  real_seanet_strided_slice0: ["UNSUPPORTED_TYPE", /is INT16/],
-  real_keyword_scrambled: ["UNSUPPORTED_TYPE", /is INT16/],
-  real_keyword_scrambled_8bit: ["UNSUPPORTED_TYPE", /is INT16/],
+  // SVDF (stateful) after the int16 input's QUANTIZE.
+  real_keyword_scrambled: ["UNSUPPORTED_OP", /SVDF\): this op is not supported/],
+  real_keyword_scrambled_8bit: ["UNSUPPORTED_OP", /SVDF\): this op is not supported/],
   // Float islands (DEQUANTIZE, a float op, QUANTIZE) need float32 kernels.
   elu: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],
   neg: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],

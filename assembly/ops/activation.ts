@@ -7,6 +7,10 @@
 //   LEAKY_RELU (2): input zero point, output zero point, identity multiplier,
 //                   identity shift, alpha multiplier (magnitude), alpha shift,
 //                   alpha negative (0/1)
+//   LEAKY_RELU16 (4): as LEAKY_RELU, int16 elements (TFLM's int16 path);
+//                   5: int16 in, int8 out; 6: int8 in, int16 out (with the
+//                   alpha multiplier the identity one: QUANTIZE, as TFLM's
+//                   Requantize, for host/convert/ops/quantize16.ts)
 //   HARD_SWISH (3): input zero point, output zero point, reluish multiplier
 //                   (int16), reluish exponent, output multiplier (int16),
 //                   output exponent (<= 0)
@@ -19,6 +23,7 @@ const RELU = 0;
 const CLAMP = 1;
 const LEAKY_RELU = 2;
 const HARD_SWISH = 3;
+const LEAKY_RELU16 = 4;
 
 @inline
 function isInt8(v: i32): bool {
@@ -37,8 +42,10 @@ function isMultiplier(m: i32, shift: i32): bool {
 
 export function validate(index: i32, op: usize, n: i32): i32 {
   if (n < 1 || tensorCount(op) != 2) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument or tensor count", n);
-  if (tensorBytes(op, 0) != tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output and input sizes differ", tensorBytes(op, 0));
-  const kind = arg(op, 0);
+  const k = arg(op, 0), inWide = k == 4 || k == 5 ? 1 : 0, outWide = k == 4 || k == 6 ? 1 : 0;
+  if (tensorBytes(op, 0) << inWide != tensorBytes(op, 1) << outWide) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output and input sizes differ", tensorBytes(op, 0));
+  let kind = arg(op, 0);
+  if (kind >= LEAKY_RELU16 && kind <= 6) kind = LEAKY_RELU;
   const expected = kind == RELU ? 7 : kind == CLAMP ? 3 : kind == LEAKY_RELU ? 8 : kind == HARD_SWISH ? 7 : -1;
   if (expected < 0) return failAt(F.ERR_BAD_OP, index, "ACTIVATION kind invalid", kind);
   if (n != expected) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument count", n);
@@ -132,17 +139,20 @@ export function run(op: usize, arena: usize): void {
       const v = outZp + multiplyByQuantizedMultiplier(<i32>load<i8>(input + <usize>i) - inZp, multiplier, shift);
       store<i8>(output + <usize>i, <i8>min(max(v, low), high));
     }
-  } else if (kind == LEAKY_RELU) {
+  } else if (kind == LEAKY_RELU || kind >= LEAKY_RELU16) {
     const identity = arg(op, 3), identityShift = arg(op, 4), alpha = arg(op, 5), alphaShift = arg(op, 6), negative = arg(op, 7) != 0;
-    for (let i = 0; i < count; i++) {
-      const x = <i32>load<i8>(input + <usize>i) - inZp;
+    const inWide = kind == 4 || kind == 5, wide = kind == 4 || kind == 6, hi = wide ? 32767 : 127, elements = wide ? count >> 1 : count;
+    for (let i = 0; i < elements; i++) {
+      const x = (inWide ? <i32>load<i16>(input + (<usize>i << 1)) : <i32>load<i8>(input + <usize>i)) - inZp;
       let v = outZp;
       if (x >= 0) v += multiplyByQuantizedMultiplier(x, identity, identityShift);
       else {
         const scaled = multiplyByQuantizedMultiplier(x, alpha, alphaShift);
         v += negative ? -scaled : scaled;
       }
-      store<i8>(output + <usize>i, <i8>min(max(v, -128), 127));
+      v = min(max(v, -1 - hi), hi);
+      if (wide) store<i16>(output + (<usize>i << 1), <i16>v);
+      else store<i8>(output + <usize>i, <i8>v);
     }
   } else {
     const reluishMultiplier = arg(op, 3), reluishExponent = arg(op, 4), outputMultiplier = arg(op, 5), outputExponent = arg(op, 6);

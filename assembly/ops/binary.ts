@@ -5,7 +5,9 @@
 // over the contiguous output, each operand read with its own strides
 // (0 along a broadcast dimension).
 // Arguments:
-//   0 kind (KIND_*), 1 first operand, 2 second operand: k >= 1 is tensor k,
+//   0 kind (KIND_*; 8 + ADD or MUL: TFLM's int16 paths, the same arithmetic
+//     on int16 elements, strides still in elements),
+//   1 first operand, 2 second operand: k >= 1 is tensor k,
 //     k <= -1 is constant block -1 - k
 //   3 first zero point, 4 second zero point, 5 output zero point, 6 left shift,
 //   7/8 first multiplier/shift, 9/10 second multiplier/shift,
@@ -42,8 +44,8 @@ function operandAt(op: usize, arena: usize, source: i32): usize {
   return source >= 1 ? tensorAt(arena, op, source) : blockAt(op, -1 - source);
 }
 
-function checkOperand(index: i32, op: usize, source: i32, strides: i32): i32 {
-  const bytes = operandBytes(op, source);
+function checkOperand(index: i32, op: usize, source: i32, strides: i32, wide: i32): i32 {
+  const bytes = operandBytes(op, source) >> wide; // in elements
   if (bytes < 1) return failAt(F.ERR_BAD_OP, index, "BINARY operand is not a tensor or block", source);
   let last: i64 = 0;
   for (let d = 0; d < RANK; d++) {
@@ -62,8 +64,8 @@ function inInt8(x: i32): bool {
 
 export function validate(index: i32, op: usize, n: i32): i32 {
   if (n != ARGS) return failAt(F.ERR_BAD_OP, index, "BINARY has the wrong argument count", n);
-  const kind = arg(op, 0);
-  if (kind < KIND_ADD || kind > KIND_SQUARED_DIFFERENCE) return failAt(F.ERR_BAD_OP, index, "BINARY kind invalid", kind);
+  const kind = arg(op, 0), wide = kind >> 3;
+  if (kind < KIND_ADD || kind > KIND_SQUARED_DIFFERENCE && kind != 8 + KIND_ADD && kind != 8 + KIND_MUL) return failAt(F.ERR_BAD_OP, index, "BINARY kind invalid", kind);
   let elements: i64 = 1;
   for (let d = 0; d < RANK; d++) {
     const size = arg(op, SHAPE + d);
@@ -71,10 +73,10 @@ export function validate(index: i32, op: usize, n: i32): i32 {
     elements *= size;
     if (elements > MAX_ELEMENTS) return failAt(F.ERR_BAD_OP, index, "BINARY too large", d);
   }
-  if (elements != <i64>tensorBytes(op, 0)) return failAt(F.ERR_BAD_OP, index, "BINARY shape does not match its output", tensorBytes(op, 0));
-  const a = checkOperand(index, op, arg(op, 1), A_STRIDES);
+  if (elements << wide != <i64>tensorBytes(op, 0)) return failAt(F.ERR_BAD_OP, index, "BINARY shape does not match its output", tensorBytes(op, 0));
+  const a = checkOperand(index, op, arg(op, 1), A_STRIDES, wide);
   if (a != F.ERR_NONE) return a;
-  const b = checkOperand(index, op, arg(op, 2), B_STRIDES);
+  const b = checkOperand(index, op, arg(op, 2), B_STRIDES, wide);
   if (b != F.ERR_NONE) return b;
   if (!inInt8(arg(op, 3)) || !inInt8(arg(op, 4)) || !inInt8(arg(op, 5))) return failAt(F.ERR_BAD_OP, index, "BINARY zero point out of range", 0);
   const leftShift = arg(op, 6);
@@ -85,7 +87,7 @@ export function validate(index: i32, op: usize, n: i32): i32 {
     if (shift < -31 || shift > 31) return failAt(F.ERR_BAD_OP, index, "BINARY shift out of range", shift);
   }
   const lo = arg(op, 13), hi = arg(op, 14);
-  if (!inInt8(lo) || !inInt8(hi) || lo > hi) return failAt(F.ERR_BAD_OP, index, "BINARY activation range invalid", lo);
+  if ((wide ? lo < -32768 || hi > 32767 : !inInt8(lo) || !inInt8(hi)) || lo > hi) return failAt(F.ERR_BAD_OP, index, "BINARY activation range invalid", lo);
   return F.ERR_NONE;
 }
 
@@ -123,6 +125,18 @@ function row(op: usize, kind: i32, a: usize, aStep: i32, b: usize, bStep: i32, o
   }
 }
 
+// The int16 ADD and MUL (no zero points: TFLite's int16 ones are 0); steps in bytes.
+function row16(op: usize, kind: i32, a: usize, as: usize, b: usize, bs: usize, out: usize, count: i32): void {
+  const leftShift = arg(op, 6), outMult = arg(op, 11), outShift = arg(op, 12), lo = arg(op, 13), hi = arg(op, 14);
+  for (let i = 0; i < count; i++) {
+    let x = <i32>load<i16>(a + <usize>i * as), y = <i32>load<i16>(b + <usize>i * bs);
+    if (kind == 8 + KIND_ADD) {
+      x = multiplyByQuantizedMultiplier(x << leftShift, arg(op, 7), arg(op, 8)) + multiplyByQuantizedMultiplier(y << leftShift, arg(op, 9), arg(op, 10));
+    } else x *= y;
+    store<i16>(out + (<usize>i << 1), <i16>requantize(x, outMult, outShift, 0, lo, hi));
+  }
+}
+
 export function run(op: usize, arena: usize): void {
   const kind = arg(op, 0);
   const a = operandAt(op, arena, arg(op, 1)), b = operandAt(op, arena, arg(op, 2));
@@ -136,11 +150,12 @@ export function run(op: usize, arena: usize): void {
     );
     return;
   }
+  const e = <usize>(1 + (kind >> 3)); // element bytes
   const n0 = arg(op, SHAPE), n1 = arg(op, SHAPE + 1), n2 = arg(op, SHAPE + 2), n3 = arg(op, SHAPE + 3), n4 = arg(op, SHAPE + 4);
-  const sa0 = <usize>arg(op, A_STRIDES), sa1 = <usize>arg(op, A_STRIDES + 1), sa2 = <usize>arg(op, A_STRIDES + 2);
-  const sa3 = <usize>arg(op, A_STRIDES + 3), sa4 = <usize>arg(op, A_STRIDES + 4);
-  const sb0 = <usize>arg(op, B_STRIDES), sb1 = <usize>arg(op, B_STRIDES + 1), sb2 = <usize>arg(op, B_STRIDES + 2);
-  const sb3 = <usize>arg(op, B_STRIDES + 3), sb4 = <usize>arg(op, B_STRIDES + 4);
+  const sa0 = <usize>arg(op, A_STRIDES) * e, sa1 = <usize>arg(op, A_STRIDES + 1) * e, sa2 = <usize>arg(op, A_STRIDES + 2) * e;
+  const sa3 = <usize>arg(op, A_STRIDES + 3) * e, sa4 = <usize>arg(op, A_STRIDES + 4) * e;
+  const sb0 = <usize>arg(op, B_STRIDES) * e, sb1 = <usize>arg(op, B_STRIDES + 1) * e, sb2 = <usize>arg(op, B_STRIDES + 2) * e;
+  const sb3 = <usize>arg(op, B_STRIDES + 3) * e, sb4 = <usize>arg(op, B_STRIDES + 4) * e;
   let o = out;
   for (let d0 = 0; d0 < n0; d0++) {
     const a0 = a + <usize>d0 * sa0, b0 = b + <usize>d0 * sb0;
@@ -151,8 +166,9 @@ export function run(op: usize, arena: usize): void {
         for (let d3 = 0; d3 < n3; d3++) {
           const a3 = a2 + <usize>d3 * sa3, b3 = b2 + <usize>d3 * sb3;
           for (let d4 = 0; d4 < n4; d4++) {
-            row(op, kind, a3 + <usize>d4 * sa4, a5, b3 + <usize>d4 * sb4, b5, o, n5);
-            o += <usize>n5;
+            if (e == 1) row(op, kind, a3 + <usize>d4 * sa4, a5, b3 + <usize>d4 * sb4, b5, o, n5);
+            else row16(op, kind, a3 + <usize>d4 * sa4, <usize>a5 * e, b3 + <usize>d4 * sb4, <usize>b5 * e, o, n5);
+            o += <usize>n5 * e;
           }
         }
       }

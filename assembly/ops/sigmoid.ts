@@ -7,10 +7,14 @@
 // 1/128, zero point 0 (TFLM assumes these output quantizations).
 // Arguments: kind (0 LOGISTIC, 1 TANH), input zero point, radius,
 // multiplier, left shift.
+// Kinds 2 (LOGISTIC) and 3 (TANH) are TFLM's int16 kernels: the input
+// times the multiplier, rounded right by the shift, indexes block 0, a
+// 256-entry uint16 sigmoid table, with linear interpolation (zero point and
+// radius unused).
 import * as F from "../format";
 import { failAt } from "../errors";
 import { multiplyByQuantizedMultiplier, roundingDivideByPOT, saturatingRoundingDoublingHighMul as mul, saturatingShiftLeft } from "../quant";
-import { arg, tensorAt, tensorBytes, tensorCount } from "./record";
+import { arg, blockAt, blockBytes, blockCount, tensorAt, tensorBytes, tensorCount } from "./record";
 
 const LOGISTIC = 0;
 const TANH = 1;
@@ -19,7 +23,7 @@ const ARGS = 5;
 export function validate(index: i32, op: usize, n: i32): i32 {
   if (n != ARGS || tensorCount(op) != 2) return failAt(F.ERR_BAD_OP, index, "SIGMOID has the wrong argument or tensor count", n);
   const kind = arg(op, 0), zeroPoint = arg(op, 1), radius = arg(op, 2), multiplier = arg(op, 3), leftShift = arg(op, 4);
-  if (kind != LOGISTIC && kind != TANH) return failAt(F.ERR_BAD_OP, index, "SIGMOID kind invalid", kind);
+  if ((kind & ~3) != 0 || (kind >= 2) != (blockCount(op) == 1 && blockBytes(op, 0) >= 512)) return failAt(F.ERR_BAD_OP, index, "SIGMOID kind invalid", kind);
   if (tensorBytes(op, 0) != tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "SIGMOID output and input sizes differ", tensorBytes(op, 0));
   if (zeroPoint < -128 || zeroPoint > 127) return failAt(F.ERR_BAD_OP, index, "SIGMOID zero point out of range", zeroPoint);
   if (radius < 0) return failAt(F.ERR_BAD_OP, index, "SIGMOID radius negative", radius);
@@ -104,6 +108,23 @@ export function run(op: usize, arena: usize): void {
   const kind = arg(op, 0), zeroPoint = arg(op, 1), radius = arg(op, 2), multiplier = arg(op, 3), leftShift = arg(op, 4);
   const output = tensorAt(arena, op, 0), input = tensorAt(arena, op, 1);
   const count = tensorBytes(op, 0);
+  if (kind >= 2) {
+    const table = blockAt(op, 0), round = leftShift > 0 ? 1 << (leftShift - 1) : 0, tanh = kind == 3;
+    for (let i = 0; i < count >> 1; i++) {
+      const x = (<i32>load<i16>(input + (<usize>i << 1)) * multiplier + round) >> leftShift;
+      const a = x < 0 ? -x : x, bits = tanh ? 8 : 9, uh = <u32>a >> bits;
+      let r: i32;
+      if (uh >= 255) r = tanh ? 0xffff << 8 : 0x7fff << 10;
+      else {
+        const ua = <i32>load<u16>(table + (<usize>uh << 1)), ub = <i32>load<u16>(table + (<usize>uh << 1), 2);
+        r = (ua << bits) + (a & ((1 << bits) - 1)) * (ub - ua);
+      }
+      if (tanh) r = (x >= 0 ? r - (1 << 23) + (1 << 7) : (1 << 23) + (1 << 7) - 1 - r) >> 8;
+      else r = <i32>(<u32>(x >= 0 ? r + (1 << 9) : (1 << 25) - r + (1 << 9) - 1) >> 10);
+      store<i16>(output + (<usize>i << 1), <i16>r);
+    }
+    return;
+  }
   for (let i = 0; i < count; i++) {
     const x = <i32>load<i8>(input + <usize>i) - zeroPoint;
     let value: i32;

@@ -12,6 +12,7 @@ export interface TensorInfo {
   scale: number;
   zeroPoint: number;
   float: boolean; // the original model had a float32 edge here
+  type: "int8" | "int16" | "int32"; // element type of the raw tensor
 }
 
 export interface OpInfo {
@@ -78,7 +79,8 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
   const gv = new DataView(graphBytes.buffer);
   words.forEach((w, i) => gv.setInt32(4 * i, w, true));
 
-  const tensorInfo = (v: typeof input, float: boolean): TensorInfo => ({ shape: v.shape, bytes: v.bytes, scale: v.quant.scale, zeroPoint: v.quant.zeroPoint, float });
+  const tensorInfo = (v: typeof input, float: boolean): TensorInfo => ({ shape: v.shape, bytes: v.bytes, scale: v.quant.scale, zeroPoint: v.quant.zeroPoint, float,
+    type: v.type === 7 ? "int16" : v.type === 2 ? "int32" : "int8" }); // TFLite TensorType codes
   const ops: OpInfo[] = graph.ops.map((op, i) => ({
     index: i,
     op: op.name,

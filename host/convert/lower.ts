@@ -8,7 +8,7 @@ import {
   activationRange, perChannelMultipliers, perTensorDenseMultiplier, quantizeMultiplier, softmaxParams,
 } from "./quantization";
 import { Builtin, Operator, Tensor, TensorType, TENSOR_TYPE_NAMES, TfliteModel, builtinName } from "./tflite";
-import { REGISTERED } from "./ops";
+import { REGISTERED, REGISTERED_TYPED } from "./ops";
 
 // Highest op version whose semantics Wisp implements; newer versions add
 // types or features (int16, int4, grouped conv, ...) that are rejected.
@@ -175,13 +175,13 @@ export class Lowering {
     // Float edges: a QUANTIZE right after a float input or a DEQUANTIZE right
     // before a float output is done by the host, so the module stays int8.
     const first = ops[0];
-    if (first && first.builtin === Builtin.QUANTIZE && first.inputs[0] === inputTensor && m.tensors[inputTensor]?.type === TensorType.FLOAT32) {
+    if (first && first.builtin === Builtin.QUANTIZE && first.inputs[0] === inputTensor && m.tensors[inputTensor]?.type === TensorType.FLOAT32 && m.tensors[first.outputs[0]]?.type === TensorType.INT8) {
       inputTensor = first.outputs[0];
       floatInput = true;
       ops.shift();
     }
     const last = ops[ops.length - 1];
-    if (last && last.builtin === Builtin.DEQUANTIZE && last.outputs[0] === outputTensor && m.tensors[outputTensor]?.type === TensorType.FLOAT32) {
+    if (last && last.builtin === Builtin.DEQUANTIZE && last.outputs[0] === outputTensor && m.tensors[outputTensor]?.type === TensorType.FLOAT32 && m.tensors[last.inputs[0]]?.type === TensorType.INT8) {
       outputTensor = last.inputs[0];
       floatOutput = true;
       ops.pop();
@@ -191,14 +191,17 @@ export class Lowering {
       this.lowerOp(op);
     }
     this.atModelLevel = true;
-    const input = this.activation(inputTensor, "model input");
-    const output = this.activation(outputTensor, "model output", [TensorType.INT8, TensorType.INT32]);
+    const input = this.activation(inputTensor, "model input", [TensorType.INT8, TensorType.INT16]);
+    const output = this.activation(outputTensor, "model output", [TensorType.INT8, TensorType.INT16, TensorType.INT32]);
     return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput };
   }
 
   private lowerOp(op: Operator): void {
     if (op.custom) this.reject("UNSUPPORTED_OP", `custom op "${op.custom}" is not supported`);
-    const registered = REGISTERED[builtinName(op.builtin)];
+    // An entry with "types" (int16 variants) takes the op only for those types.
+    const typed = REGISTERED_TYPED[builtinName(op.builtin)];
+    const typeOf = (i: number | undefined) => TENSOR_TYPE_NAMES[this.model.tensors[i ?? -1]?.type ?? -1];
+    const registered = typed?.types!.some((t) => t === typeOf(op.inputs[0]) || t === typeOf(op.outputs[0])) ? typed : REGISTERED[builtinName(op.builtin)];
     if (registered) {
       if (op.version > registered.maxVersion) this.reject("UNSUPPORTED_OP", `op version ${op.version} is not supported (Wisp runs up to version ${registered.maxVersion})`);
       return registered.lower(this, builtinName(op.builtin), registered.opcode);

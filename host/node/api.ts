@@ -40,15 +40,22 @@ export class Model {
     return this.wasm.wisp_memory_used();
   }
 
-  // Runs one inference on a raw int8 input tensor; returns a copy of the output.
-  invoke(input: Int8Array): Int8Array {
-    if (!(input instanceof Int8Array)) fail("BAD_INPUT", "invoke() takes an Int8Array");
-    if (input.length !== this.inputBytes) fail("BAD_INPUT", `input has ${input.length} values, the model takes ${this.inputBytes}`);
+  // Runs one inference on a raw input tensor: an Int8Array of the raw bytes
+  // (inputBytes long), or an Int16Array for an int16 input. Returns a copy of
+  // the output, raw bytes as Int8Array (an Int16Array for an Int16Array input
+  // when the output is int16).
+  invoke(input: Int8Array): Int8Array;
+  invoke(input: Int16Array): Int16Array | Int8Array;
+  invoke(input: Int8Array | Int16Array): Int8Array | Int16Array {
+    const wide = input instanceof Int16Array && this.info.input.type === "int16";
+    if (!(input instanceof Int8Array) && !wide) fail("BAD_INPUT", "invoke() takes an Int8Array (or an Int16Array for an int16 input)");
+    if (input.byteLength !== this.inputBytes) fail("BAD_INPUT", `input has ${input.byteLength} bytes, the model takes ${this.inputBytes}`);
     const w = this.wasm;
-    new Int8Array(w.memory.buffer, w.wisp_input_ptr(), input.length).set(input);
+    new Uint8Array(w.memory.buffer, w.wisp_input_ptr(), input.byteLength).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
     const status = w.wisp_invoke();
     if (status !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(w));
-    return new Int8Array(w.memory.buffer, w.wisp_output_ptr(), this.outputBytes).slice();
+    const out = new Int8Array(w.memory.buffer, w.wisp_output_ptr(), this.outputBytes).slice();
+    return wide && this.info.output.type === "int16" ? new Int16Array(out.buffer) : out;
   }
 
   // Runs the model op by op and returns a copy of every op's output, in op

@@ -133,13 +133,15 @@ function shape(x: unknown, path: string): number {
   return elements;
 }
 
-const TENSOR_KEYS = ["shape", "bytes", "scale", "zeroPoint", "float"] as const;
+const TENSOR_KEYS = ["shape", "bytes", "scale", "zeroPoint", "float", "type"] as const;
+const TYPE_BYTES: Record<string, number> = { int8: 1, int16: 2, int32: 4 };
 const OP_KEYS = ["index", "op", "tfliteIndex", "tfliteOutput", "inputShapes", "outputShape", "macs", "arenaOffset", "arenaBytes", "outputScale", "outputZeroPoint", "weightsBytes"] as const;
 const INFO_KEYS = ["format", "formatVersion", "input", "output", "ops", "opCounts", "macs", "arenaBytes", "weightsBytes", "wispBytes"] as const;
 
 function tensor(x: unknown, path: string, graphBytes: number): TensorInfo {
   const t = record(x, path, TENSOR_KEYS);
-  elementBytes(integer(t.bytes, `${path}.bytes`, 1, L.MAX_ARENA_BYTES), shape(t.shape, `${path}.shape`), `${path}.bytes`, "shape");
+  const size = typeof t.type === "string" && Object.hasOwn(TYPE_BYTES, t.type) ? TYPE_BYTES[t.type] : bad(`${path}.type`, `must be "int8", "int16" or "int32", not ${describe(t.type)}`);
+  equal(integer(t.bytes, `${path}.bytes`, 1, L.MAX_ARENA_BYTES), size * shape(t.shape, `${path}.shape`), `${path}.bytes`, `shape (of ${t.type})`);
   equal(t.bytes as number, graphBytes, `${path}.bytes`, "graph section");
   scale(t.scale, `${path}.scale`);
   integer(t.zeroPoint, `${path}.zeroPoint`, -128, 127);

@@ -6,6 +6,8 @@
 import type { Lowering } from "../lower";
 import { quantizeMultiplier, roundHalfAwayFromZero } from "../quantization";
 import { pushRecord } from "./record";
+import { int16 } from "./conv16";
+import { TensorType } from "../tflite";
 
 const f32 = Math.fround;
 const clamp8 = (v: number) => Math.min(127, Math.max(-128, v));
@@ -28,8 +30,10 @@ function int16Multiplier(m: number): number {
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   if (builtin === "RELU_N1_TO_1") l.reject("UNSUPPORTED_OP", "TFLM has no RELU_N1_TO_1 kernel");
   l.arity([1], 1);
-  const input = l.activation(l.op.inputs[0], "input");
-  const output = l.activation(l.op.outputs[0], "output");
+  // int16 LEAKY_RELU (version 2): the int8 arithmetic on int16 elements.
+  const wide = builtin === "LEAKY_RELU" && l.tensor(l.op.inputs[0], "input").type === TensorType.INT16;
+  const input = wide ? int16(l, l.op.inputs[0], "input") : l.activation(l.op.inputs[0], "input");
+  const output = wide ? int16(l, l.op.outputs[0], "output") : l.activation(l.op.outputs[0], "output");
   if (input.bytes !== output.bytes) l.reject("BAD_MODEL", `output shape ${JSON.stringify(output.shape)} does not match input ${JSON.stringify(input.shape)}`);
   const inQ = input.quant, outQ = output.quant;
   let args: number[];
@@ -56,7 +60,7 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       const id = multiplier(l, f32(inQ.scale / outQ.scale), "input / output scale");
       const magnitude = Math.abs(a.multiplier);
       if (magnitude >= 2 ** 31) l.reject("UNSUPPORTED_TYPE", `alpha multiplier ${alpha} cannot be represented`);
-      args = [2, inQ.zeroPoint, outQ.zeroPoint, id.multiplier, id.shift, magnitude, a.shift, a.multiplier < 0 ? 1 : 0];
+      args = [wide ? 4 : 2, inQ.zeroPoint, outQ.zeroPoint, id.multiplier, id.shift, magnitude, a.shift, a.multiplier < 0 ? 1 : 0];
       break;
     }
     case "HARD_SWISH": {

@@ -10,6 +10,7 @@ import type { Quant, Value } from "../graph";
 import { TensorType } from "../tflite";
 import { activationRange, addParams, quantizeMultiplier } from "../quantization";
 import { pushRecord } from "./record";
+import { int16, range16 } from "./conv16";
 
 const RANK = 6;
 const KIND: Record<string, number> = { ADD: 0, SUB: 1, MUL: 2, MAXIMUM: 3, MINIMUM: 4, SQUARED_DIFFERENCE: 5 };
@@ -35,10 +36,11 @@ interface Params {
 
 const NONE: Multiplier = { multiplier: 0, shift: 0 };
 
-function operand(l: Lowering, index: number, role: string): Operand {
+function operand(l: Lowering, index: number, role: string, wide: boolean): Operand {
   const t = l.tensor(index, role);
+  if (wide && t.data) l.reject("UNSUPPORTED_TYPE", `first input tensor "${l.tensor(l.op.inputs[0], role).name}" is INT16 and ${role} a constant; Wisp runs int16 ADD and MUL on activations only`);
   if (!t.data) {
-    const value = l.activation(index, role);
+    const value = wide ? int16(l, index, role) : l.activation(index, role);
     return { shape: value.shape, quant: value.quant, value };
   }
   const elements = t.shape.reduce((a, b) => a * b, 1);
@@ -130,17 +132,31 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   if (kind === undefined) l.reject("UNSUPPORTED_OP", `${builtin} is not lowered by the binary op`);
   l.arity([2], 1);
   const op = l.op;
-  const a = operand(l, op.inputs[0], "first input");
-  const b = operand(l, op.inputs[1], "second input");
-  const output = l.activation(op.outputs[0], "output");
+  const wide = l.tensor(op.inputs[0], "first input").type === TensorType.INT16;
+  if (wide && builtin !== "ADD" && builtin !== "MUL") l.reject("UNSUPPORTED_TYPE", `int16 ${builtin} is not supported`);
+  const a = operand(l, op.inputs[0], "first input", wide);
+  const b = operand(l, op.inputs[1], "second input", wide);
+  const output = wide ? int16(l, op.outputs[0], "output") : l.activation(op.outputs[0], "output");
   const s1 = a.quant.scale, s2 = b.quant.scale, so = output.quant.scale;
   // AddOptions, SubOptions, MulOptions: fused_activation_function 0. Without
   // options TFLM runs with no activation.
-  const activation = () => activationRange(op.options ? op.options.i8(0) : 0, so, output.quant.zeroPoint, l.where());
+  const activation = () => {
+    const code = op.options ? op.options.i8(0) : 0;
+    if (!wide) return activationRange(code, so, output.quant.zeroPoint, l.where());
+    const [min, max] = range16(l, code, so);
+    return { min, max };
+  };
   let p: Params = { leftShift: 0, input1: NONE, input2: NONE, output: NONE };
   let act = { min: -128, max: 127 };
   switch (builtin) {
     case "ADD": {
+      // int16: left shift 15, every multiplier below 1 (QuantizeMultiplierSmallerThanOneExp).
+      if (wide) {
+        const twiceMax = 2 * Math.max(s1, s2);
+        p = { leftShift: 15, input1: smallerThanOne(l, s1 / twiceMax, "first input"), input2: smallerThanOne(l, s2 / twiceMax, "second input"), output: smallerThanOne(l, twiceMax / ((1 << 15) * so), "output") };
+        act = activation();
+        break;
+      }
       p = addParams(s1, s2, so);
       const twiceMax = 2 * Math.max(s1, s2);
       smallerThanOne(l, twiceMax / ((1 << p.leftShift) * so), "output");
@@ -183,7 +199,7 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
     blocks,
     overlap,
     args: [
-      kind, srcA, srcB,
+      kind + (wide ? 8 : 0), srcA, srcB,
       a.quant.zeroPoint, b.quant.zeroPoint, output.quant.zeroPoint, p.leftShift,
       p.input1.multiplier, p.input1.shift, p.input2.multiplier, p.input2.shift,
       p.output.multiplier, p.output.shift, act.min, act.max,

@@ -25,11 +25,12 @@ function words(s: Segment): number[] {
 }
 
 function pushCopy(l: Lowering, opcode: number, output: Value, inputs: Value[], segments: Segment[], fill: number | null, tfliteOutput?: number): void {
+  if (inputs.some((v) => v.type !== output.type)) l.reject("UNSUPPORTED_TYPE", "input and output types differ");
   for (const s of segments) if (s.shape.length > RANK) l.reject("UNSUPPORTED_OP", `tensors of rank ${s.shape.length} are not supported (at most ${RANK})`);
   pushRecord(l, opcode, {
     output,
     inputs,
-    args: [1, fill === null ? 0 : 1, fill ?? 0, segments.length, ...segments.flatMap(words)],
+    args: [output.type === TensorType.INT16 ? 2 : 1, fill === null ? 0 : 1, fill ?? 0, segments.length, ...segments.flatMap(words)],
     tfliteOutput,
   });
 }
@@ -58,8 +59,11 @@ function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+// int8, or int16 (whose zero point TFLite fixes at 0).
 function int8(l: Lowering, index: number, role: string): Value {
-  return l.activation(index, role);
+  const v = l.activation(index, role, [TensorType.INT8, TensorType.INT16]);
+  if (v.type === TensorType.INT16 && v.quant.zeroPoint !== 0) l.reject("UNSUPPORTED_TYPE", `int16 ${role} has zero point ${v.quant.zeroPoint}`);
+  return v;
 }
 
 export function lower(l: Lowering, builtin: string, opcode: number): void {
@@ -80,10 +84,13 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       });
       let fill = output.quant.zeroPoint;
       if (builtin === "PADV2") {
-        const c = l.constant(op.inputs[2], "constant value", TensorType.INT8, 1);
+        const wide = output.type === TensorType.INT16;
+        const c = wide ? l.tensor(op.inputs[2], "constant value") : l.constant(op.inputs[2], "constant value", TensorType.INT8, 1);
+        if (wide && (c.type !== TensorType.INT16 || c.data?.length !== 2)) l.reject("UNSUPPORTED_TYPE", "the pad value must be one int16 constant");
         const q = l.quant(c, "constant value");
         if (q.scale !== output.quant.scale || q.zeroPoint !== output.quant.zeroPoint) l.reject("UNSUPPORTED_TYPE", "the pad value's quantization differs from the output's");
-        fill = new Int8Array(c.data!.buffer, c.data!.byteOffset, 1)[0];
+        const d = new DataView(c.data!.buffer, c.data!.byteOffset, c.data!.length);
+        fill = wide ? d.getInt16(0, true) : d.getInt8(0);
       }
       const outStrides = stridesOf(output.shape);
       const base = input.shape.reduce((s, _, i) => s + paddings[2 * i] * outStrides[i], 0);
@@ -104,7 +111,7 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       const output = int8(l, op.outputs[0], "output");
       const axis = normalizeAxis(l, o.i32(0), output.shape.length);
       for (const v of inputs) {
-        if (v.quant.scale !== output.quant.scale || v.quant.zeroPoint !== output.quant.zeroPoint) l.reject("UNSUPPORTED_TYPE", "int8 CONCATENATION needs every input quantized as its output (TFLM refuses rescaling)");
+        if (v.type === TensorType.INT8 && v.quant.scale !== output.quant.scale || v.quant.zeroPoint !== output.quant.zeroPoint) l.reject("UNSUPPORTED_TYPE", "int8 CONCATENATION needs every input quantized as its output (TFLM refuses rescaling)");
         if (v.shape.length !== output.shape.length || v.shape.some((d, i) => i !== axis && d !== output.shape[i])) l.reject("BAD_MODEL", `input shape ${JSON.stringify(v.shape)} does not fit output ${JSON.stringify(output.shape)}`);
       }
       const total = inputs.reduce((s, v) => s + v.shape[axis], 0);
@@ -250,6 +257,7 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       l.arity([1], 1);
       const input = int8(l, op.inputs[0], "input");
       const output = int8(l, op.outputs[0], "output");
+      if (input.type === TensorType.INT16) l.reject("UNSUPPORTED_TYPE", `int16 ${builtin} is not supported (nor by TFLM)`);
       const b = l.options().i32(0);
       if (input.shape.length !== 4 || b < 1) l.reject("BAD_MODEL", `needs a 4-D input and a block size of at least 1 (got ${JSON.stringify(input.shape)}, ${b})`);
       const [n, h, w, c] = input.shape;
@@ -271,6 +279,7 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       l.arity([2], 1);
       const input = int8(l, op.inputs[0], "params");
       const output = int8(l, op.outputs[0], "output");
+      if (input.type === TensorType.INT16) l.reject("UNSUPPORTED_TYPE", "int16 GATHER is not supported (nor by TFLM)");
       const o = l.options();
       // GatherOptions: axis 0, batch_dims 1.
       if (o.i32(1) !== 0) l.reject("UNSUPPORTED_OP", "GATHER with batch_dims is not supported");

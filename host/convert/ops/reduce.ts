@@ -7,6 +7,8 @@
 import type { Lowering } from "../lower";
 import { meanParams, quantizeMultiplier } from "../quantization";
 import { pushRecord, stridesOf } from "./record";
+import { int16 } from "./conv16";
+import { TensorType } from "../tflite";
 
 const DIMS = 4;
 const KIND_SUM = 0, KIND_MAX = 1, KIND_MIN = 2, KIND_MEAN_HW = 3;
@@ -50,15 +52,18 @@ export function resolveAxes(l: Lowering, axes: number[], rank: number): number[]
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   const op = l.op;
   l.arity([2], 1);
-  const input = l.activation(op.inputs[0], "input");
-  const output = l.activation(op.outputs[0], "output");
+  // int16 MEAN and SUM: the int8 sums on int16 elements (kind 4).
+  const wide = l.tensor(op.inputs[0], "input").type === TensorType.INT16;
+  if (wide && builtin !== "MEAN" && builtin !== "SUM") l.reject("UNSUPPORTED_TYPE", `int16 ${builtin} is not supported`);
+  const input = wide ? int16(l, op.inputs[0], "input") : l.activation(op.inputs[0], "input");
+  const output = wide ? int16(l, op.outputs[0], "output") : l.activation(op.outputs[0], "output");
   const rank = input.shape.length;
   const axes = resolveAxes(l, l.int32s(op.inputs[1], "axis"), rank);
   const strides = stridesOf(input.shape);
   const keptDims = input.shape.map((_, d) => d).filter((d) => !axes.includes(d));
   const count = axes.reduce((p, d) => p * input.shape[d], 1);
   const outElements = keptDims.reduce((p, d) => p * input.shape[d], 1);
-  if (output.bytes !== outElements) l.reject("BAD_MODEL", `output has ${output.bytes} values, reducing ${JSON.stringify(input.shape)} over ${JSON.stringify(axes)} gives ${outElements}`);
+  if (output.bytes !== outElements << (wide ? 1 : 0)) l.reject("BAD_MODEL", `output has ${output.bytes >> (wide ? 1 : 0)} values, reducing ${JSON.stringify(input.shape)} over ${JSON.stringify(axes)} gives ${outElements}`);
   const iq = input.quant, oq = output.quant;
   let kind: number, multiplier = 0, shift = 0;
   if (builtin === "REDUCE_MAX" || builtin === "REDUCE_MIN") {
@@ -71,7 +76,8 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   }
   let kept: Walk, reduced: Walk;
   const sorted = [...axes].sort((a, b) => a - b);
-  const hw = builtin === "MEAN" && rank === 4 && input.shape[0] === 1 && sorted.length === 2 && sorted[0] === 1 && sorted[1] === 2;
+  if (wide) kind = 4;
+  const hw = !wide && builtin === "MEAN" && rank === 4 && input.shape[0] === 1 && sorted.length === 2 && sorted[0] === 1 && sorted[1] === 2;
   if (hw) {
     const [, h, w, c] = input.shape;
     kind = KIND_MEAN_HW;

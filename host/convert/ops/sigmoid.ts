@@ -6,6 +6,51 @@
 import type { Lowering } from "../lower";
 import { roundHalfAwayFromZero } from "../quantization";
 import { pushRecord } from "./record";
+import { int16 } from "./conv16";
+import { TensorType } from "../tflite";
+
+// TFLM's sigmoid_table_uint16: sigmoid(i / 24) in 0.16, each sample moved
+// by half its midpoint error so that linear interpolation errs both ways;
+// the last entry is the uint16 maximum.
+function sigmoidTable(): Uint8Array {
+  const s = (x: number) => 1 / (1 + Math.exp(-x / 24));
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 255; i++) table[i] = Math.round(65536 * (s(i) + (s(i) - (s(i - 0.5) + s(i + 0.5)) / 2) / 2));
+  table[255] = 65535;
+  return new Uint8Array(table.buffer);
+}
+
+// TFLM's CheckedLog2 in float32: the rounded log2 and whether x is a power of two.
+function checkedLog2(x: number): [number, boolean] {
+  const log2 = Math.fround(Math.fround(Math.log(x)) * Math.fround(1 / Math.fround(Math.log(2))));
+  const rounded = roundHalfAwayFromZero(log2);
+  return [rounded, Math.abs(Math.fround(log2 - rounded)) < Math.fround(1e-3)];
+}
+
+// The int16 kernels (CalculateArithmeticOpDataLogistic, TanhPrepare): zero
+// points 0, output scale 2^-15; a power-of-two input scale with shift 0 (TANH:
+// or 1) takes multiplier 3 << shift, other scales scale * 4096 * 3 doubled
+// up to 16383.5.
+function lower16(l: Lowering, builtin: string, opcode: number): void {
+  const input = int16(l, l.op.inputs[0], "input");
+  const output = int16(l, l.op.outputs[0], "output");
+  if (input.bytes !== output.bytes) l.reject("BAD_MODEL", "output and input sizes differ");
+  const [inLog2, inPot] = checkedLog2(input.quant.scale);
+  let shift = 12 + inLog2, multiplier: number;
+  if (inPot && (shift === 0 || (builtin === "TANH" && shift === 1))) {
+    multiplier = 3 << shift;
+    shift = 0;
+  } else {
+    let m = input.quant.scale * 4096 * 3;
+    shift = 0;
+    while (m <= 32767 / 2 && shift <= 30) { shift++; m *= 2; }
+    multiplier = Math.trunc(m);
+  }
+  if (multiplier > 32767) l.reject("UNSUPPORTED_TYPE", `input scale ${input.quant.scale} is too large`);
+  const [outLog2, outPot] = checkedLog2(output.quant.scale);
+  if (!outPot || outLog2 !== -15) l.reject("UNSUPPORTED_TYPE", `int16 ${builtin} needs output scale 2^-15 (TFLM refuses ${output.quant.scale})`);
+  pushRecord(l, opcode, { output, inputs: [input], args: [builtin === "LOGISTIC" ? 2 : 3, 0, 0, multiplier, shift], blocks: [sigmoidTable()], overlap: [0] });
+}
 
 const INPUT_INTEGER_BITS = 4;
 
@@ -35,6 +80,7 @@ export function sigmoidParams(l: Lowering, inputScale: number) {
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   if (builtin !== "LOGISTIC" && builtin !== "TANH") l.reject("UNSUPPORTED_OP", `${builtin} is not lowered by the sigmoid op`);
   l.arity([1], 1);
+  if (l.tensor(l.op.inputs[0], "input").type === TensorType.INT16) return lower16(l, builtin, opcode);
   const input = l.activation(l.op.inputs[0], "input");
   const output = l.activation(l.op.outputs[0], "output");
   if (input.bytes !== output.bytes) l.reject("BAD_MODEL", `output shape ${JSON.stringify(output.shape)} does not match input ${JSON.stringify(input.shape)}`);
