@@ -24,111 +24,15 @@ import { loadSync, Model } from "../host/node/api";
 import { findZoo2Dir } from "../host/node/models";
 import type { WispExports } from "../host/node/runtime";
 import { prng } from "./helpers";
-import { scalar, string, table, vector, ModelSpec, TableNode, TensorSpec } from "./tflite-writer";
+import { buildTflite, ModelSpec, scalar, table, TensorSpec } from "./tflite-writer";
 
 const ORACLE = "/work/shared/tools/tflm-oracle";
 const haveOracle = existsSync(ORACLE);
 const needsOracle = haveOracle ? {} : { skip: "tflm-oracle is not present" };
 const f32 = Math.fround;
 
-// BuiltinOptions union types of the schema: TFLM reads an op's options only
-// when the operator names their type (tests/tflite-writer.ts leaves it out).
-const OPTIONS_TYPE: Record<number, number> = {
-  [Builtin.CONV_2D]: 1, [Builtin.DEPTHWISE_CONV_2D]: 2, [Builtin.AVERAGE_POOL_2D]: 5, [Builtin.MAX_POOL_2D]: 5,
-  [Builtin.FULLY_CONNECTED]: 8, [Builtin.SOFTMAX]: 9, [Builtin.ADD]: 11, [Builtin.MUL]: 21, [Builtin.MEAN]: 27, [Builtin.SUM]: 27,
-};
-
-type Node = TableNode | ReturnType<typeof vector> | ReturnType<typeof string>;
-type Field = Node | ReturnType<typeof scalar>;
-const SIZE: Record<string, number> = { u8: 1, i8: 1, i32: 4, u32: 4, f32: 4, i64: 8 };
-
-// A forward-writing FlatBuffers serializer for tests/tflite-writer.ts nodes.
-function serialize(root: TableNode): Uint8Array {
-  const view = new DataView(new ArrayBuffer(1 << 20));
-  let pos = 8;
-  const align = (n: number) => { pos = Math.ceil(pos / n) * n; };
-  const put = (type: string, at: number, v: number) => {
-    if (type === "u8") view.setUint8(at, v);
-    else if (type === "i8") view.setInt8(at, v);
-    else if (type === "i32") view.setInt32(at, v, true);
-    else if (type === "u32") view.setUint32(at, v, true);
-    else if (type === "f32") view.setFloat32(at, v, true);
-    else view.setBigInt64(at, BigInt(v), true);
-  };
-  const pending: { at: number; node: Node }[] = [{ at: 0, node: root }];
-  "TFL3".split("").forEach((c, i) => view.setUint8(4 + i, c.charCodeAt(0)));
-  while (pending.length) {
-    const { at, node } = pending.shift()!;
-    let target: number;
-    if (node.kind === "string") {
-      align(4);
-      target = pos;
-      const bytes = new TextEncoder().encode(node.text);
-      view.setUint32(pos, bytes.length, true);
-      bytes.forEach((b, i) => view.setUint8(pos + 4 + i, b));
-      pos += 4 + bytes.length + 1;
-    } else if (node.kind === "vector") {
-      const size = node.type === "table" ? 4 : SIZE[node.type];
-      align(8);
-      if (size === 8) pos += 4;
-      target = pos;
-      view.setUint32(pos, node.items.length, true);
-      node.items.forEach((item, i) => {
-        const p = target + 4 + i * size;
-        if (node.type === "table") pending.push({ at: p, node: item as TableNode });
-        else put(node.type, p, item as number);
-      });
-      pos += 4 + node.items.length * size;
-    } else {
-      align(2);
-      const vtable = pos;
-      const fields = node.fields as (Field | undefined)[];
-      pos += 4 + 2 * fields.length;
-      align(8);
-      target = pos;
-      let offset = 4;
-      const offsets = fields.map((f) => {
-        if (!f) return 0;
-        const size = f.kind === "scalar" ? SIZE[f.type] : 4;
-        offset = Math.ceil(offset / size) * size;
-        const o = offset;
-        offset += size;
-        return o;
-      });
-      view.setInt32(target, target - vtable, true);
-      fields.forEach((f, i) => {
-        if (!f) return;
-        if (f.kind === "scalar") put(f.type, target + offsets[i], f.value);
-        else pending.push({ at: target + offsets[i], node: f });
-      });
-      view.setUint16(vtable, 4 + 2 * fields.length, true);
-      view.setUint16(vtable + 2, offset, true);
-      offsets.forEach((o, i) => view.setUint16(vtable + 4 + 2 * i, o, true));
-      pos = target + offset;
-    }
-    view.setUint32(at, target - at, true);
-  }
-  return new Uint8Array(view.buffer.slice(0, pos));
-}
-
-// A .tflite with each operator's options union type set, so TFLM reads them.
-function model(spec: ModelSpec): Uint8Array {
-  const buffers: TableNode[] = [table()];
-  const tensors = spec.tensors.map((t, i) => {
-    let buffer = 0;
-    if (t.data) {
-      buffer = buffers.length;
-      buffers.push(table(vector("u8", Array.from(t.data))));
-    }
-    const quant = t.scale ? table(undefined, undefined, vector("f32", t.scale), vector("i64", t.zeroPoint ?? t.scale.map(() => 0)), undefined, undefined, scalar("i32", t.quantizedDimension ?? 0)) : undefined;
-    return table(vector("i32", t.shape), scalar("u8", t.type), scalar("u32", buffer), string(`t${i}`), quant);
-  });
-  const codes = spec.ops.map((o) => table(scalar("i8", Math.min(o.builtin, 127)), undefined, scalar("i32", o.version ?? 1), scalar("i32", o.builtin)));
-  const operators = spec.ops.map((o, i) => table(scalar("u32", i), vector("i32", o.inputs), vector("i32", o.outputs),
-    o.options ? scalar("u8", OPTIONS_TYPE[o.builtin]) : undefined, o.options));
-  const graph = table(vector("table", tensors), vector("i32", spec.inputs), vector("i32", spec.outputs), vector("table", operators), string("main"));
-  return serialize(table(scalar("u32", 3), vector("table", codes), vector("table", [graph]), string("ops-int16 test"), vector("table", buffers)));
-}
+// The oracle's models name their options' type, so TFLM reads the options.
+const model = (spec: ModelSpec): Uint8Array => buildTflite(spec, { optionsTypes: true });
 
 // Deterministic pseudo-random integers in [lo, hi].
 function random(seed: number, n: number, lo: number, hi: number): number[] {

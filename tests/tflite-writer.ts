@@ -39,8 +39,8 @@ class Writer {
   finish(root: TableNode, identifier: string): Uint8Array {
     for (let i = 0; i < 4; i++) this.view.setUint8(4 + i, identifier.charCodeAt(i));
     this.pending.push({ at: 0, node: root });
-    while (this.pending.length) {
-      const { at, node } = this.pending.shift()!;
+    for (let k = 0; k < this.pending.length; k++) { // a queue read by index: shift() made big models quadratic
+      const { at, node } = this.pending[k];
       const target = this.write(node);
       this.view.setUint32(at, target - at, true);
     }
@@ -129,8 +129,18 @@ export interface ModelSpec {
   subgraphs?: number; // copies of the graph, to test multi-subgraph refusal
 }
 
+// BuiltinOptions union types of the schema, by builtin code. TFLM reads an
+// op's options only when the operator names their type; the converter reads
+// them by field id either way.
+export const BUILTIN_OPTIONS_TYPE: Record<number, number> = {
+  3: 1, 4: 2, 1: 5, 17: 5, 9: 8, 25: 9, 0: 11, 11: 12, 23: 15, 18: 21, 40: 27, 74: 27, 82: 27, 89: 27,
+  56: 40, 67: 49, 79: 57, 97: 74,
+};
+
 // Builds a .tflite file. Each operator gets its own operator code.
-export function buildTflite(spec: ModelSpec): Uint8Array {
+// `optionsTypes`: also write each operator's options type (for models TFLM
+// runs, such as the oracle's).
+export function buildTflite(spec: ModelSpec, { optionsTypes = false } = {}): Uint8Array {
   const buffers: TableNode[] = [table()]; // buffer 0 is the empty sentinel
   const tensors = spec.tensors.map((t, i) => {
     let buffer = 0;
@@ -143,7 +153,8 @@ export function buildTflite(spec: ModelSpec): Uint8Array {
       undefined, undefined, t.shapeSignature ? vector("i32", t.shapeSignature) : undefined);
   });
   const codes = spec.ops.map((o) => table(scalar("i8", Math.min(o.builtin, 127)), o.custom ? string(o.custom) : undefined, scalar("i32", o.version ?? 1), scalar("i32", o.builtin)));
-  const operators = spec.ops.map((o, i) => table(scalar("u32", i), vector("i32", o.inputs), vector("i32", o.outputs), undefined, o.options));
+  const optionsType = (o: OpSpec) => (optionsTypes && o.options && BUILTIN_OPTIONS_TYPE[o.builtin] !== undefined ? scalar("u8", BUILTIN_OPTIONS_TYPE[o.builtin]) : undefined);
+  const operators = spec.ops.map((o, i) => table(scalar("u32", i), vector("i32", o.inputs), vector("i32", o.outputs), optionsType(o), o.options));
   const subgraph = table(vector("table", tensors), vector("i32", spec.inputs), vector("i32", spec.outputs), vector("table", operators), string("main"));
   const subgraphs = Array.from({ length: spec.subgraphs ?? 1 }, () => subgraph);
   const model = table(scalar("u32", 3), vector("table", codes), vector("table", subgraphs), string("wisp test model"), vector("table", buffers));
