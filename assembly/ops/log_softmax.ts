@@ -2,14 +2,14 @@
 // LogSoftmaxQuantized: input differences from the row maximum in Q5.26, exp
 // summed in Q12.19, gemmlowp-style fixed-point log of the sum (TFLM's
 // log_x_for_x_greater_than_or_equal_to_1), output on scale 16/256, zero
-// point 127. The exp and reciprocal are the SIGMOID op's (sigmoid.ts).
+// point 127. The exp and reciprocal are assembly/fixedpoint.ts's.
 // Arguments: input multiplier, input left shift, reverse scaling divisor,
 // reverse scaling shift (<= 0), diff min (<= 0), depth.
 import * as F from "../format";
 import { failAt } from "../errors";
 import { multiplyByQuantizedMultiplier, roundingDivideByPOT, saturatingRoundingDoublingHighMul as mul, saturatingShiftLeft } from "../quant";
 import { arg, tensorAt, tensorBytes, tensorCount } from "./record";
-import { expOnNegative, oneOverOnePlusX } from "./sigmoid";
+import { expOnNegative, oneOverOnePlusX } from "../fixedpoint";
 
 const ARGS = 6;
 const INPUT_INTEGER_BITS = 5;
