@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { FlatBuffer, Table } from "../host/convert/flatbuffer";
-import { WispError } from "../host/errors";
-import { modelsDir, readModel } from "./helpers";
+import { modelsDir, readModel, throwsCoded } from "./helpers";
 import { findKernelZooDir } from "../host/node/models";
 
 function zooModel(name: string): Uint8Array {
@@ -29,12 +28,7 @@ function fieldAt(t: Table, id: number): number {
 }
 
 function assertRejects(bytes: Uint8Array, code: string, pattern: RegExp): void {
-  assert.throws(() => convertTflite(bytes), (e: unknown) => {
-    assert.ok(e instanceof WispError, `expected a WispError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  throwsCoded(() => convertTflite(bytes), code, pattern);
 }
 
 test("an unsupported op is named with its operator index", () => {

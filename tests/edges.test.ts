@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { convertTflite } from "../host/convert";
 import { perTensorDenseMultiplier, quantizeMultiplier } from "../host/quant";
 import { Builtin, TensorType } from "../host/convert/tflite";
-import { WispError } from "../host/errors";
 import { loadSync } from "../host/node/api";
 import { buildTflite, int32Bytes, int8Bytes, scalar, table, ModelSpec } from "./tflite-writer";
+import { throwsCoded } from "./helpers";
 
 // gemmlowp / TFLM, in BigInt and int32 JavaScript.
 function highMul(a: number, b: number): number {
@@ -29,12 +29,7 @@ const clamp8 = (v: number) => Math.min(127, Math.max(-128, v));
 const f32 = Math.fround;
 
 function assertRejects(spec: ModelSpec, code: string, pattern: RegExp): void {
-  assert.throws(() => convertTflite(buildTflite(spec)), (e: unknown) => {
-    assert.ok(e instanceof WispError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  throwsCoded(() => convertTflite(buildTflite(spec)), code, pattern);
 }
 
 const fcOptions = table(scalar("i8", 0));

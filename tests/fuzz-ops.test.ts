@@ -15,6 +15,8 @@ import { WispError } from "../host/errors";
 import { loadSync, Model } from "../host/node/api";
 import { findZoo2Dir } from "../host/node/models";
 import type { WispExports } from "../host/node/runtime";
+import { graphFacts } from "../host/node/description";
+import { opRecords } from "../host/node/wisp-file";
 import { prng } from "./helpers";
 
 const CASES = 1500;
@@ -34,17 +36,8 @@ function seeds(): { wisp: Uint8Array; records: [number, number][] }[] {
     } catch {
       continue; // refused models are covered by the zoo2 suite
     }
-    const v = new DataView(wisp.buffer);
-    const graphAt = v.getUint32(F.HEADER_BYTES + 8, true);
-    const ops = v.getInt32(graphAt + 4 * F.GRAPH_OP_COUNT, true);
-    const records: [number, number][] = [];
-    let at = graphAt + 4 * F.GRAPH_HEADER_WORDS;
-    for (let i = 0; i < ops; i++) {
-      const words = v.getInt32(at + 4, true);
-      if (v.getInt32(at, true) >= F.FIRST_REGISTERED_OPCODE) records.push([at, at + 4 * words]);
-      at += 4 * words;
-    }
-    if (records.length > 0 && v.getUint32(graphAt, true) <= 1 << 16) out.push({ wisp, records });
+    const records = opRecords(wisp).filter((r) => r.opcode >= F.FIRST_REGISTERED_OPCODE).map((r): [number, number] => [r.at, r.at + 4 * r.words]);
+    if (records.length > 0 && graphFacts(wisp).arenaBytes <= 1 << 16) out.push({ wisp, records });
   }
   return out;
 }

@@ -1,9 +1,12 @@
 // Shared by the node:test suites: where the data is, and running the CLI.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { findKernelZooDir, findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
 import { PACKAGE_ROOT } from "../host/node/package-root";
+import { WispError } from "../host/errors";
+import assert from "node:assert/strict";
 
 export { PACKAGE_ROOT };
 
@@ -41,4 +44,34 @@ export function prng(seed: number): (n: number) => number {
     s >>>= 0;
     return s % n;
   };
+}
+
+// ../shared/tools/tflm-oracle beside the models ($WISP_ORACLE overrides):
+// runs any .tflite on TFLM's reference kernels, for vectors the zoos lack.
+const modelsFolder = findModelsDir();
+export const ORACLE = process.env.WISP_ORACLE ?? (modelsFolder ? resolve(modelsFolder, "..", "tools", "tflm-oracle") : "");
+export const haveOracle = ORACLE !== "" && existsSync(ORACLE);
+
+// TFLM's raw outputs for the concatenated raw inputs, or null when TFLM
+// refuses the model.
+export function runOracle(model: Uint8Array, inputs: Uint8Array): Uint8Array | null {
+  const dir = mkdtempSync(join(tmpdir(), "wisp-oracle-"));
+  try {
+    writeFileSync(join(dir, "model.tflite"), model);
+    writeFileSync(join(dir, "inputs.bin"), inputs);
+    const r = spawnSync(ORACLE, [join(dir, "model.tflite"), join(dir, "inputs.bin"), join(dir, "outputs.bin")], { encoding: "utf8" });
+    return r.status === 0 ? new Uint8Array(readFileSync(join(dir, "outputs.bin"))) : null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Asserts that `f` throws a WispError with `code` and a message matching `pattern`.
+export function throwsCoded(f: () => unknown, code: string, pattern: RegExp): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof WispError, `not a WispError: ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, pattern);
+    return true;
+  });
 }

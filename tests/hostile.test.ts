@@ -19,17 +19,9 @@ import { crc32 } from "../host/crc32";
 import { WispError } from "../host/errors";
 import { loadSync } from "../host/node/api";
 import { chainModel, container, descriptionText, editDescription, fanOutModel, sectionsOf, withDescription } from "./hostile-models";
-import { PACKAGE_ROOT } from "./helpers";
+import { PACKAGE_ROOT, throwsCoded } from "./helpers";
 import { buildTflite, scalar, table } from "./tflite-writer";
 
-function throwsCoded(f: () => unknown, code: string, pattern: RegExp): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof WispError, `not a WispError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 const BIG = [1, 16384, 16384, 1]; // 2^28 elements: the most one tensor may hold
 

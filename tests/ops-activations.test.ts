@@ -4,13 +4,11 @@
 // TFLM's reference kernels on variants the shared models lack: other output
 // scales, extreme input scales (the saturating paths of LOGISTIC and TANH, the
 // left-shifting path of HARD_SWISH), negative alpha, PRELU broadcasts.
-// Expected outputs come from /work/shared/tools/tflm-oracle, run at test time;
+// Expected outputs come from ../shared/tools/tflm-oracle, run at test time;
 // those tests skip when it is absent.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { Builtin, TensorType } from "../host/convert/tflite";
@@ -18,27 +16,19 @@ import { WispError } from "../host/errors";
 import { loadSync } from "../host/node/api";
 import * as F from "../assembly/format";
 import { crc32 } from "../host/crc32";
-import { prng } from "./helpers";
+import { prng, haveOracle, runOracle, throwsCoded } from "./helpers";
 import { buildTflite, int8Bytes, scalar, table, ModelSpec, TensorSpec } from "./tflite-writer";
+import { findZoo2Dir } from "../host/node/models";
 
-const ORACLE = "/work/shared/tools/tflm-oracle";
-const haveOracle = existsSync(ORACLE);
+// TFLM's int8 outputs, or null when it refuses the model.
+function oracle(model: Uint8Array, inputs: Int8Array): Int8Array | null {
+  const out = runOracle(model, new Uint8Array(inputs.buffer, inputs.byteOffset, inputs.byteLength));
+  return out && new Int8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
 const needsOracle = haveOracle ? {} : { skip: "tflm-oracle is not present" };
 const f32 = Math.fround;
 
-// Runs TFLM's reference kernels; null when TFLM refuses the model.
-function oracle(model: Uint8Array, inputs: Int8Array): Int8Array | null {
-  const dir = mkdtempSync(join(tmpdir(), "wisp-act-"));
-  try {
-    writeFileSync(join(dir, "model.tflite"), model);
-    writeFileSync(join(dir, "in.bin"), inputs);
-    const r = spawnSync(ORACLE, [join(dir, "model.tflite"), join(dir, "in.bin"), join(dir, "out.bin")], { encoding: "utf8" });
-    if (r.status !== 0) return null;
-    return new Int8Array(readFileSync(join(dir, "out.bin")));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // Every int8 value, then the same reversed, then two seeded pseudo-random rows.
 function rows(bytes: number, count = 4): Int8Array {
@@ -73,12 +63,7 @@ function assertMatchesTflm(model: Uint8Array, label: string): void {
 }
 
 function assertRejects(model: Uint8Array, code: string, pattern: RegExp): void {
-  assert.throws(() => convertTflite(model), (e: unknown) => {
-    assert.ok(e instanceof WispError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  throwsCoded(() => convertTflite(model), code, pattern);
 }
 
 const int8 = (shape: number[], scale: number, zeroPoint: number): TensorSpec => ({ shape, type: TensorType.INT8, scale: [f32(scale)], zeroPoint: [zeroPoint] });
@@ -141,10 +126,11 @@ test("LOG_SOFTMAX over several rows and input scales (one capped) matches TFLM",
   }
 });
 
-test("LEAKY_RELU with negative, zero and large alpha matches TFLM", { skip: !haveOracle ? "tflm-oracle is not present" : !existsSync("/work/shared/zoo2/leaky_relu/model.tflite") ? "the leaky_relu model is not present" : false }, () => {
+const leakyReluModel = join(findZoo2Dir() ?? "", "leaky_relu", "model.tflite");
+test("LEAKY_RELU with negative, zero and large alpha matches TFLM", { skip: !haveOracle ? "tflm-oracle is not present" : !existsSync(leakyReluModel) ? "the leaky_relu model is not present" : false }, () => {
   // The shared model (alpha 0.2) with its alpha rewritten: the writer here
   // emits no builtin_options_type, which TFLM needs to read the options.
-  const base = new Uint8Array(readFileSync("/work/shared/zoo2/leaky_relu/model.tflite"));
+  const base = new Uint8Array(readFileSync(leakyReluModel));
   const pattern = new Uint8Array(Float32Array.of(0.2).buffer);
   const at = Buffer.from(base).indexOf(Buffer.from(pattern));
   assert.ok(at > 0 && Buffer.from(base).indexOf(Buffer.from(pattern), at + 1) < 0, "alpha found once");

@@ -4,18 +4,12 @@
 // and the variants the converter refuses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { Builtin, TensorType } from "../host/convert/tflite";
-import { WispError } from "../host/errors";
 import { loadSync } from "../host/node/api";
 import { buildTflite, int32Bytes, int8Bytes, scalar, table, ModelSpec, TensorSpec } from "./tflite-writer";
-import { prng } from "./helpers";
+import { prng, haveOracle, runOracle, throwsCoded } from "./helpers";
 
-const ORACLE = "/work/shared/tools/tflm-oracle";
 const VECTORS = 16;
 
 interface Q {
@@ -78,17 +72,10 @@ function randomInputs(bytes: number, seed: number): Buffer {
 
 // Runs the model on TFLM's reference kernels; null without the oracle.
 function oracle(model: Uint8Array, inputs: Buffer): Buffer | null {
-  if (!existsSync(ORACLE)) return null;
-  const dir = mkdtempSync(join(tmpdir(), "wisp-binary-"));
-  try {
-    writeFileSync(join(dir, "model.tflite"), model);
-    writeFileSync(join(dir, "inputs.bin"), inputs);
-    const r = spawnSync(ORACLE, [join(dir, "model.tflite"), join(dir, "inputs.bin"), join(dir, "outputs.bin")], { encoding: "utf8" });
-    assert.equal(r.status, 0, `tflm-oracle failed: ${r.stderr}`);
-    return readFileSync(join(dir, "outputs.bin"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  if (!haveOracle) return null;
+  const out = runOracle(model, inputs);
+  assert.ok(out, "tflm-oracle refused the model");
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
 function wisp(model: Uint8Array, inputs: Buffer): Buffer {
@@ -106,8 +93,8 @@ function inputBytes(spec: ModelSpec): number {
   return count(spec.tensors[spec.inputs[0]].shape);
 }
 
-const available = existsSync(ORACLE);
-const skip = available ? false : `${ORACLE} is absent`;
+const available = haveOracle;
+const skip = available ? false : "tflm-oracle is absent";
 
 const QA: Q = { scale: 0.0173, zeroPoint: -7 };
 const QB: Q = { scale: 0.0421, zeroPoint: 12 };
@@ -182,12 +169,7 @@ test("BINARY: a same-shape ADD runs in place of a dying input", () => {
 CASES.push({ name: "MUL then ADD in place (residual)", spec: residual() });
 
 function assertRejects(spec: ModelSpec, code: string, pattern: RegExp): void {
-  assert.throws(() => convertTflite(buildTflite(spec)), (e: unknown) => {
-    assert.ok(e instanceof WispError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  throwsCoded(() => convertTflite(buildTflite(spec)), code, pattern);
 }
 
 test("BINARY refusals", () => {

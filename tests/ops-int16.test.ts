@@ -7,13 +7,11 @@
 // shared models lack (int32 bias, grouped and strided convolution, depth
 // multiplier, per-tensor dense, padded pooling, power-of-two LOGISTIC/TANH
 // scales, broadcasting ADD/MUL, MEAN over one axis), and mutated records.
-// Expected outputs come from /work/shared/tools/tflm-oracle, run at test
+// Expected outputs come from ../shared/tools/tflm-oracle, run at test
 // time; those tests skip when it is absent.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as F from "../assembly/format";
 import { convertTflite } from "../host/convert";
@@ -23,11 +21,10 @@ import { WispError } from "../host/errors";
 import { loadSync, Model } from "../host/node/api";
 import { findZoo2Dir } from "../host/node/models";
 import type { WispExports } from "../host/node/runtime";
-import { prng } from "./helpers";
+import { prng, haveOracle, runOracle, throwsCoded } from "./helpers";
 import { buildTflite, ModelSpec, scalar, table, TensorSpec } from "./tflite-writer";
+import { opRecords } from "../host/node/wisp-file";
 
-const ORACLE = "/work/shared/tools/tflm-oracle";
-const haveOracle = existsSync(ORACLE);
 const needsOracle = haveOracle ? {} : { skip: "tflm-oracle is not present" };
 const f32 = Math.fround;
 
@@ -61,19 +58,6 @@ function bias(channels: number, type: "int32" | "int64", seed: number, scale = 1
     : { shape: [channels], type: TensorType.INT32, data: bytesOf(values, Int32Array), scale: new Array(channels).fill(f32(scale)), zeroPoint: new Array(channels).fill(0) };
 }
 
-// Runs TFLM's reference kernels; null when TFLM refuses the model.
-function oracle(tflite: Uint8Array, inputs: Uint8Array): Uint8Array | null {
-  const dir = mkdtempSync(join(tmpdir(), "wisp-i16-"));
-  try {
-    writeFileSync(join(dir, "model.tflite"), tflite);
-    writeFileSync(join(dir, "in.bin"), inputs);
-    const r = spawnSync(ORACLE, [join(dir, "model.tflite"), join(dir, "in.bin"), join(dir, "out.bin")], { encoding: "utf8" });
-    if (r.status !== 0) return null;
-    return new Uint8Array(readFileSync(join(dir, "out.bin")));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // Four int16 rows: a ramp over the whole range, its reverse, two random.
 function rows(values: number, spread = 32767): Int16Array {
@@ -95,7 +79,7 @@ function assertMatchesTflm(tflite: Uint8Array, label: string, spread?: number): 
   assert.equal(m.info.input.type, "int16");
   const inputs = rows(m.inputBytes / 2, spread);
   const raw = new Uint8Array(inputs.buffer);
-  const expected = oracle(tflite, raw);
+  const expected = runOracle(tflite, raw);
   assert.ok(expected, `${label}: TFLM refused the model`);
   for (let r = 0; r < 4; r++) {
     const y = m.invoke(inputs.subarray(r * m.inputBytes / 2, (r + 1) * m.inputBytes / 2));
@@ -108,12 +92,7 @@ function assertMatchesTflm(tflite: Uint8Array, label: string, spread?: number): 
 }
 
 function assertRejects(tflite: Uint8Array, code: string, pattern: RegExp): void {
-  assert.throws(() => convertTflite(tflite), (e: unknown) => {
-    assert.ok(e instanceof WispError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  throwsCoded(() => convertTflite(tflite), code, pattern);
 }
 
 // CONV_2D: padding, stride, activation, dilation (Conv2DOptions 0..5).
@@ -236,7 +215,7 @@ test("QUANTIZE int16 -> int8, int8 -> int16 and int16 -> int16 matches TFLM", ne
   const m = loadSync(tflite);
   assert.equal(m.info.output.type, "int16");
   const x = Int8Array.from({ length: 256 }, (_, i) => i - 128);
-  const expected = oracle(tflite, new Uint8Array(x.buffer));
+  const expected = runOracle(tflite, new Uint8Array(x.buffer));
   assert.ok(expected, "TFLM refused int8 -> int16");
   assert.deepEqual(Array.from(new Uint8Array(m.invoke(x).buffer)), Array.from(expected));
 });
@@ -257,7 +236,7 @@ for (const [name, build, code, pattern] of tflmRefusals) {
     const tflite = build();
     assertRejects(tflite, code, pattern);
     // 64 bytes: one input of each model above (8 or 32 int16 values), or four.
-    if (haveOracle) assert.equal(oracle(tflite, new Uint8Array(64)), null, "TFLM accepted the model");
+    if (haveOracle) assert.equal(runOracle(tflite, new Uint8Array(64)), null, "TFLM accepted the model");
   });
 }
 
@@ -314,16 +293,7 @@ test(`${CASES} mutated int16 records end in a coded error or a run confined to t
   const zoo = findZoo2Dir()!;
   const seeds = INT16_MODELS.filter((n) => existsSync(join(zoo, n, "model.tflite"))).map((n) => {
     const wisp = convertTflite(new Uint8Array(readFileSync(join(zoo, n, "model.tflite")))).wisp;
-    const v = new DataView(wisp.buffer);
-    const graphAt = v.getUint32(F.HEADER_BYTES + 8, true);
-    const ops = v.getInt32(graphAt + 4 * F.GRAPH_OP_COUNT, true);
-    const records: [number, number][] = [];
-    let at = graphAt + 4 * F.GRAPH_HEADER_WORDS;
-    for (let i = 0; i < ops; i++) {
-      const words = v.getInt32(at + 4, true);
-      if (v.getInt32(at, true) >= F.FIRST_REGISTERED_OPCODE) records.push([at, at + 4 * words]);
-      at += 4 * words;
-    }
+    const records = opRecords(wisp).filter((r) => r.opcode >= F.FIRST_REGISTERED_OPCODE).map((r): [number, number] => [r.at, r.at + 4 * r.words]);
     return { wisp, records };
   });
   assert.ok(seeds.length >= 5, `only ${seeds.length} int16 seed models`);

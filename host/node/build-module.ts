@@ -11,25 +11,12 @@ import { dirname, join } from "node:path";
 import * as F from "../../assembly/format";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "./package-root";
+import { opRecords, sections } from "./wisp-file";
 
 // The opcodes of every op record in a .wisp file's graph section.
 export function opcodesOf(wisp: Uint8Array): number[] {
-  const v = new DataView(wisp.buffer, wisp.byteOffset, wisp.byteLength);
-  const sections = v.getUint32(F.HEADER_BYTES, true);
-  for (let i = 0; i < sections; i++) {
-    const entry = F.HEADER_BYTES + 4 + i * F.SECTION_ENTRY_BYTES;
-    if (v.getUint32(entry, true) !== F.SECTION_GRAPH) continue;
-    const at = v.getUint32(entry + 4, true), end = at + v.getUint32(entry + 8, true);
-    const ops = v.getInt32(at + 4 * F.GRAPH_OP_COUNT, true);
-    const found = new Set<number>();
-    let word = at + 4 * F.GRAPH_HEADER_WORDS;
-    for (let k = 0; k < ops && word + 8 <= end; k++) {
-      found.add(v.getInt32(word, true));
-      word += 4 * Math.max(F.OP_HEADER_WORDS, v.getInt32(word + 4, true));
-    }
-    return [...found].sort((a, b) => a - b);
-  }
-  return fail("BAD_WISP", "the .wisp file has no graph section");
+  if (!sections(wisp).some((s) => s.kind === F.SECTION_GRAPH)) fail("BAD_WISP", "the .wisp file has no graph section");
+  return [...new Set(opRecords(wisp).map((r) => r.opcode))].sort((a, b) => a - b);
 }
 
 // The exports of assembly/index.ts that serve audio streaming.

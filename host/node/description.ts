@@ -7,6 +7,7 @@ import * as F from "../../assembly/format";
 import * as L from "../../assembly/limits";
 import type { ModelInfo, OpInfo, TensorInfo } from "../convert";
 import { fail } from "../errors";
+import { opRecords, sections } from "./wisp-file";
 
 const MAX_NAME = 64;
 
@@ -28,14 +29,6 @@ const OUTPUT_WORD: Record<number, number> = {
 };
 const REGISTERED_OUTPUT_WORD = 1;
 
-function sections(wisp: Uint8Array): { kind: number; at: number; size: number }[] {
-  const v = new DataView(wisp.buffer, wisp.byteOffset, wisp.byteLength);
-  const count = v.getUint32(F.HEADER_BYTES, true);
-  return Array.from({ length: count }, (_, i) => {
-    const entry = F.HEADER_BYTES + 4 + i * F.SECTION_ENTRY_BYTES;
-    return { kind: v.getUint32(entry, true), at: v.getUint32(entry + 4, true), size: v.getUint32(entry + 8, true) };
-  });
-}
 
 // Reads the facts from a .wisp whose container and graph the module accepted
 // (so the section table and the op records are sound).
@@ -45,13 +38,11 @@ export function graphFacts(wisp: Uint8Array): GraphFacts {
   const weights = table.find((s) => s.kind === F.SECTION_WEIGHTS)!;
   const v = new DataView(wisp.buffer, wisp.byteOffset + graph.at, graph.size);
   const word = (i: number) => v.getInt32(4 * i, true);
-  const opOutputs: number[] = [];
-  let at = F.GRAPH_HEADER_WORDS;
-  for (let i = 0; i < word(F.GRAPH_OP_COUNT); i++) {
-    const out = word(at) >= F.FIRST_REGISTERED_OPCODE ? REGISTERED_OUTPUT_WORD : OUTPUT_WORD[word(at)];
-    opOutputs.push(out === undefined ? -1 : word(at + F.OP_HEADER_WORDS + out));
-    at += word(at + 1);
-  }
+  const fileWord = new DataView(wisp.buffer, wisp.byteOffset, wisp.byteLength);
+  const opOutputs = opRecords(wisp).map((r) => {
+    const out = r.opcode >= F.FIRST_REGISTERED_OPCODE ? REGISTERED_OUTPUT_WORD : OUTPUT_WORD[r.opcode];
+    return out === undefined ? -1 : fileWord.getInt32(r.at + 4 * (F.OP_HEADER_WORDS + out), true);
+  });
   return {
     fileBytes: wisp.length, weightsBytes: weights.size, arenaBytes: word(F.GRAPH_ARENA_BYTES),
     inputBytes: word(F.GRAPH_INPUT_BYTES), outputBytes: word(F.GRAPH_OUTPUT_BYTES), opOutputs,
