@@ -9,7 +9,7 @@
 // outStride[6], all in elements.
 import * as F from "../format";
 import { failAt } from "../errors";
-import { arg, argAt, stridedInside, tensorAt, tensorBytes, tensorCount } from "./record";
+import { arg, argAt, elementInside, tensorAt, tensorBytes, tensorCount } from "./record";
 
 const RANK = 6;
 const SEGMENT_WORDS = 3 + 3 * RANK;
@@ -34,7 +34,7 @@ function reachInside(op: usize, k: i32, elementBytes: i32, base: i32, seg: usize
     if (step < 0) lo += step;
     else hi += step;
   }
-  return stridedInside(op, k, elementBytes, lo, 1, 0) && stridedInside(op, k, elementBytes, hi, 1, 0);
+  return elementInside(op, k, elementBytes, lo) && elementInside(op, k, elementBytes, hi);
 }
 
 export function validate(index: i32, op: usize, n: i32): i32 {

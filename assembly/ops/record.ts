@@ -99,10 +99,7 @@ export function validateRecord(index: i32, op: usize, n: i32): i32 {
   return n - argsWord(op);
 }
 
-// True when `count` elements of `elementBytes` at element offset `first`
-// stepping by `stride` (any sign) stay inside tensor k.
-export function stridedInside(op: usize, k: i32, elementBytes: i32, first: i64, count: i64, stride: i64): bool {
-  const last = first + (count - 1) * stride;
-  const elements = <i64>(tensorBytes(op, k) / elementBytes);
-  return first >= 0 && last >= 0 && first < elements && last < elements;
+// True when element `index` (of `elementBytes` each) lies inside tensor k.
+export function elementInside(op: usize, k: i32, elementBytes: i32, index: i64): bool {
+  return index >= 0 && index < <i64>(tensorBytes(op, k) / elementBytes);
 }

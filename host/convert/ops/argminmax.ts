@@ -3,7 +3,7 @@
 // int64 output or axis; so does Wisp.
 import type { Lowering } from "../lower";
 import { TensorType } from "../tflite";
-import { pushRecord } from "./record";
+import { normalizeAxis, pushRecord } from "./record";
 
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   const op = l.op;
@@ -16,8 +16,7 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   const output = l.activation(op.outputs[0], "output", [TensorType.INT32]);
   const rank = input.shape.length;
   // TFLM reads the first value only.
-  const axis = axes[0] < 0 ? axes[0] + rank : axes[0];
-  if (axis < 0 || axis >= rank) l.reject("BAD_MODEL", `axis ${axes[0]} is out of range for rank ${rank}`);
+  const axis = normalizeAxis(l, axes[0], rank);
   const outer = input.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = input.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const expected = input.shape.filter((_, d) => d !== axis);

@@ -6,7 +6,7 @@
 // a batch-1 NHWC tensor keeps the legacy MEAN kernel (kernels/mean.ts).
 import type { Lowering } from "../lower";
 import { meanParams, quantizeMultiplier } from "../quantization";
-import { pushRecord, stridesOf } from "./record";
+import { normalizeAxis, pushRecord, stridesOf } from "./record";
 import { int16 } from "./conv16";
 import { TensorType } from "../tflite";
 
@@ -42,8 +42,7 @@ export function compact(l: Lowering, sizes: number[], strides: number[], what: s
 export function resolveAxes(l: Lowering, axes: number[], rank: number): number[] {
   const out: number[] = [];
   for (const a of axes) {
-    const r = a < 0 ? a + rank : a;
-    if (r < 0 || r >= rank) l.reject("BAD_MODEL", `axis ${a} is out of range for rank ${rank}`);
+    const r = normalizeAxis(l, a, rank);
     if (!out.includes(r)) out.push(r);
   }
   return out;
