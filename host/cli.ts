@@ -7,6 +7,7 @@ import { convertTflite, ModelInfo } from "./convert";
 import { detectFormat, loadSync } from "./node/api";
 import { fetchModels } from "./node/models";
 import { buildModule } from "./node/build-module";
+import { benchModel, formatBench } from "./node/bench-model";
 import { listen, streamWindow } from "./audio/listen";
 import { scoreDetections } from "./audio/score";
 import { readWav } from "./audio/wav";
@@ -17,6 +18,7 @@ const USAGE = `usage:
   wisp inspect <model.tflite|model.wisp> [--json]
   wisp listen <model.tflite|model.wisp> <file.wav> [--json] [--score <windows.json>]
   wisp build-module <model.tflite|model.wisp> -o <runtime.wasm> [--with-audio]
+  wisp bench <model.tflite|model.wisp> [--runs N] [--input <in.bin>] [--no-board] [--json]
   wisp fetch-models [--dir <folder>]`;
 
 interface Args {
@@ -24,7 +26,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--runs"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -183,6 +185,16 @@ async function main(argv: string[]): Promise<void> {
       if (!Buffer.from(own.invoke(probe).buffer).equals(Buffer.from(model.invoke(probe).buffer))) fail("RUNTIME", "the built module's output differs from build/wisp.wasm's");
       writeOutput(output, wasm);
       console.log(`wrote ${output} (${wasm.length} bytes) for ${Object.keys(model.info.opCounts).join(", ")}${args.flags.has("--with-audio") ? ", with the audio front ends" : ""}`);
+      return;
+    }
+    case "bench": {
+      expectFlags(args, ["--runs", "--input", "--no-board", "--json"]);
+      const modelPath = onePath(args, "model file");
+      const runs = Number(args.flags.get("--runs") ?? 200);
+      if (!Number.isInteger(runs) || runs < 1 || runs > 1e6) fail("USAGE", "--runs takes a whole number from 1 to 1000000");
+      const inPath = args.flags.get("--input") as string | undefined;
+      const report = benchModel(readInput(modelPath), { runs, input: inPath ? readInput(inPath) : undefined, board: !args.flags.has("--no-board") });
+      console.log(args.flags.has("--json") ? JSON.stringify(report, null, 2) : formatBench(modelPath, report));
       return;
     }
     case "fetch-models": {
