@@ -124,9 +124,9 @@ function adFiles(modelsDir: string, m: ReturnType<typeof meta>): AdFile[] {
     }
     noise.push({ file: { name: `noise_${String(j).padStart(2, "0")}.bin`, label: 1, results }, bytes: new Uint8Array(features.buffer), stride: window * 4 });
   }
-  // Interleaved so that a prefix of the list holds both classes.
+  // Interleaved (an anomaly, then its share of normal files) so that the first two files hold both classes.
   const perNoise = Math.ceil(normal.length / noise.length);
-  return noise.flatMap((x, j) => [...normal.slice(j * perNoise, (j + 1) * perNoise), x]);
+  return noise.flatMap((x, j) => [x, ...normal.slice(j * perNoise, (j + 1) * perNoise)]);
 }
 
 const CLASSIFIERS: Record<Exclude<RunnerTask, "ad">, { set: string; label: (i: number, classes: number) => number; how: string }> = {
