@@ -6,10 +6,10 @@
 //   node dist/bench-mlperf.js dataset [--out DIR] [--tasks kws,ic,vww,ad]
 //     writes the runner's dataset folders (ad01, ic01, kws01, vww01) from the
 //     golden vectors, and the accuracy the reference gets on them;
-//   MLPERF_TINY_DIR=<runner> node dist/bench-mlperf.js session --task kws --mode a|p [--icount SHIFT] [--limit N]
+//   MLPERF_TINY_DIR=<runner> node dist/bench-mlperf.js session --task kws --mode a|p [--icount SHIFT] [--limit N] [--test-script YAML]
 //     all of it: the dataset, the DUT, one runner session; prints the
 //     runner's results file beside the reference's figures.
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { writeRunnerDataset } from "../host/boards/mlperf-dataset";
 import { buildTaskDut, RUNNER_MODELS, runnerTask, startPtyDut } from "../host/boards/mlperf-dut";
@@ -61,17 +61,18 @@ async function main(): Promise<number> {
     const limit = flag("--limit");
     const shift = flag("--icount");
     const datasets = join(PACKAGE_ROOT, "build", "mlperf", "datasets");
+    const script = flag("--test-script");
     const d = writeRunnerDataset(task, models, datasets, limit === undefined ? undefined : Number(limit));
     const s = await runRunnerSession({
       runnerDir: process.env.MLPERF_TINY_DIR ?? "", elf: buildTaskDut(task, models), mode, datasets,
-      workDir: join(PACKAGE_ROOT, "build", "mlperf", "sessions", `${task}-${mode}`), icountShift: shift === undefined ? undefined : Number(shift),
+      testScript: script, workDir: join(PACKAGE_ROOT, "build", "mlperf", "sessions", `${task}-${mode}${shift === undefined ? "" : `-icount${shift}`}${script ? `-${basename(script, ".yaml")}` : ""}`), icountShift: shift === undefined ? undefined : Number(shift),
     });
     process.stdout.write(s.results);
     console.log(`(runner session: ${s.seconds.toFixed(1)} s; DUT timer: ${shift === undefined ? "QEMU's virtual clock following host time" : `guest instructions, 2^${shift} ns each`})`);
     if (mode === "a") console.log(`reference (TFLM golden outputs, ${d.files.length} files): Top 1% = ${d.reference.top1}, AUC = ${d.reference.auc}`);
     return 0;
   }
-  console.error("usage: bench-mlperf.js dut --task kws|ic|vww|ad [--icount SHIFT] | dataset [--out DIR] [--tasks kws,ic,vww,ad]");
+  console.error("usage: bench-mlperf.js dut --task kws|ic|vww|ad [--icount SHIFT] | dataset [--out DIR] [--tasks kws,ic,vww,ad] [--limit N] | session --task T --mode a|p [--icount SHIFT] [--limit N] [--test-script YAML]");
   return 2;
 }
 
