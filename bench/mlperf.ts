@@ -9,7 +9,7 @@
 //   MLPERF_TINY_DIR=<runner> node dist/bench-mlperf.js session --task kws --mode a|p [--icount SHIFT] [--limit N] [--test-script YAML]
 //     all of it: the dataset, the DUT, one runner session; prints the
 //     runner's results file beside the reference's figures.
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { writeFileSync } from "node:fs";
 import { writeRunnerDataset } from "../host/boards/mlperf-dataset";
 import { buildTaskDut, RUNNER_MODELS, runnerTask, startPtyDut } from "../host/boards/mlperf-dut";
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
     const limit = flag("--limit");
     const shift = flag("--icount");
     const datasets = join(PACKAGE_ROOT, "build", "mlperf", "datasets");
-    const script = flag("--test-script");
+    const script = flag("--test-script") && resolve(flag("--test-script")!); // the runner runs in its own folder
     const d = writeRunnerDataset(task, models, datasets, limit === undefined ? undefined : Number(limit));
     const s = await runRunnerSession({
       runnerDir: process.env.MLPERF_TINY_DIR ?? "", elf: buildTaskDut(task, models), mode, datasets,

@@ -64,7 +64,7 @@ export async function runRunnerSession(options: {
     clearTimeout(timer);
     const seconds = (Date.now() - started) / 1000;
     const m = /Session logged in file (\S+)log\.txt/.exec(log);
-    if (code !== 0 || !m) fail("IO", `the MLPerf Tiny runner failed (exit ${code}): ${log.trim().split("\n").slice(-8).join(" | ")}`);
+    if (code !== 0 || !m) fail("IO", `the MLPerf Tiny runner failed (exit ${code}): ${log.trim().split("\n").filter((l) => /\w/.test(l)).slice(-6).join(" | ")}`);
     const session = join(options.workDir, m[1]);
     return { results: readFileSync(join(session, "results.txt"), "utf8"), log, json: JSON.parse(readFileSync(join(session, "results.json"), "utf8")), seconds };
   } finally {
