@@ -32,7 +32,6 @@ const REFUSED: Record<string, [string, RegExp]> = {
   rsqrt: ["UNSUPPORTED_OP", /RSQRT/],
   mirror_pad_reflect: ["UNSUPPORTED_OP", /MIRROR_PAD/],
   batch_matmul: ["UNSUPPORTED_OP", /BATCH_MATMUL/],
-  conv_grouped: ["UNSUPPORTED_OP", /CONV_2D\): op version 6/],
 };
 
 interface Meta {

@@ -11,9 +11,9 @@ import { Builtin, Operator, Tensor, TensorType, TENSOR_TYPE_NAMES, TfliteModel, 
 import { REGISTERED, REGISTERED_TYPED } from "./ops";
 
 // Highest op version whose semantics Wisp implements; newer versions add
-// types or features (int16, int4, grouped conv, ...) that are rejected.
+// types or features (int16, int4, ...) that are rejected.
 const MAX_VERSION: Record<number, number> = {
-  [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 5, [Builtin.DEPTHWISE_CONV_2D]: 6,
+  [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 6, [Builtin.DEPTHWISE_CONV_2D]: 6,
   [Builtin.FULLY_CONNECTED]: 9, [Builtin.MAX_POOL_2D]: 2, [Builtin.RESHAPE]: 2, [Builtin.SOFTMAX]: 2,
   [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
 };
@@ -276,7 +276,11 @@ export class Lowering {
     } else {
       const [fo, fh, fw, fi] = filter.shape;
       if (fo !== outC) this.reject("BAD_MODEL", `filter has ${fo} output channels, output has ${outC}`);
-      if (fi !== inC) this.reject("UNSUPPORTED_OP", `filter has ${fi} input channels for ${inC}: grouped convolution is not supported`);
+      // Grouped: the int16x8 convolution's kernel has an int8 mode for it.
+      if (fi !== inC) {
+        const grouped = REGISTERED_TYPED.CONV_2D;
+        return grouped.lower(this, "CONV_2D", grouped.opcode);
+      }
       [kH, kW] = [fh, fw];
     }
     let padTop = this.spatial(padding, inH, kH, strideH, dilH, outH, "height");
