@@ -23,10 +23,6 @@ const REFUSED: Record<string, [string, RegExp]> = {
   // Float islands (DEQUANTIZE, a float op, QUANTIZE) need float32 kernels.
   elu: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],
   neg: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],
-  // Stateful sequence ops are not implemented yet.
-  real_dtln_noise_suppression: ["UNSUPPORTED_OP", /UNIDIRECTIONAL_SEQUENCE_LSTM/],
-  real_micro_speech_lstm: ["UNSUPPORTED_OP", /UNIDIRECTIONAL_SEQUENCE_LSTM/],
-  real_mnist_lstm_int8: ["UNSUPPORTED_OP", /UNIDIRECTIONAL_SEQUENCE_LSTM/],
   // Ops outside the model-breadth list, not implemented yet.
   abs: ["UNSUPPORTED_OP", /ABS/],
   rsqrt: ["UNSUPPORTED_OP", /RSQRT/],

@@ -17,7 +17,7 @@
 // appends inZp and outZp.
 import * as F from "../format";
 import { failAt } from "../errors";
-import { multiplyByQuantizedMultiplier } from "../quant";
+import { multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplier64 } from "../quant";
 import { argAt, blockAt, blockBytes, blockCount, tensorAt, tensorBytes } from "./record";
 
 const ARGS = 19;
@@ -50,15 +50,6 @@ export function validate(index: i32, op: usize, n: i32): i32 {
   if (actMin < lo || actMax > hi || actMin > actMax) return failAt(F.ERR_BAD_OP, index, "CONV16 range", actMin);
   if (int8 && (word(a, 19) < -128 || word(a, 19) > 127 || word(a, 20) < -128 || word(a, 20) > 127)) return failAt(F.ERR_BAD_OP, index, "CONV16 zero point", 0);
   return F.ERR_NONE;
-}
-
-// TFLM's MultiplyByQuantizedMultiplier for an int64 accumulator: the
-// multiplier rounded to 16 bits, one rounding shift.
-@inline
-function multiply64(x: i64, multiplier: i32, shift: i32): i32 {
-  const reduced: i64 = multiplier < 0x7fff0000 ? (multiplier + (1 << 15)) >> 16 : 0x7fff;
-  const total = <i64>(15 - shift);
-  return <i32>((x * reduced + (<i64>1 << (total - 1))) >> total);
 }
 
 export function run(op: usize, arena: usize): void {
@@ -106,7 +97,7 @@ export function run(op: usize, arena: usize): void {
         else if (pool) {
           const d = <i64>(count > 0 ? count : 1), half = d >> 1;
           v = <i32>((acc > 0 ? acc + half : acc - half) / d);
-        } else if (mode == 1) v = multiply64(acc + load<i64>(record), load<i32>(record, 8), load<i32>(record, 12));
+        } else if (mode == 1) v = multiplyByQuantizedMultiplier64(acc + load<i64>(record), load<i32>(record, 8), load<i32>(record, 12));
         else v = multiplyByQuantizedMultiplier(<i32>acc + load<i32>(record), load<i32>(record, 8), load<i32>(record, 12)) + outZp;
         if (v < actMin) v = actMin;
         if (v > actMax) v = actMax;

@@ -44,6 +44,7 @@ export class Lowering {
   private ops: LoweredOp[] = [];
   private readers = new Map<number, number>(); // tensor index -> ops (and graph outputs) reading it
   private pads = new Map<number, PadInfo>(); // PAD outputs a convolution may absorb
+  private persistent: { value: number; name: string; fill: number }[] = []; // state tensors (Graph.variables)
   op!: Operator; // the op being lowered
   private atModelLevel = false; // past the ops: messages name the model
 
@@ -93,6 +94,24 @@ export class Lowering {
     const value: Value = { id: this.values.length, bytes, shape: t.shape, quant, name: t.name, type: t.type };
     this.values.push(value);
     this.valueOf.set(i, value.id);
+    return value;
+  }
+
+  // A variable tensor (an LSTM or SVDF state) as a value of its own, `bytes`
+  // long in the layout its op chooses, alive across invokes. The arena is
+  // zeroed on load, so the op must read all-zero bytes as TFLM's reset state.
+  stateTensor(i: number, role: string, types: number[], bytes: number): Value {
+    const t = this.tensor(i, role);
+    const typeName = (x: number) => TENSOR_TYPE_NAMES[x] ?? String(x);
+    if (!t.isVariable) this.reject("BAD_MODEL", `${role} tensor "${t.name}" must be a variable tensor`);
+    if (t.data) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a variable with initial data`);
+    if (!types.includes(t.type)) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${typeName(t.type)}; Wisp runs ${types.map(typeName).join(" or ").toLowerCase()} here`);
+    if (this.valueOf.has(i)) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is used by another op too`);
+    if (t.shape.some((d) => d <= 0)) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has shape ${JSON.stringify(t.shape)}`);
+    const value: Value = { id: this.values.length, bytes, shape: t.shape, quant: this.quant(t, role), name: t.name, type: t.type };
+    this.values.push(value);
+    this.valueOf.set(i, value.id);
+    this.persistent.push({ value: value.id, name: t.name, fill: 0 });
     return value;
   }
 
@@ -193,7 +212,7 @@ export class Lowering {
     this.atModelLevel = true;
     const input = this.activation(inputTensor, "model input", [TensorType.INT8, TensorType.INT16]);
     const output = this.activation(outputTensor, "model output", [TensorType.INT8, TensorType.INT16, TensorType.INT32]);
-    return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput };
+    return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput, variables: this.persistent };
   }
 
   private lowerOp(op: Operator): void {
