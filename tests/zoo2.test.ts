@@ -17,9 +17,6 @@ import { cli, readModel } from "./helpers";
 
 // Model -> [code, message] of the refusal, and why.
 const REFUSED: Record<string, [string, RegExp]> = {
-  // SVDF (stateful) after the int16 input's QUANTIZE.
-  real_keyword_scrambled: ["UNSUPPORTED_OP", /SVDF\): this op is not supported/],
-  real_keyword_scrambled_8bit: ["UNSUPPORTED_OP", /SVDF\): this op is not supported/],
   // Float islands (DEQUANTIZE, a float op, QUANTIZE) need float32 kernels.
   elu: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],
   neg: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],

@@ -71,7 +71,9 @@ export class Lowering {
     const scale = t.scales[0];
     const zeroPoint = t.zeroPoints[0] ?? 0;
     if (!(scale > 0) || !Number.isFinite(scale)) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has scale ${scale}`);
-    if (zeroPoint < -128 || zeroPoint > 127) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has zero point ${zeroPoint}`);
+    // int16 tensors may sit anywhere in their range (int8 SOFTMAX's int16 output has -32768); the int16 ops check for 0.
+    const [lo, hi] = t.type === TensorType.INT16 ? [-32768, 32767] : [-128, 127];
+    if (zeroPoint < lo || zeroPoint > hi) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has zero point ${zeroPoint}`);
     return { scale, zeroPoint };
   }
 
