@@ -54,7 +54,6 @@ function tanh(a: i32): i32 {
 // TFLM's int16 LOGISTIC / TANH of one value: v times the multiplier, rounded
 // right by the shift, indexes `table` (the 256-entry uint16 sigmoid table)
 // with linear interpolation. Also the LSTM's gate functions (lstm.ts).
-@inline
 export function sigmoidOrTanh16(v: i32, multiplier: i32, leftShift: i32, tanh: bool, table: usize): i32 {
   const round = leftShift > 0 ? 1 << (leftShift - 1) : 0;
   const x = (v * multiplier + round) >> leftShift;

@@ -19,30 +19,38 @@
 import * as F from "../format";
 import { failAt } from "../errors";
 import { multiplyByQuantizedMultiplier } from "../quant";
-import { arg, blockAt, blockBytes, blockCount, tensorAt, tensorBytes, tensorCount } from "./record";
+import { argAt, blockAt, blockBytes, blockCount, tensorAt, tensorBytes, tensorCount } from "./record";
 
 const ARGS = 13;
 
+// Argument k at `a` (argAt(op, 0)): one address for all of them keeps the code small.
+@inline
+function word(a: usize, k: i32): i32 {
+  return load<i32>(a + (<usize>k << 2));
+}
+
 export function validate(index: i32, op: usize, n: i32): i32 {
+  const a = argAt(op, 0);
   if (n != ARGS || tensorCount(op) != 3 || blockCount(op) != 3) return failAt(F.ERR_BAD_OP, index, "SVDF has the wrong argument, tensor or block count", n);
-  const es = arg(op, 0);
+  const es = word(a, 0);
   if (es != 1 && es != 2) return failAt(F.ERR_BAD_OP, index, "SVDF state type invalid", es);
-  for (let k = 1; k <= 5; k++) if (arg(op, k) < 1 || arg(op, k) > 0xffff) return failAt(F.ERR_BAD_OP, index, "SVDF dimension out of range", k);
-  const b = <i64>arg(op, 1), i = <i64>arg(op, 2), f = <i64>arg(op, 3), m = <i64>arg(op, 4), r = <i64>arg(op, 5);
+  for (let k = 1; k <= 5; k++) if (word(a, k) < 1 || word(a, k) > 0xffff) return failAt(F.ERR_BAD_OP, index, "SVDF dimension out of range", k);
+  const b = <i64>word(a, 1), i = <i64>word(a, 2), f = <i64>word(a, 3), m = <i64>word(a, 4), r = <i64>word(a, 5);
   if (f % r != 0) return failAt(F.ERR_BAD_OP, index, "SVDF filters are not a multiple of the rank", <i32>r);
   const u = f / r;
   if (<i64>tensorBytes(op, 0) != b * u || <i64>tensorBytes(op, 1) != b * i || <i64>tensorBytes(op, 2) != b * f * m * es) return failAt(F.ERR_BAD_OP, index, "SVDF tensor sizes do not fit", 0);
   if (<i64>blockBytes(op, 0) != f * i || <i64>blockBytes(op, 1) != f * m * es || <i64>blockBytes(op, 2) != u * 4) return failAt(F.ERR_BAD_OP, index, "SVDF block sizes do not fit", 0);
-  for (let k = 6; k <= 8; k++) if (arg(op, k) < -128 || arg(op, k) > 127) return failAt(F.ERR_BAD_OP, index, "SVDF zero point out of range", k);
-  for (let k = 9; k <= 11; k += 2) if (arg(op, k) < 0 || arg(op, k + 1) < -31 || arg(op, k + 1) > 30) return failAt(F.ERR_BAD_OP, index, "SVDF multiplier or shift out of range", k);
+  for (let k = 6; k <= 8; k++) if (word(a, k) < -128 || word(a, k) > 127) return failAt(F.ERR_BAD_OP, index, "SVDF zero point out of range", k);
+  for (let k = 9; k <= 11; k += 2) if (word(a, k) < 0 || word(a, k + 1) < -31 || word(a, k + 1) > 30) return failAt(F.ERR_BAD_OP, index, "SVDF multiplier or shift out of range", k);
   return F.ERR_NONE;
 }
 
 export function run(op: usize, arena: usize): void {
-  const es = arg(op, 0), wide = es == 2;
-  const batches = arg(op, 1), inputs = arg(op, 2), filters = arg(op, 3), memorySize = arg(op, 4), rank = arg(op, 5);
-  const inZp = arg(op, 6), stateZp = arg(op, 7), outZp = arg(op, 8);
-  const m1 = arg(op, 9), s1 = arg(op, 10), m2 = arg(op, 11), s2 = arg(op, 12);
+  const a = argAt(op, 0);
+  const es = word(a, 0), wide = es == 2;
+  const batches = word(a, 1), inputs = word(a, 2), filters = word(a, 3), memorySize = word(a, 4), rank = word(a, 5);
+  const inZp = word(a, 6), stateZp = word(a, 7), outZp = word(a, 8);
+  const m1 = word(a, 9), s1 = word(a, 10), m2 = word(a, 11), s2 = word(a, 12);
   const lo = wide ? -32768 : -128, hi = wide ? 32767 : 127;
   const output = tensorAt(arena, op, 0), input = tensorAt(arena, op, 1), state = tensorAt(arena, op, 2);
   const featureWeights = blockAt(op, 0), timeWeights = blockAt(op, 1), bias = blockAt(op, 2);
