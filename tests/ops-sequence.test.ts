@@ -8,10 +8,14 @@
 // it must here. Refused variants must be refused with TFLM's reason.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as F from "../assembly/format";
 import { convertTflite } from "../host/convert";
+import { crc32 } from "../host/crc32";
+import { WispError } from "../host/errors";
+import { opRecords } from "../host/node/wisp-file";
 import { Builtin, TensorType } from "../host/convert/tflite";
 import { loadSync, Model } from "../host/node/api";
-import { haveOracle, runOracle, throwsCoded } from "./helpers";
+import { haveOracle, prng, runConfined, runOracle, throwsCoded } from "./helpers";
 import { buildTflite, int32Bytes, int8Bytes, ModelSpec, scalar, table, TensorSpec } from "./tflite-writer";
 
 const needsOracle = haveOracle ? {} : { skip: "tflm-oracle is not present" };
@@ -181,4 +185,38 @@ test("int8 SOFTMAX with int16 output and QUANTIZE int16 -> int32 match TFLM", ne
   const m = loadSync(tflite);
   for (let r = 0; r < 8; r++) assert.deepEqual(Array.from(invokeBytes(m, inputs.subarray(10 * r, 10 * (r + 1)))), Array.from(expected.subarray(40 * r, 40 * (r + 1))), `row ${r}`);
   throwsCoded(() => convertTflite(model({ ...spec, tensors: [tensors[0], q([2, 5], TensorType.INT16, 1 / 32768, 0), tensors[2]] })), "UNSUPPORTED_TYPE", /^operator 0 \(SOFTMAX\): int8 SOFTMAX with int16 output needs scale 1\/65536 and zero point -32768/);
+});
+
+// --- Validation ----------------------------------------------------------
+
+test("mutated LSTM and SVDF records end in a coded error or a run confined to the arena", () => {
+  const specs = [
+    lstm({ batches: 2, steps: 3, inputs: 5, units: 4, inZp: 7, hZp: -3, clip: 0.25, seed: 30 }),
+    lstm({ batches: 1, steps: 2, inputs: 4, units: 3, wide: true, timeMajor: true, seed: 31 }),
+    svdf({ batches: 2, inputs: 6, filters: 4, memory: 3, rank: 2, wideState: true, seed: 32 }),
+    svdf({ batches: 1, inputs: 5, filters: 3, memory: 4, rank: 1, wideState: false, stateZp: 9, seed: 33 }),
+  ];
+  const extremes = [0, 1, -1, 0x7fffffff, -0x80000000, 0xffff, 0x10000, 255, 256];
+  const random = prng(97);
+  const outcomes = new Map<string, number>();
+  for (const spec of specs) {
+    const base = convertTflite(model(spec)).wisp;
+    const [record] = opRecords(base).filter((r) => r.opcode >= F.FIRST_REGISTERED_OPCODE);
+    for (let i = 0; i < 150; i++) {
+      const bytes = base.slice();
+      const v = new DataView(bytes.buffer);
+      const at = record.at + 4 * (1 + random(record.words - 1)); // any word but the opcode
+      v.setInt32(at, random(2) ? extremes[random(extremes.length)] : v.getInt32(at, true) + random(9) - 4, true);
+      v.setUint32(12, crc32(bytes.subarray(F.HEADER_BYTES)), true);
+      let outcome = "ran";
+      try {
+        runConfined(loadSync(bytes, { streamWeights: i % 3 === 0 }));
+      } catch (e) {
+        if (!(e instanceof WispError)) throw e;
+        outcome = e.code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+  }
+  assert.ok((outcomes.get("ran") ?? 0) > 30 && (outcomes.get("BAD_WISP") ?? 0) > 100, JSON.stringify([...outcomes]));
 });
