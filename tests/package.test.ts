@@ -10,20 +10,28 @@ import { join } from "node:path";
 import { modelsDir, PACKAGE_ROOT } from "./helpers";
 
 const tmp = mkdtempSync(join(tmpdir(), "wisp-pack-"));
-const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+// The npm that runs the tests (under `npm test`, node_modules/.bin comes
+// first on PATH and holds an old npm some dependency brings).
+const npmCli = process.env.npm_execpath && /npm-cli\.js$/.test(process.env.npm_execpath) ? process.env.npm_execpath : undefined;
+function npm(args: string[], cwd: string): string {
+  return npmCli ? run(process.execPath, [npmCli, ...args], cwd) : run(process.platform === "win32" ? "npm.cmd" : "npm", args, cwd);
+}
 const kws = join(modelsDir(), "kws");
 
+// As a user's shell runs them: without the npm settings of the `npm test` that runs us.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+
 function run(command: string, args: string[], cwd: string): string {
-  const r = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 1 << 26 });
   assert.equal(r.status, 0, `${command} ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
 // Packed once (the build already ran: --ignore-scripts), installed once.
-const tarball = join(tmp, run(npm, ["pack", "--ignore-scripts", "--silent", "--pack-destination", tmp], PACKAGE_ROOT).trim().split("\n").pop()!);
+const tarball = join(tmp, npm(["pack", "--ignore-scripts", "--silent", "--pack-destination", tmp], PACKAGE_ROOT).trim().split("\n").pop()!);
 const app = mkdtempSync(join(tmp, "app-"));
 writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }));
-run(npm, ["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--silent"], app);
+npm(["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--silent"], app);
 
 test("the tarball holds what users need and nothing else", (t) => {
   const files = run("tar", ["-tzf", tarball], tmp).trim().split("\n").map((f) => f.replace(/^package\//, ""));
@@ -54,7 +62,7 @@ test("require() from the installed tarball runs kws byte-exact", () => {
 });
 
 test("npx wisp inspect works from the installed package", () => {
-  const out = run(npm, ["exec", "--offline", "--", "wisp", "inspect", join(kws, "model.tflite")], app);
+  const out = npm(["exec", "--offline", "--", "wisp", "inspect", join(kws, "model.tflite")], app);
   assert.match(out, /total: 12 ops, 2,656,768 MACs/);
 });
 
