@@ -61,7 +61,7 @@ export function run(op: usize, arena: usize): void {
   const pool = mode == 2 || mode == 3, int8 = mode == INT8;
   const inOffset = int8 ? -word(a, 19) : 0, outZp = int8 ? word(a, 20) : 0;
   const es = int8 ? 1 : 2;
-  const filter = pool ? 0 : blockAt(op, 0), records = pool ? 0 : blockAt(op, 1);
+  const filter: usize = pool ? 0 : blockAt(op, 0), records: usize = pool ? 0 : blockAt(op, 1);
   const input = tensorAt(arena, op, 1);
   let out = tensorAt(arena, op, 0);
   const taps = kH * kW * icPer;
