@@ -10,7 +10,9 @@
 //   LEAKY_RELU16 (4): as LEAKY_RELU, int16 elements (TFLM's int16 path);
 //                   5: int16 in, int8 out; 6: int8 in, int16 out (with the
 //                   alpha multiplier the identity one: QUANTIZE, as TFLM's
-//                   Requantize, for host/convert/ops/quantize16.ts)
+//                   Requantize, for host/convert/ops/quantize16.ts);
+//                   7: int8 in, uint8 out; 8: uint8 in, int8 out (QUANTIZE
+//                   between int8 and uint8, the same way)
 //   HARD_SWISH (3): input zero point, output zero point, reluish multiplier
 //                   (int16), reluish exponent, output multiplier (int16),
 //                   output exponent (<= 0)
@@ -31,6 +33,11 @@ function isInt8(v: i32): bool {
 }
 
 @inline
+function isUint8(v: i32): bool {
+  return v >= 0 && v <= 255;
+}
+
+@inline
 function isInt16(v: i32): bool {
   return v >= -32768 && v <= 32767;
 }
@@ -45,7 +52,8 @@ export function validate(index: i32, op: usize, n: i32): i32 {
   const k = arg(op, 0), inWide = k == 4 || k == 5 ? 1 : 0, outWide = k == 4 || k == 6 ? 1 : 0;
   if (tensorBytes(op, 0) << inWide != tensorBytes(op, 1) << outWide) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output and input sizes differ", tensorBytes(op, 0));
   let kind = arg(op, 0);
-  if (kind >= LEAKY_RELU16 && kind <= 6) kind = LEAKY_RELU;
+  const raw = kind;
+  if (kind >= LEAKY_RELU16 && kind <= 8) kind = LEAKY_RELU;
   const expected = kind == RELU ? 7 : kind == CLAMP ? 3 : kind == LEAKY_RELU ? 8 : kind == HARD_SWISH ? 7 : -1;
   if (expected < 0) return failAt(F.ERR_BAD_OP, index, "ACTIVATION kind invalid", kind);
   if (n != expected) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument count", n);
@@ -53,7 +61,8 @@ export function validate(index: i32, op: usize, n: i32): i32 {
     if (!isInt8(arg(op, 1)) || !isInt8(arg(op, 2)) || arg(op, 1) > arg(op, 2)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION clamp range invalid", arg(op, 1));
     return F.ERR_NONE;
   }
-  if (!isInt8(arg(op, 1)) || !isInt8(arg(op, 2))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION zero point out of range", arg(op, 1));
+  // uint8 sides (kinds 7 and 8) take zero points 0 to 255.
+  if (!(raw == 8 ? isUint8(arg(op, 1)) : isInt8(arg(op, 1))) || !(raw == 7 ? isUint8(arg(op, 2)) : isInt8(arg(op, 2)))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION zero point out of range", arg(op, 1));
   if (kind == RELU) {
     if (!isMultiplier(arg(op, 3), arg(op, 4))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION multiplier invalid", arg(op, 3));
     if (!isInt8(arg(op, 5)) || !isInt8(arg(op, 6)) || arg(op, 5) > arg(op, 6)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION range invalid", arg(op, 5));
@@ -142,15 +151,16 @@ export function run(op: usize, arena: usize): void {
   } else if (kind == LEAKY_RELU || kind >= LEAKY_RELU16) {
     const identity = arg(op, 3), identityShift = arg(op, 4), alpha = arg(op, 5), alphaShift = arg(op, 6), negative = arg(op, 7) != 0;
     const inWide = kind == 4 || kind == 5, wide = kind == 4 || kind == 6, hi = wide ? 32767 : 127, elements = wide ? count >> 1 : count;
+    const inUnsigned = kind == 8, outUnsigned = kind == 7, lo = outUnsigned ? 0 : -1 - hi, top = outUnsigned ? 255 : hi;
     for (let i = 0; i < elements; i++) {
-      const x = (inWide ? <i32>load<i16>(input + (<usize>i << 1)) : <i32>load<i8>(input + <usize>i)) - inZp;
+      const x = (inWide ? <i32>load<i16>(input + (<usize>i << 1)) : inUnsigned ? <i32>load<u8>(input + <usize>i) : <i32>load<i8>(input + <usize>i)) - inZp;
       let v = outZp;
       if (x >= 0) v += multiplyByQuantizedMultiplier(x, identity, identityShift);
       else {
         const scaled = multiplyByQuantizedMultiplier(x, alpha, alphaShift);
         v += negative ? -scaled : scaled;
       }
-      v = min(max(v, -1 - hi), hi);
+      v = min(max(v, lo), top);
       if (wide) store<i16>(output + (<usize>i << 1), <i16>v);
       else store<i8>(output + <usize>i, <i8>v);
     }

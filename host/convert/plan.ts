@@ -56,11 +56,16 @@ export function lifetimes(graph: Graph): Lifetime[] {
   const n = graph.ops.length;
   const life = graph.values.map(() => ({ start: Infinity, end: -Infinity }));
   life[graph.input] = { start: -1, end: -1 };
+  // A variable holds its value from one invoke to the next: it is alive
+  // throughout, so nothing else is ever placed over it.
+  const variable = new Set((graph.variables ?? []).map((v) => v.value));
+  for (const v of variable) life[v] = { start: -1, end: n };
   graph.ops.forEach((op, i) => {
     for (const v of op.inputs) {
       if (life[v].start === Infinity) fail("BAD_MODEL", `operator ${op.tfliteIndex} (${op.name}) reads tensor "${graph.values[v].name}" before any op writes it`);
       life[v].end = Math.max(life[v].end, i);
     }
+    if (op.output < 0 || variable.has(op.output)) return;
     const out = life[op.output];
     if (out.start !== Infinity) fail("BAD_MODEL", `operator ${op.tfliteIndex} (${op.name}) writes tensor "${graph.values[op.output].name}", which is already written`);
     out.start = i;
