@@ -141,8 +141,8 @@ export class Lowering {
     return Math.floor(total / 2);
   }
 
-  push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">, tfliteOutput = this.op.outputs[0]): void {
-    this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index, tfliteOutput });
+  push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">, tfliteOutput = this.op.outputs[0], name = builtinName(this.op.builtin)): void {
+    this.ops.push({ ...op, name, tfliteIndex: this.atModelLevel ? 0 : this.op.index, tfliteOutput });
   }
 
   // The op just pushed, for lowerings that refer back to it.
@@ -228,7 +228,7 @@ export class Lowering {
   once(body: () => void): void {
     let count = 0;
     const marker: LoweredOp = {
-      opcode: F.OP_ONCE, name: "CALL_ONCE", tfliteIndex: this.atModelLevel ? 0 : this.op.index, tfliteOutput: 0,
+      opcode: F.OP_ONCE, name: this.atModelLevel ? "ONCE" : "CALL_ONCE", tfliteIndex: this.atModelLevel ? 0 : this.op.index, tfliteOutput: 0,
       inputs: [], output: -1, overlap: [], weights: [], macs: 0, encode: () => [count],
     };
     this.ops.push(marker);

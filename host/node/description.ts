@@ -23,6 +23,8 @@ export interface GraphFacts {
 }
 
 const NO_OUTPUT = -2;
+// The ops whose output may be uint8 (zero point up to 255).
+const UINT8_OUTPUT_OPS = new Set(["QUANTIZE", "READ_VARIABLE"]);
 
 // The parameter word holding each opcode's output offset; a registered op's
 // record starts with its tensor count, then the output's offset.
@@ -168,7 +170,7 @@ function op(x: unknown, i: number, facts: GraphFacts): OpInfo {
   }
   integer(o.macs, `${path}.macs`, 0, Number.MAX_SAFE_INTEGER);
   scale(o.outputScale, `${path}.outputScale`);
-  integer(o.outputZeroPoint, `${path}.outputZeroPoint`, -128, 255); // uint8 outputs too
+  integer(o.outputZeroPoint, `${path}.outputZeroPoint`, -128, UINT8_OUTPUT_OPS.has(o.op as string) ? 255 : 127);
   integer(o.weightsBytes, `${path}.weightsBytes`, 0, facts.weightsBytes);
   return o as unknown as OpInfo;
 }

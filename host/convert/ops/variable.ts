@@ -73,7 +73,7 @@ function state(l: Lowering, opcode: number): State {
     const fill = ((zeroPoint % 256) + 256) % 256;
     const variable: Variable = {
       value, name, fill,
-      pushFill: () => pushRecord(l, opcode, { output: value, inputs: [], args: [fill > 127 ? fill - 256 : fill], tfliteOutput: t.index }),
+      pushFill: () => pushRecord(l, opcode, { output: value, inputs: [], args: [fill > 127 ? fill - 256 : fill], tfliteOutput: t.index, name: "VARIABLE_FILL" }),
     };
     s.byKey.set(key, variable);
     l.variables.push(variable);

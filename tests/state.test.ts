@@ -1,0 +1,281 @@
+// Models with state and the edge types real exports use: resource variables
+// with a CALL_ONCE init graph (20 invokes in a row, then a reset), uint8
+// inputs and outputs with QUANTIZE between int8 and uint8, and the refusal of
+// float32 models. Golden outputs come from TFLM's reference kernels
+// (../shared/tools/tflm-oracle), made here from models our own writer builds.
+import test, { after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { convertTflite } from "../host/convert";
+import { loadSync } from "../host/node/api";
+import { Builtin, TensorType } from "../host/convert/tflite";
+import { buildTflite, int32Bytes, int8Bytes, scalar, string, table, TensorSpec } from "./tflite-writer";
+import { cli, haveOracle, haveStateOracle, PACKAGE_ROOT, prng, runOracle, STATE_ORACLE, throwsCoded } from "./helpers";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const skipOracle = haveOracle ? false : "TFLM oracle (../shared/tools/tflm-oracle) not found";
+
+// TFLM's outputs for the stateful models. The shared oracle creates no
+// resource variables, so they were made with tests/oracle/state-oracle.cc
+// and are kept in tests/oracle/state-golden.json; with $WISP_STATE_ORACLE
+// set, every one is made again and must equal the kept one
+// (WISP_WRITE_GOLDEN=1 rewrites the file instead).
+const GOLDEN_FILE = join(PACKAGE_ROOT, "tests", "oracle", "state-golden.json");
+type Golden = Record<string, { model: string; flags: string[]; inputs: string; outputs: string }>;
+const kept: Golden = existsSync(GOLDEN_FILE) ? JSON.parse(readFileSync(GOLDEN_FILE, "utf8")) : {};
+const made: Golden = {};
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+function tflmOutputs(name: string, model: Uint8Array, inputs: Uint8Array, flags: string[] = []): Uint8Array {
+  const entry = { model: sha(model), flags, inputs: hex(inputs), outputs: "" };
+  const k = kept[name];
+  if (haveStateOracle) {
+    const out = runOracle(model, inputs, flags, STATE_ORACLE);
+    assert.ok(out, `TFLM refused ${name}`);
+    made[name] = { ...entry, outputs: hex(out) };
+    if (!process.env.WISP_WRITE_GOLDEN) assert.deepEqual(k, made[name], `${name}: TFLM's outputs differ from tests/oracle/state-golden.json`);
+    return out;
+  }
+  assert.ok(k, `${name} is missing from tests/oracle/state-golden.json`);
+  assert.deepEqual({ ...k, outputs: "" }, entry, `${name}: the model or inputs changed; remake the vectors (WISP_STATE_ORACLE=... WISP_WRITE_GOLDEN=1)`);
+  return new Uint8Array(Buffer.from(k.outputs, "hex"));
+}
+
+after(() => {
+  if (process.env.WISP_WRITE_GOLDEN && haveStateOracle) writeFileSync(GOLDEN_FILE, JSON.stringify(made, null, 1) + "\n");
+});
+
+const q = (shape: number[], scale: number, zeroPoint: number, type: number = TensorType.INT8): TensorSpec => ({ shape, type, scale: [scale], zeroPoint: [zeroPoint] });
+const resource: TensorSpec = { shape: [], type: TensorType.RESOURCE };
+const i32 = (values: number[]): TensorSpec => ({ shape: [values.length], type: TensorType.INT32, data: int32Bytes(values) });
+const handle = (name: string, output: number) => ({ builtin: Builtin.VAR_HANDLE, inputs: [], outputs: [output], options: table(string(""), string(name)) });
+const add = (a: number, b: number, out: number) => ({ builtin: Builtin.ADD, inputs: [a, b], outputs: [out], options: table(scalar("i8", 0)) });
+
+// A streaming model with two variables: `buf`, a ring of the last 8 input
+// values (READ, CONCATENATION with the new 4, STRIDED_SLICE of the newest 8,
+// ASSIGN), and `acc`, which adds each new ring to itself. The output adds
+// the accumulator to the ring as it was before this invoke, so the READ of
+// `buf` must be a copy (it is read after `buf` is assigned), while the READ
+// of `acc` may share the variable. The init graph starts both at values
+// other than their zero point, so its running shows in every output.
+function statefulSpec(initBuf = [10, -20, 30, -40, 50, -60, 70, -80], initAcc = [5, 6, 7, 8, -9, -10, -11, -12]) {
+  const x = q([1, 4], 0.02, -5);
+  return {
+    tensors: [
+      x, resource, resource, q([1, 8], 0.02, -5), q([1, 12], 0.02, -5), i32([0, 4]), i32([1, 12]), i32([1, 1]),
+      q([1, 8], 0.02, -5), q([1, 8], 0.08, 3), q([1, 8], 0.08, 3), q([1, 8], 0.1, 0),
+    ],
+    ops: [
+      { builtin: Builtin.CALL_ONCE, inputs: [], outputs: [], options: table(scalar("i32", 1)) },
+      handle("buf", 1),
+      handle("acc", 2),
+      { builtin: Builtin.READ_VARIABLE, inputs: [1], outputs: [3] },
+      { builtin: Builtin.CONCATENATION, inputs: [3, 0], outputs: [4], options: table(scalar("i32", 1), scalar("i8", 0)) },
+      { builtin: Builtin.STRIDED_SLICE, version: 2, inputs: [4, 5, 6, 7], outputs: [8], options: table(scalar("i32", 0), scalar("i32", 0), scalar("i32", 0), scalar("i32", 0), scalar("i32", 0)) },
+      { builtin: Builtin.ASSIGN_VARIABLE, inputs: [1, 8], outputs: [] },
+      { builtin: Builtin.READ_VARIABLE, inputs: [2], outputs: [9] },
+      add(9, 8, 10),
+      { builtin: Builtin.ASSIGN_VARIABLE, inputs: [2, 10], outputs: [] },
+      add(10, 3, 11),
+    ],
+    inputs: [0],
+    outputs: [11],
+    graphs: [{
+      tensors: [resource, resource, { ...q([1, 8], 0.02, -5), data: int8Bytes(initBuf) }, { ...q([1, 8], 0.08, 3), data: int8Bytes(initAcc) }],
+      ops: [handle("buf", 0), handle("acc", 1), { builtin: Builtin.ASSIGN_VARIABLE, inputs: [0, 2], outputs: [] }, { builtin: Builtin.ASSIGN_VARIABLE, inputs: [1, 3], outputs: [] }],
+      inputs: [],
+      outputs: [],
+    }],
+  };
+}
+
+const stateful = buildTflite(statefulSpec(), { optionsTypes: true });
+
+function randomInputs(count: number, bytes: number, seed: number): Uint8Array {
+  const next = prng(seed);
+  return Uint8Array.from({ length: count * bytes }, () => next(256));
+}
+
+function runAll(model: ReturnType<typeof loadSync>, inputs: Uint8Array): Uint8Array[] {
+  const n = inputs.length / model.inputBytes;
+  return Array.from({ length: n }, (_, i) => new Uint8Array(model.invoke(new Int8Array(inputs.buffer, i * model.inputBytes, model.inputBytes)).buffer));
+}
+
+function split(bytes: Uint8Array, size: number): Uint8Array[] {
+  return Array.from({ length: bytes.length / size }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+}
+
+test("a stateful streaming model: 20 invokes byte-exact with TFLM, output by output, and again after reset()", () => {
+  const inputs = randomInputs(20, 4, 15);
+  const expected = split(tflmOutputs("stateful, 20 random inputs", stateful, inputs), 8);
+  for (const options of [{}, { streamWeights: true }]) {
+    const model = loadSync(stateful, options);
+    const first = runAll(model, inputs);
+    first.forEach((out, i) => assert.deepEqual(out, expected[i], `invoke ${i}${options.streamWeights ? " (streamed weights)" : ""}`));
+    model.reset();
+    runAll(model, inputs).forEach((out, i) => assert.deepEqual(out, expected[i], `invoke ${i} after reset()`));
+  }
+  // The .wisp path: convert once, load the file.
+  const fromWisp = loadSync(convertTflite(stateful).wisp);
+  runAll(fromWisp, inputs).forEach((out, i) => assert.deepEqual(out, expected[i], `invoke ${i} from the .wisp`));
+});
+
+test("the state is real: the same input gives different outputs invoke after invoke, as in TFLM", () => {
+  const one = randomInputs(1, 4, 7);
+  const inputs = new Uint8Array(20 * 4);
+  for (let i = 0; i < 20; i++) inputs.set(one, 4 * i);
+  const expected = split(tflmOutputs("stateful, one input 20 times", stateful, inputs), 8);
+  const outputs = runAll(loadSync(stateful), inputs);
+  outputs.forEach((out, i) => assert.deepEqual(out, expected[i], `invoke ${i}`));
+  assert.ok(new Set(outputs.map((o) => o.join(","))).size > 10, "outputs should change as the state does");
+  // A different init graph changes the first outputs: the init graph runs.
+  const other = buildTflite(statefulSpec([0, 0, 0, 0, 0, 0, 0, 0]), { optionsTypes: true });
+  const otherOut = runAll(loadSync(other), inputs);
+  assert.deepEqual(otherOut, split(tflmOutputs("stateful with another init graph, one input 20 times", other, inputs), 8));
+  assert.notDeepEqual(otherOut[0], outputs[0]);
+});
+
+test("TFLM's own Reset() refills variables with their zero point and does not rerun CALL_ONCE; reset() matches a fresh interpreter instead", () => {
+  // Pinned because docs/state-and-types.md explains the difference.
+  const inputs = randomInputs(2, 4, 9);
+  const fresh = split(tflmOutputs("stateful, 2 inputs", stateful, inputs), 8);
+  const tflmReset = split(tflmOutputs("stateful, 2 inputs, Reset() before each", stateful, inputs, ["--reset-between"]), 8);
+  assert.deepEqual(tflmReset[0], fresh[0]);
+  // After TFLM's Reset() the state is what an init graph assigning the zero points leaves.
+  const zeroInit = buildTflite(statefulSpec([-5, -5, -5, -5, -5, -5, -5, -5], [3, 3, 3, 3, 3, 3, 3, 3]), { optionsTypes: true });
+  assert.deepEqual(tflmReset[1], split(tflmOutputs("stateful with zero-point init, second input", zeroInit, inputs.subarray(4)), 8)[0]);
+  const freshSecond = split(tflmOutputs("stateful, second input on a fresh interpreter", stateful, inputs.subarray(4)), 8)[0];
+  assert.notDeepEqual(tflmReset[1], freshSecond);
+  const model = loadSync(stateful);
+  model.invoke(new Int8Array(inputs.buffer, 0, 4));
+  model.reset();
+  assert.deepEqual(new Uint8Array(model.invoke(new Int8Array(inputs.buffer, 4, 4)).buffer), freshSecond);
+});
+
+test("variables are planned offline: inspect shows their place, apart from every tensor", () => {
+  const { info } = convertTflite(stateful);
+  assert.deepEqual(info.variables.map((v) => [v.name, v.arenaBytes, v.fill]), [["buf", 8, 251], ["acc", 8, 3]]);
+  const [buf, acc] = info.variables;
+  const overlaps = (a: { arenaOffset: number; arenaBytes: number }, b: { arenaOffset: number; arenaBytes: number }) =>
+    a.arenaOffset < b.arenaOffset + b.arenaBytes && b.arenaOffset < a.arenaOffset + a.arenaBytes;
+  assert.ok(!overlaps(buf, acc));
+  // Every op output but the variables' own writes (fills, ASSIGN) lies outside both.
+  for (const op of info.ops) {
+    if (op.arenaBytes === 0 || info.variables.some((v) => v.arenaOffset === op.arenaOffset && v.arenaBytes === op.arenaBytes)) continue;
+    assert.ok(!overlaps(op, buf) && !overlaps(op, acc), `op ${op.index} (${op.op}) writes over a variable`);
+  }
+  // READ of `acc` shares the variable (no copy); READ of `buf` is a copy.
+  assert.equal(info.opCounts.READ_VARIABLE, 1);
+  assert.equal(info.opCounts.ASSIGN_VARIABLE, 4); // two in the init graph
+  // Two ONCE blocks: the fills, then the init graph.
+  assert.equal(info.opCounts.ONCE, 1);
+  assert.equal(info.opCounts.VARIABLE_FILL, 2);
+  assert.equal(info.opCounts.CALL_ONCE, 1);
+  // Variables 16 bytes, the copy of `buf` 8, the concatenation 12, the slice 8:
+  // all alive at the STRIDED_SLICE.
+  assert.equal(info.arenaBytes, 44);
+  const dir = mkdtempSync(join(tmpdir(), "wisp-state-"));
+  try {
+    writeFileSync(join(dir, "m.tflite"), stateful);
+    const r = cli(["inspect", join(dir, "m.tflite")]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`variable buf +${buf.arenaOffset} +8 +fill 251`));
+    assert.match(r.stdout, new RegExp(`variable acc +${acc.arenaOffset} +8 +fill 3`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("stateful models refuse incremental streaming: every hop runs the model once", () => {
+  const model = loadSync(stateful);
+  const w = model.wasm;
+  assert.equal(w.wisp_lfbe_init(1, 0, 1, 4), 0);
+  assert.equal(w.wisp_stream_incremental(), 0);
+});
+
+test("resource-variable models the converter refuses, with the reason", () => {
+  const spec = statefulSpec();
+  const reject = (s: object, code: string, pattern: RegExp) => throwsCoded(() => convertTflite(buildTflite(s as typeof spec, { optionsTypes: true })), code, pattern);
+  // `acc` is read but no ASSIGN writes it.
+  reject({ ...spec, ops: spec.ops.filter((o) => !(o.builtin === Builtin.ASSIGN_VARIABLE && o.inputs[0] === 2)), graphs: [{ ...spec.graphs[0], ops: spec.graphs[0].ops.slice(0, 3) }] },
+    "BAD_MODEL", /^operator 7 \(READ_VARIABLE\): resource variable "acc" is read, but no ASSIGN_VARIABLE ever writes it/);
+  // An ASSIGN whose value does not fit the variable.
+  const wrong = { ...spec, tensors: spec.tensors.map((t, i) => (i === 10 ? q([1, 8], 0.08, 3, TensorType.INT16) : t)) };
+  reject(wrong, "BAD_MODEL", /^subgraph 1 operator 3 \(ASSIGN_VARIABLE\): constant "t3" \(INT8, 8 bytes\) does not fit variable "acc" \(INT16, 16 bytes\)/);
+  // CALL_ONCE of a subgraph that is not there, and inside an init graph.
+  reject({ ...spec, ops: [{ ...spec.ops[0], options: table(scalar("i32", 5)) }, ...spec.ops.slice(1)] }, "BAD_MODEL", /^operator 0 \(CALL_ONCE\): init subgraph 5 does not exist/);
+  reject({ ...spec, graphs: [{ ...spec.graphs[0], ops: [spec.ops[0], ...spec.graphs[0].ops] }] }, "UNSUPPORTED_OP", /^subgraph 1 operator 0 \(CALL_ONCE\): CALL_ONCE inside an init graph is not supported/);
+  // A subgraph no CALL_ONCE runs.
+  reject({ ...spec, ops: spec.ops.slice(1) }, "UNSUPPORTED_OP", /^subgraph 1 is not the init graph of a CALL_ONCE/);
+});
+
+// uint8 at the edges: QUANTIZE uint8 -> int8 first, a FULLY_CONNECTED, and
+// QUANTIZE int8 -> uint8 last (as OpenMV and older exports do); and uint8 in
+// the middle (int8 -> uint8 -> int8).
+function uint8Spec() {
+  const next = prng(3);
+  const weights = Int8Array.from({ length: 6 * 16 }, () => next(255) - 127);
+  const bias = Array.from({ length: 6 }, () => next(2001) - 1000);
+  return {
+    tensors: [
+      q([1, 16], 0.0157, 128, TensorType.UINT8), q([1, 16], 0.0157, 0), { shape: [6, 16], type: TensorType.INT8, data: new Uint8Array(weights.buffer), scale: [0.004], zeroPoint: [0] },
+      { shape: [6], type: TensorType.INT32, data: int32Bytes(bias), scale: [0.0157 * 0.004], zeroPoint: [0] }, q([1, 6], 0.05, -10),
+      q([1, 6], 0.07, 140, TensorType.UINT8), q([1, 6], 0.03, 5), q([1, 6], 0.04, 100, TensorType.UINT8),
+    ],
+    ops: [
+      { builtin: Builtin.QUANTIZE, inputs: [0], outputs: [1] },
+      { builtin: Builtin.FULLY_CONNECTED, inputs: [1, 2, 3], outputs: [4], options: table(scalar("i8", 0)) },
+      { builtin: Builtin.QUANTIZE, inputs: [4], outputs: [5] },
+      { builtin: Builtin.QUANTIZE, inputs: [5], outputs: [6] },
+      { builtin: Builtin.QUANTIZE, inputs: [6], outputs: [7] },
+    ],
+    inputs: [0],
+    outputs: [7],
+  };
+}
+
+test("uint8 input and output, and QUANTIZE between int8 and uint8 anywhere: byte-exact with TFLM", { skip: skipOracle }, () => {
+  const tflite = buildTflite(uint8Spec(), { optionsTypes: true });
+  const inputs = randomInputs(32, 16, 21);
+  const golden = runOracle(tflite, inputs);
+  assert.ok(golden, "TFLM refused the model");
+  const model = loadSync(tflite);
+  assert.equal(model.info.input.type, "uint8");
+  assert.equal(model.info.output.type, "uint8");
+  assert.equal(model.info.input.zeroPoint, 128);
+  const outputs = split(inputs, 16).map((x) => model.invoke(Uint8Array.from(x)));
+  outputs.forEach((out, i) => {
+    assert.ok(out instanceof Uint8Array);
+    assert.deepEqual(out, golden.subarray(6 * i, 6 * i + 6), `input ${i}`);
+  });
+  assert.ok(new Set(outputs.map((o) => o.join(","))).size > 16, "outputs should vary");
+  const fromWisp = loadSync(convertTflite(tflite).wisp, { streamWeights: true });
+  split(inputs, 16).forEach((x, i) => assert.deepEqual(fromWisp.invoke(Uint8Array.from(x)), outputs[i]));
+});
+
+test("QUANTIZE uint8 -> uint8 is refused as TFLM refuses it", () => {
+  const spec = { tensors: [q([1, 4], 0.1, 128, TensorType.UINT8), q([1, 4], 0.2, 120, TensorType.UINT8)], ops: [{ builtin: Builtin.QUANTIZE, inputs: [0], outputs: [1] }], inputs: [0], outputs: [1] };
+  throwsCoded(() => convertTflite(buildTflite(spec)), "UNSUPPORTED_TYPE", /^operator 0 \(QUANTIZE\): QUANTIZE from UINT8 to UINT8: TFLM pairs uint8 only with int8/);
+});
+
+test("float32 models are refused with the converter settings that make an int8 model", () => {
+  const f = (shape: number[]): TensorSpec => ({ shape, type: TensorType.FLOAT32 });
+  const weights = { shape: [2, 4], type: TensorType.FLOAT32, data: new Uint8Array(new Float32Array(8).fill(0.5).buffer) };
+  const spec = { tensors: [f([1, 4]), weights, f([1, 2])], ops: [{ builtin: Builtin.FULLY_CONNECTED, inputs: [0, 1, -1], outputs: [2], options: table(scalar("i8", 0)) }], inputs: [0], outputs: [2] };
+  const advice = /This is a float model\. Wisp runs integer-quantized models and does not quantize float models itself\. .*converter\.optimizations = \[tf\.lite\.Optimize\.DEFAULT\]; converter\.representative_dataset = .*converter\.target_spec\.supported_ops = \[tf\.lite\.OpsSet\.TFLITE_BUILTINS_INT8\]; converter\.inference_input_type = tf\.int8 .*converter\.inference_output_type = tf\.int8/;
+  throwsCoded(() => convertTflite(buildTflite(spec)), "UNSUPPORTED_TYPE", new RegExp(`^operator 0 \\(FULLY_CONNECTED\\): computes in float32: tensor "t0" is float32\\. ${advice.source}`));
+  // Through the CLI, the same words.
+  const dir = mkdtempSync(join(tmpdir(), "wisp-float-"));
+  try {
+    writeFileSync(join(dir, "f.tflite"), buildTflite(spec));
+    const r = cli(["convert", join(dir, "f.tflite"), "-o", join(dir, "f.wisp")]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /UNSUPPORTED_TYPE/);
+    assert.match(r.stderr, /inference_input_type = tf\.int8/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
