@@ -11,6 +11,9 @@ import { loadSync } from "../host/node/api";
 import { Builtin, TensorType } from "../host/convert/tflite";
 import { buildTflite, int32Bytes, int8Bytes, scalar, string, table, TensorSpec } from "./tflite-writer";
 import { cli, haveOracle, haveStateOracle, PACKAGE_ROOT, prng, runOracle, STATE_ORACLE, throwsCoded } from "./helpers";
+import { editDescription } from "./hostile-models";
+import { crc32 } from "../host/crc32";
+import * as F from "../assembly/format";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -278,4 +281,25 @@ test("float32 models are refused with the converter settings that make an int8 m
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("format version 3: version 2 files still load and run; version 1 and newer ones are refused", () => {
+  const wisp = convertTflite(buildTflite(uint8Spec())).wisp;
+  const asVersion = (n: number) => {
+    const out = editDescription(wisp, (i) => {
+      i.formatVersion = n;
+      delete i.variables; // version 2 descriptions have no variables
+    });
+    const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    v.setUint32(4, n, true);
+    v.setUint32(12, crc32(out.subarray(F.HEADER_BYTES)), true);
+    return out;
+  };
+  const x = Uint8Array.from({ length: 16 }, (_, i) => 16 * i);
+  const v2 = loadSync(asVersion(2));
+  assert.equal(v2.info.formatVersion, 2);
+  assert.deepEqual(v2.info.variables, []);
+  assert.deepEqual(v2.invoke(x), loadSync(wisp).invoke(x));
+  throwsCoded(() => loadSync(asVersion(1)), "BAD_WISP", /older converter: convert the \.tflite again/);
+  throwsCoded(() => loadSync(asVersion(4)), "BAD_WISP", /newer than this runtime/);
 });
