@@ -2,7 +2,7 @@
 // and a JSON description for hosts (shapes, quantization, per-op figures).
 import * as F from "../../assembly/format";
 import { crc32 } from "../crc32";
-import { Graph } from "./graph";
+import { Graph, storageOf } from "./graph";
 import { checkArena, checkFile, checkParams, checkWeights } from "./limits";
 import { Plan } from "./plan";
 
@@ -77,9 +77,9 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
 
   const input = graph.values[graph.input];
   const output = graph.values[graph.output];
-  const words: number[] = [plan.arenaBytes, plan.offsets[input.id], input.bytes, plan.offsets[output.id], output.bytes, graph.ops.length];
+  const words: number[] = [plan.arenaBytes, plan.offsets[storageOf(graph, input.id)], input.bytes, plan.offsets[storageOf(graph, output.id)], output.bytes, graph.ops.length];
   graph.ops.forEach((op, i) => {
-    const params = op.encode({ arena: (v) => plan.offsets[v], weights: (k) => blockOffsets[i][k] });
+    const params = op.encode({ arena: (v) => plan.offsets[storageOf(graph, v)], weights: (k) => blockOffsets[i][k] });
     checkParams(graph, op, params);
     words.push(op.opcode, F.OP_HEADER_WORDS + params.length, ...params);
   });
@@ -102,7 +102,7 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
     inputShapes: op.inputs.map((v) => graph.values[v].shape),
     outputShape: out.shape,
     macs: op.macs,
-    arenaOffset: op.output < 0 ? 0 : plan.offsets[op.output],
+    arenaOffset: op.output < 0 ? 0 : plan.offsets[storageOf(graph, op.output)],
     arenaBytes: out.bytes,
     outputScale: out.quant.scale,
     outputZeroPoint: out.quant.zeroPoint,

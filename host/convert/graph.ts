@@ -46,6 +46,14 @@ export interface Graph {
   // Resource variables: values alive across invokes (the planner keeps them
   // apart from everything), filled with `fill` on a fresh start.
   variables?: { value: number; name: string; fill: number }[];
+  // Values written straight into a variable (an ASSIGN_VARIABLE the
+  // converter dropped): value id -> the variable's value id, which holds it.
+  redirect?: Map<number, number>;
+}
+
+// The value whose buffer holds value v.
+export function storageOf(graph: Graph, v: number): number {
+  return graph.redirect?.get(v) ?? v;
 }
 
 // A resource variable while the converter lowers (host/convert/ops/variable.ts).

@@ -50,6 +50,7 @@ export class Lowering {
   // Resource variables (host/convert/ops/variable.ts): each a value that
   // lives in the arena across invokes, filled with `fill` on a fresh start.
   readonly variables: Variable[] = [];
+  private redirect = new Map<number, number>(); // value -> the variable it is written into
 
   constructor(readonly model: TfliteModel) {}
 
@@ -213,7 +214,26 @@ export class Lowering {
     return {
       values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput,
       variables: this.variables.map((v) => ({ value: v.value.id, name: v.name, fill: v.fill })),
+      redirect: this.redirect,
     };
+  }
+
+  // ASSIGN_VARIABLE without a copy: makes the op that produced `value` write
+  // it straight into `variable`, when that changes nothing: the producer is
+  // the op that made this very tensor (`tensor`), it reads the variable only
+  // element by element in place (overlap 0), and no op after it has read or
+  // written the variable yet. (Readers of the value after the ASSIGN are the
+  // caller's to check.) Returns whether it did.
+  writeInto(tensor: number, value: Value, variable: Value): boolean {
+    const at = this.ops.findIndex((o) => o.output === value.id);
+    if (at < 0 || this.redirect.has(value.id)) return false;
+    const producer = this.ops[at];
+    if (producer.tfliteOutput !== tensor || producer.opcode === F.OP_ONCE) return false;
+    const held = (v: number) => (this.redirect.get(v) ?? v) === variable.id;
+    if (producer.inputs.some((v, k) => held(v) && producer.overlap[k] !== 0)) return false;
+    for (const o of this.ops.slice(at + 1)) if (o.inputs.some(held) || (o.output >= 0 && held(o.output))) return false;
+    this.redirect.set(value.id, variable.id);
+    return true;
   }
 
   // A value of its own, bound to no tensor (a resource variable's storage).

@@ -9,7 +9,7 @@
 // lifetimes overlap its own, and the search that improves the greedy result
 // runs under a work budget that grows with the op count.
 import { fail } from "../errors";
-import { Graph } from "./graph";
+import { Graph, storageOf } from "./graph";
 
 const ALIGN = 4;
 
@@ -61,11 +61,12 @@ export function lifetimes(graph: Graph): Lifetime[] {
   const variable = new Set((graph.variables ?? []).map((v) => v.value));
   for (const v of variable) life[v] = { start: -1, end: n };
   graph.ops.forEach((op, i) => {
-    for (const v of op.inputs) {
+    for (const read of op.inputs) {
+      const v = storageOf(graph, read);
       if (life[v].start === Infinity) fail("BAD_MODEL", `operator ${op.tfliteIndex} (${op.name}) reads tensor "${graph.values[v].name}" before any op writes it`);
       life[v].end = Math.max(life[v].end, i);
     }
-    if (op.output < 0 || variable.has(op.output)) return;
+    if (op.output < 0 || variable.has(storageOf(graph, op.output))) return;
     const out = life[op.output];
     if (out.start !== Infinity) fail("BAD_MODEL", `operator ${op.tfliteIndex} (${op.name}) writes tensor "${graph.values[op.output].name}", which is already written`);
     out.start = i;
@@ -88,7 +89,11 @@ function overlapAllowances(graph: Graph, life: Lifetime[]): Allowances {
   const n = graph.values.length;
   const key = new Map<number, number>(); // input * n + output -> bytes; the last input wins
   graph.ops.forEach((op, i) => {
-    op.inputs.forEach((v, k) => {
+    // An op writing into a variable gets no allowance: the variable is never
+    // placed over a dying input, whose bytes it must not share.
+    if (op.output < 0 || storageOf(graph, op.output) !== op.output) return;
+    op.inputs.forEach((read, k) => {
+      const v = storageOf(graph, read);
       const d = op.overlap[k];
       if (d !== null && life[v].end === i) key.set(v * n + op.output, d);
     });

@@ -6,7 +6,9 @@
 //   READ_VARIABLE    the output shares the variable's buffer when no later
 //                    ASSIGN_VARIABLE can change it while the output is still
 //                    read; otherwise a copy
-//   ASSIGN_VARIABLE  a copy into the variable (from a constant block in init graphs)
+//   ASSIGN_VARIABLE  no record when the value's producer can write straight into
+//                    the variable (Lowering.writeInto); otherwise a copy into
+//                    it (from a constant block in init graphs)
 //   CALL_ONCE        the init subgraph, lowered in place inside a ONCE block
 // A variable is a value of its own that the planner keeps alive across
 // invokes (graph.variables). Its size, type and first fill come from its
@@ -161,8 +163,12 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
         pushRecord(l, opcode, { output: v.value, inputs: [], args: [], blocks: [t.data], tfliteOutput: op.inputs[1] });
         return;
       }
+      const value = side(l, v, op.inputs[1], "value");
+      // No copy when the value's producer can write it into the variable and
+      // nothing reads the value after a later ASSIGN could change it.
+      if (lastUse(l, op, op.inputs[1]) < nextAssign(l, s, op, v) && l.writeInto(op.inputs[1], value, v.value)) return;
       // No overlap: the variable keeps its bytes until this copy.
-      pushRecord(l, opcode, { output: v.value, inputs: [side(l, v, op.inputs[1], "value")], args: [], tfliteOutput: op.inputs[1] });
+      pushRecord(l, opcode, { output: v.value, inputs: [value], args: [], tfliteOutput: op.inputs[1] });
       return;
     }
     case "CALL_ONCE": {
