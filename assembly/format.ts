@@ -5,7 +5,10 @@
 export const WISP_MAGIC = 0x50534957; // "WISP" read as a little-endian u32
 // Version 2: the registered ops of assembly/ops/ (opcodes from 16). Files of
 // version 1 are refused with a message that says to convert again.
-export const WISP_VERSION = 2;
+// Version 3: ONCE records (CALL_ONCE init graphs, resource variables) and
+// uint8 tensors. A version 2 file holds none of them and loads as it is.
+export const WISP_VERSION = 3;
+export const WISP_OLDEST_VERSION = 2;
 
 // Header: magic, version, file size, CRC32 of every byte after the header.
 export const HEADER_BYTES = 16;
@@ -37,6 +40,11 @@ export const OP_MAX_POOL = 5;
 // 6 and 7 were ADD and MEAN in format version 1; they are registered ops now.
 export const OP_SOFTMAX = 8;
 export const OP_REQUANTIZE = 9;
+// ONCE: the next `count` records run only on the first invoke after a load
+// or a reset (CALL_ONCE's init graph, the variables' first fill).
+export const OP_ONCE = 10;
+export const ONCE_COUNT = 0;
+export const ONCE_WORDS = 1;
 // Opcodes from here on belong to the registered ops (assembly/ops/registry.json).
 export const FIRST_REGISTERED_OPCODE = 16;
 

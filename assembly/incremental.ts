@@ -41,6 +41,13 @@ function rowsRead(op: usize): i32 {
 // caches (0: the model is not causal this way) and sets the cache's size.
 export function planIncremental(): i32 {
   stopIncremental();
+  // A model with ONCE records keeps state (resource variables) from one
+  // invoke to the next: every hop must run it whole, once.
+  let scan = firstOp;
+  for (let i = 0; i < opCount; i++) {
+    if (load<i32>(scan) == F.OP_ONCE) return 0;
+    scan = nextOp(scan);
+  }
   cacheBytes = 0;
   inputSteps = 0;
   let op = firstOp;

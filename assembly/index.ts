@@ -8,7 +8,8 @@
 //      the module reads it through the import env.wisp_read(dst, offset, n)
 //      into a weights window of w bytes; 0 sizes it for the largest op)
 //   3. write the input at wisp_input_ptr(), wisp_invoke(), read wisp_output_ptr()
-//   (wisp_invoke_op(i) runs a single op, for per-layer debugging)
+//   (wisp_invoke_op(i) runs a single op, for per-layer debugging;
+//   wisp_reset() starts a stateful model's variables afresh)
 // On an error, wisp_error_ptr()/wisp_error_length() hold an ASCII message.
 import * as F from "./format";
 import { alignUp, arenaBaseAfter, ensureMemory, modelBase, reserveFrontEnd } from "./arena";
@@ -25,7 +26,7 @@ import {
 } from "./model";
 import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
 import { hostRead, useResidentWeights, useStreamedWeights, WINDOW_SLACK } from "./weights";
-import { runGraph, runOps } from "./interpreter";
+import { restartState, runGraph, runOps } from "./interpreter";
 import { incrementalActive, incrementalCacheBytes, incrementalFirstInputRow, incrementalInputSteps, incrementalOps, planIncremental, runIncremental, stopIncremental, useIncrementalCache } from "./incremental";
 
 let loaded = false;
@@ -118,7 +119,16 @@ function placeArena(base: usize, end: usize): i32 {
   memoryEnd = max(end, arenaBase + <usize>arenaBytes);
   if (!ensureMemory(<u64>memoryEnd)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the arena");
   memory.fill(arenaBase, 0, <usize>arenaBytes);
+  restartState();
   loaded = true;
+  return F.ERR_NONE;
+}
+
+// Starts the model's state afresh, as a new load would: the next invoke
+// fills the resource variables and runs the CALL_ONCE init graphs again.
+export function wisp_reset(): i32 {
+  if (!loaded) return fail(F.ERR_NOT_LOADED, "no model is loaded");
+  restartState();
   return F.ERR_NONE;
 }
 

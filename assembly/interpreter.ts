@@ -14,13 +14,26 @@ export function runGraph(arena: usize): void {
   runOps(arena, 0, opCount);
 }
 
+// True from a load or a reset until an invoke has run the last op: the
+// ONCE blocks (CALL_ONCE init graphs, variable fills) run only then.
+let fresh = true;
+
+export function restartState(): void {
+  fresh = true;
+}
+
 // Runs ops [first, end). Hosts use single steps to read intermediate tensors.
 export function runOps(arena: usize, first: i32, end: i32): void {
   let op = firstOp;
+  let skip = 0; // records of a ONCE block still to pass over
   for (let i = 0; i < end; i++) {
-    if (i >= first) runOp(op, load<i32>(op), arena);
+    const opcode = load<i32>(op);
+    if (skip > 0) skip--;
+    else if (opcode == F.OP_ONCE) skip = fresh ? 0 : param(op, F.ONCE_COUNT);
+    else if (i >= first) runOp(op, opcode, arena);
     op = nextOp(op);
   }
+  if (end == opCount) fresh = false;
 }
 
 @inline

@@ -55,8 +55,8 @@ export function readContainer(header: usize, length: usize, crc: u32): i32 {
   if (length < <usize>(F.HEADER_BYTES + 4)) return fail(F.ERR_BAD_HEADER, "file too short for a .wisp header");
   if (load<u32>(header) != F.WISP_MAGIC) return fail(F.ERR_BAD_HEADER, "not a .wisp file (bad magic)");
   const version = load<u32>(header, 4);
-  if (version < <u32>F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, ".wisp file from an older converter: convert the .tflite again (file version)", version);
-  if (version != F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, "unsupported .wisp version (newer than this runtime)", version);
+  if (version < <u32>F.WISP_OLDEST_VERSION) return failAt(F.ERR_BAD_HEADER, -1, ".wisp file from an older converter: convert the .tflite again (file version)", version);
+  if (version > <u32>F.WISP_VERSION) return failAt(F.ERR_BAD_HEADER, -1, "unsupported .wisp version (newer than this runtime)", version);
   if (<usize>load<u32>(header, 8) != length) return failAt(F.ERR_BAD_HEADER, -1, "file size does not match header", <i64>length);
   if (crc != load<u32>(header, 12)) return fail(F.ERR_BAD_CRC, "CRC32 mismatch: the file is corrupt");
 
@@ -135,13 +135,22 @@ export function readGraph(): i32 {
   if (opCount < 0) return failAt(F.ERR_BAD_GRAPH, -1, "negative op count", opCount);
 
   let word = F.GRAPH_HEADER_WORDS;
+  let onceEnd = -1; // last record of the ONCE block being read
   for (let i = 0; i < opCount; i++) {
     if (word + F.OP_HEADER_WORDS > graphWords) return failAt(F.ERR_BAD_GRAPH, i, "op record runs past the graph", word);
     const op = graphPtr + <usize>(word << 2);
     const words = load<i32>(op, 4);
     if (words < F.OP_HEADER_WORDS || words > graphWords - word) return failAt(F.ERR_BAD_GRAPH, i, "bad op record length", words);
-    const status = validateOp(i, op, load<i32>(op), words - F.OP_HEADER_WORDS);
-    if (status != F.ERR_NONE) return status;
+    const opcode = load<i32>(op);
+    if (opcode == F.OP_ONCE) {
+      // ONCE blocks do not nest, and each ends inside the graph.
+      const count = param(op, F.ONCE_COUNT);
+      if (words != F.OP_HEADER_WORDS + F.ONCE_WORDS || i <= onceEnd || count < 0 || count >= opCount - i) return failAt(F.ERR_BAD_OP, i, "ONCE record invalid (length, count or nesting)", words);
+      onceEnd = i + count;
+    } else {
+      const status = validateOp(i, op, opcode, words - F.OP_HEADER_WORDS);
+      if (status != F.ERR_NONE) return status;
+    }
     word += words;
   }
   if (word != graphWords) return failAt(F.ERR_BAD_GRAPH, -1, "trailing words after the last op", graphWords - word);

@@ -101,6 +101,11 @@ function table(info: ModelInfo): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const lines = rows.map((r) => r.map((cell, c) => (c >= 4 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  "));
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  if (info.variables.length > 0) {
+    // Resource variables keep their place for the model's whole life.
+    lines.push("", "resource variables (kept across invokes; arena offset, bytes, first fill):");
+    for (const v of info.variables) lines.push(`  variable ${v.name}  ${v.arenaOffset}  ${v.arenaBytes}  fill ${v.fill}`);
+  }
   lines.push("", `total: ${summary(info)}`);
   return lines.join("\n");
 }

@@ -97,7 +97,7 @@ test("a float32 model input without a QUANTIZE edge is refused", () => {
   const m = open(zooModel("fc_64to1"));
   const input = m.graph.i32s(1)[0];
   m.view.setUint8(fieldAt(m.tensors[input], 1), 0); // FLOAT32
-  assertRejects(m.bytes, "UNSUPPORTED_TYPE", /^operator 0 \(FULLY_CONNECTED\): input tensor .* is FLOAT32/);
+  assertRejects(m.bytes, "UNSUPPORTED_TYPE", /^operator 0 \(FULLY_CONNECTED\): computes in float32: tensor .* is float32 \(int8 weights with float32 activations.*representative_dataset/);
 });
 
 test("a broken flatbuffer is BAD_TFLITE", () => {

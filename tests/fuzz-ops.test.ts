@@ -17,16 +17,29 @@ import { findZoo2Dir } from "../host/node/models";
 import { graphFacts } from "../host/node/description";
 import { opRecords } from "../host/node/wisp-file";
 import { prng, runConfined } from "./helpers";
+import { buildTflite } from "./tflite-writer";
+import { statefulSpec, uint8Spec } from "./state-models";
 
 const CASES = 1500;
 const EXTREMES = [0, 1, -1, 0x7fffffff, -0x80000000, 0x10000, 0xffff, 255, 256, 1 << 28];
 
-// Converted zoo2 models that use registered ops, with the word ranges of those ops' records.
-function seeds(): { wisp: Uint8Array; records: [number, number][] }[] {
+// The word ranges of a .wisp's registered-op and ONCE records.
+function mutable(wisp: Uint8Array): [number, number][] {
+  return opRecords(wisp).filter((r) => r.opcode >= F.FIRST_REGISTERED_OPCODE || r.opcode === F.OP_ONCE).map((r): [number, number] => [r.at, r.at + 4 * r.words]);
+}
+
+// Converted zoo2 models that use registered ops, with the word ranges of
+// those ops' records; and the state tests' models (resource variables, ONCE
+// blocks, uint8 QUANTIZE), which run three times with a reset between.
+function seeds(): { wisp: Uint8Array; records: [number, number][]; stateful?: boolean }[] {
+  const own = [buildTflite(statefulSpec(), { optionsTypes: true }), buildTflite(uint8Spec())].map((m) => {
+    const wisp = convertTflite(m).wisp;
+    return { wisp, records: mutable(wisp), stateful: true };
+  });
   const zoo = findZoo2Dir();
-  if (!zoo) return [];
+  if (!zoo) return own;
   const index = JSON.parse(readFileSync(join(zoo, "index.json"), "utf8")) as Record<string, { ops: Record<string, number> }>;
-  const out: { wisp: Uint8Array; records: [number, number][] }[] = [];
+  const out: { wisp: Uint8Array; records: [number, number][]; stateful?: boolean }[] = [...own, ...own];
   for (const [name, entry] of Object.entries(index)) {
     if (!Object.keys(entry.ops).some((op) => REGISTERED[op]) || !existsSync(join(zoo, name, "model.tflite"))) continue;
     let wisp: Uint8Array;
@@ -35,7 +48,7 @@ function seeds(): { wisp: Uint8Array; records: [number, number][] }[] {
     } catch {
       continue; // refused models are covered by the zoo2 suite
     }
-    const records = opRecords(wisp).filter((r) => r.opcode >= F.FIRST_REGISTERED_OPCODE).map((r): [number, number] => [r.at, r.at + 4 * r.words]);
+    const records = mutable(wisp);
     if (records.length > 0 && graphFacts(wisp).arenaBytes <= 1 << 16) out.push({ wisp, records });
   }
   return out;
@@ -47,7 +60,7 @@ test(`${CASES} mutated records of registered ops end in a coded error or a run c
   const random = prng(20261202);
   const outcomes = new Map<string, number>();
   for (let i = 0; i < CASES; i++) {
-    const { wisp, records } = all[i % all.length];
+    const { wisp, records, stateful } = all[i % all.length];
     const bytes = wisp.slice();
     const v = new DataView(bytes.buffer);
     const [from, to] = records[random(records.length)];
@@ -59,7 +72,7 @@ test(`${CASES} mutated records of registered ops end in a coded error or a run c
     v.setUint32(12, crc32(bytes.subarray(F.HEADER_BYTES)), true);
     let outcome = "ran";
     try {
-      runConfined(loadSync(bytes, { streamWeights: i % 3 === 0 }));
+      runConfined(loadSync(bytes, { streamWeights: i % 3 === 0 }), stateful);
     } catch (e) {
       if (!(e instanceof WispError)) throw e;
       outcome = e.code;

@@ -54,14 +54,21 @@ const modelsFolder = findModelsDir();
 export const ORACLE = process.env.WISP_ORACLE ?? (modelsFolder ? resolve(modelsFolder, "..", "tools", "tflm-oracle") : "");
 export const haveOracle = ORACLE !== "" && existsSync(ORACLE);
 
-// TFLM's raw outputs for the concatenated raw inputs, or null when TFLM
-// refuses the model.
-export function runOracle(model: Uint8Array, inputs: Uint8Array): Uint8Array | null {
+// The shared oracle creates no resource variables, so models with
+// VAR_HANDLE need a TFLM runner that does: $WISP_STATE_ORACLE, built from
+// tests/oracle/state-oracle.cc (see the comment there).
+export const STATE_ORACLE = process.env.WISP_STATE_ORACLE ?? "";
+export const haveStateOracle = STATE_ORACLE !== "" && existsSync(STATE_ORACLE);
+
+// TFLM's raw outputs for the concatenated raw inputs (one Invoke() each, on
+// one interpreter, so state carries over), or null when TFLM refuses the
+// model. `flags`: the oracle's options, such as --reset-between.
+export function runOracle(model: Uint8Array, inputs: Uint8Array, flags: string[] = [], oracle = ORACLE): Uint8Array | null {
   const dir = mkdtempSync(join(tmpdir(), "wisp-oracle-"));
   try {
     writeFileSync(join(dir, "model.tflite"), model);
     writeFileSync(join(dir, "inputs.bin"), inputs);
-    const r = spawnSync(ORACLE, [join(dir, "model.tflite"), join(dir, "inputs.bin"), join(dir, "outputs.bin")], { encoding: "utf8" });
+    const r = spawnSync(oracle, [join(dir, "model.tflite"), join(dir, "inputs.bin"), join(dir, "outputs.bin"), ...flags], { encoding: "utf8" });
     return r.status === 0 ? new Uint8Array(readFileSync(join(dir, "outputs.bin"))) : null;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -86,10 +93,16 @@ function wasmOf(model: Model): WispExports {
 // past the memory it uses (arena, then with streamed weights the weights
 // window the module fills itself) is unchanged: validation is the sandbox
 // of kernels that run without bounds checks.
-export function runConfined(model: Model): void {
+export function runConfined(model: Model, stateful = false): void {
   const w = wasmOf(model);
   const before = new Uint8Array(w.memory.buffer).slice();
   w.wisp_invoke();
+  if (stateful) {
+    // Stateful models also through a second invoke and a reset.
+    w.wisp_invoke();
+    w.wisp_reset();
+    w.wisp_invoke();
+  }
   const after = new Uint8Array(w.memory.buffer);
   const lo = w.wisp_arena_ptr(), hi = w.wisp_memory_used();
   assert.equal(after.length, before.length, "memory grew during invoke");

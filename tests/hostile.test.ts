@@ -144,7 +144,7 @@ test("a description of the wrong shape is BAD_WISP naming the field, never an in
     ["an op somewhere else than the graph says", (i) => { i.ops[0].arenaOffset = 4; i.ops[0].arenaBytes = 2; i.ops[0].outputShape = [1, 2]; }, /field ops\[0\]\.arenaOffset is 4, but the graph section says 0/],
     ["input bytes that disagree with the graph", (i) => { i.input.bytes = 5; i.input.shape = [5]; }, /field input\.bytes is 5, but the graph section says 10/],
     ["bytes that disagree with the shape", (i) => { i.output.shape = [2, 10]; }, /field output\.bytes is 10, but the shape \(of int8\) says 20/],
-    ["an unknown element type", (i) => { i.output.type = "int12"; }, /field output\.type must be "int8", "int16" or "int32", not a string of 5 characters/],
+    ["an unknown element type", (i) => { i.output.type = "int12"; }, /field output\.type must be "int8", "int16", "int32" or "uint8", not a string of 5 characters/],
     ["a missing field", (i) => { delete i.output.scale; }, /field output\.scale is missing/],
     ["an unknown field", (i) => { i.extra = 1; }, /field \(top level\)\.extra is not a known field/],
     ["an op count the graph does not have", (i) => { i.ops.push(i.ops[0]); }, /field ops holds 2 entries, more than 1/],
@@ -156,7 +156,7 @@ test("a description of the wrong shape is BAD_WISP naming the field, never an in
     ["op counts that disagree with the ops", (i) => { i.opCounts.SOFTMAX = 2; }, /field opCounts\.SOFTMAX must be a whole number from 1 to 1, not 2/],
     ["a file size that is not the file's", (i) => { i.wispBytes = 1; }, /field wispBytes is 1, but the file size says \d+/],
     ["a top level that is an array", () => "[]", /field \(top level\) must be an object, not an array of 0/],
-    ["a wrong format version", (i) => { i.formatVersion = 1; }, /field formatVersion is 1, but the header says 2/],
+    ["a wrong format version", (i) => { i.formatVersion = 1; }, /field formatVersion is 1, but the header says 3/],
     ["an op index out of order", (i) => { i.ops[0].index = 3; }, /field ops\[0\]\.index is 3, but the op's position says 0/],
   ];
   const wisp = small();

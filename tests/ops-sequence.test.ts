@@ -15,6 +15,9 @@ import { WispError } from "../host/errors";
 import { opRecords } from "../host/node/wisp-file";
 import { Builtin, TensorType } from "../host/convert/tflite";
 import { loadSync, Model } from "../host/node/api";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { findZoo2Dir } from "../host/node/models";
 import { haveOracle, prng, runConfined, runOracle, throwsCoded } from "./helpers";
 import { buildTflite, int32Bytes, int8Bytes, ModelSpec, scalar, table, TensorSpec } from "./tflite-writer";
 
@@ -124,7 +127,7 @@ test("LSTM refusals name the op and TFLM's reason", () => {
   refuse(withTensor(2, { scale: [0.01, 0.02], zeroPoint: [0, 0], quantizedDimension: 0 }), "UNSUPPORTED_TYPE", /input weights "t\d+" has 2 scales; TFLM's LSTM takes per-tensor weights/);
   refuse(withTensor(13, { type: TensorType.INT64, data: int64Bytes([1, 2]) }), "UNSUPPORTED_TYPE", /bias "t\d+" is not int32/);
   refuse({ ...base, ops: [{ ...base.ops[0], options: table(scalar("i8", 1), scalar("f32", 0), scalar("f32", 0), scalar("u8", 0)) }] }, "UNSUPPORTED_OP", /cell activation 1 is not supported \(TFLM runs TANH only\)/);
-  refuse({ ...base, tensors: base.tensors.map((t, i) => (i === 0 ? { ...t, type: TensorType.FLOAT32, scale: undefined, zeroPoint: undefined } : t)) }, "UNSUPPORTED_TYPE", /input tensor "t0" is FLOAT32/);
+  refuse({ ...base, tensors: base.tensors.map((t, i) => (i === 0 ? { ...t, type: TensorType.FLOAT32, scale: undefined, zeroPoint: undefined } : t)) }, "UNSUPPORTED_TYPE", /computes in float32: tensor "t0" is float32 \(int8 weights with float32 activations: dynamic-range quantization/);
 });
 
 // --- SVDF ------------------------------------------------------------------
@@ -219,4 +222,24 @@ test("mutated LSTM and SVDF records end in a coded error or a run confined to th
     }
   }
   assert.ok((outcomes.get("ran") ?? 0) > 30 && (outcomes.get("BAD_WISP") ?? 0) > 100, JSON.stringify([...outcomes]));
+});
+
+// reset() starts LSTM and SVDF state afresh, as a new load does: the state
+// tensors are variables, zero-filled by the ONCE block that reset reruns.
+// Compared on the state bytes themselves (the keyword models' outputs saturate).
+test("reset() puts LSTM and SVDF state back to a fresh load's", { skip: findZoo2Dir() ? false : "zoo2 not found" }, () => {
+  for (const name of ["real_micro_speech_lstm", "real_dtln_noise_suppression", "real_keyword_scrambled_8bit"]) {
+    const m = loadSync(new Uint8Array(readFileSync(join(findZoo2Dir()!, name, "model.tflite"))));
+    const variables = (m.info as unknown as { variables: { name: string; arenaOffset: number; arenaBytes: number }[] }).variables;
+    assert.ok(variables.length >= 1, `${name}: no state listed`);
+    const state = () => variables.map((v) => Buffer.from(new Uint8Array(m.wasm.memory.buffer, m.wasm.wisp_arena_ptr() + v.arenaOffset, v.arenaBytes)).toString("hex")).join("|");
+    const x = (i: number) => new Uint8Array(random(7 + i, m.inputBytes, 0, 255));
+    invokeBytes(m, x(0));
+    const afterOne = state();
+    for (let i = 1; i < 5; i++) invokeBytes(m, x(i));
+    assert.notEqual(state(), afterOne, `${name}: the state did not change`);
+    m.reset();
+    invokeBytes(m, x(0));
+    assert.equal(state(), afterOne, `${name}: after reset() and one invoke`);
+  }
 });

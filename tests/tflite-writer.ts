@@ -122,12 +122,16 @@ export interface OpSpec {
   options?: TableNode;
 }
 
-export interface ModelSpec {
+export interface GraphSpec {
   tensors: TensorSpec[];
   ops: OpSpec[];
   inputs: number[];
   outputs: number[];
+}
+
+export interface ModelSpec extends GraphSpec {
   subgraphs?: number; // copies of the graph, to test multi-subgraph refusal
+  graphs?: GraphSpec[]; // further subgraphs (1, 2, ...), such as CALL_ONCE init graphs
 }
 
 // BuiltinOptions union types of the schema, by builtin code. TFLM reads an
@@ -135,7 +139,7 @@ export interface ModelSpec {
 // them by field id either way.
 export const BUILTIN_OPTIONS_TYPE: Record<number, number> = {
   3: 1, 4: 2, 1: 5, 17: 5, 9: 8, 25: 9, 0: 11, 11: 12, 23: 15, 18: 21, 40: 27, 74: 27, 82: 27, 89: 27,
-  56: 40, 67: 49, 79: 57, 97: 74, 27: 6, 44: 71,
+  56: 40, 67: 49, 79: 57, 97: 74, 27: 6, 44: 71, 2: 10, 45: 32, 129: 103, 142: 111, 143: 112, 144: 113,
 };
 
 // Builds a .tflite file. Each operator gets its own operator code.
@@ -143,21 +147,27 @@ export const BUILTIN_OPTIONS_TYPE: Record<number, number> = {
 // runs, such as the oracle's).
 export function buildTflite(spec: ModelSpec, { optionsTypes = false } = {}): Uint8Array {
   const buffers: TableNode[] = [table()]; // buffer 0 is the empty sentinel
-  const tensors = spec.tensors.map((t, i) => {
-    let buffer = 0;
-    if (t.data) {
-      buffer = buffers.length;
-      buffers.push(table(vector("u8", Array.from(t.data))));
-    }
-    const quant = t.scale ? table(undefined, undefined, vector("f32", t.scale), vector("i64", t.zeroPoint ?? t.scale.map(() => 0)), undefined, undefined, scalar("i32", t.quantizedDimension ?? 0)) : undefined;
-    return table(vector("i32", t.shape), scalar("u8", t.type), scalar("u32", buffer), string(`t${i}`), quant,
-      t.variable ? scalar("u8", 1) : undefined, undefined, t.shapeSignature ? vector("i32", t.shapeSignature) : undefined);
-  });
-  const codes = spec.ops.map((o) => table(scalar("i8", Math.min(o.builtin, 127)), o.custom ? string(o.custom) : undefined, scalar("i32", o.version ?? 1), scalar("i32", o.builtin)));
+  const codes: TableNode[] = [];
   const optionsType = (o: OpSpec) => (optionsTypes && o.options && BUILTIN_OPTIONS_TYPE[o.builtin] !== undefined ? scalar("u8", BUILTIN_OPTIONS_TYPE[o.builtin]) : undefined);
-  const operators = spec.ops.map((o, i) => table(scalar("u32", i), vector("i32", o.inputs), vector("i32", o.outputs), optionsType(o), o.options));
-  const subgraph = table(vector("table", tensors), vector("i32", spec.inputs), vector("i32", spec.outputs), vector("table", operators), string("main"));
-  const subgraphs = Array.from({ length: spec.subgraphs ?? 1 }, () => subgraph);
+  const graph = (g: GraphSpec, name: string): TableNode => {
+    const tensors = g.tensors.map((t, i) => {
+      let buffer = 0;
+      if (t.data) {
+        buffer = buffers.length;
+        buffers.push(table(vector("u8", Array.from(t.data))));
+      }
+      const quant = t.scale ? table(undefined, undefined, vector("f32", t.scale), vector("i64", t.zeroPoint ?? t.scale.map(() => 0)), undefined, undefined, scalar("i32", t.quantizedDimension ?? 0)) : undefined;
+      return table(vector("i32", t.shape), scalar("u8", t.type), scalar("u32", buffer), string(`t${i}`), quant,
+        t.variable ? scalar("u8", 1) : undefined, undefined, t.shapeSignature ? vector("i32", t.shapeSignature) : undefined);
+    });
+    const operators = g.ops.map((o) => {
+      codes.push(table(scalar("i8", Math.min(o.builtin, 127)), o.custom ? string(o.custom) : undefined, scalar("i32", o.version ?? 1), scalar("i32", o.builtin)));
+      return table(scalar("u32", codes.length - 1), vector("i32", o.inputs), vector("i32", o.outputs), optionsType(o), o.options);
+    });
+    return table(vector("table", tensors), vector("i32", g.inputs), vector("i32", g.outputs), vector("table", operators), string(name));
+  };
+  const main = graph(spec, "main");
+  const subgraphs = [...Array.from({ length: spec.subgraphs ?? 1 }, () => main), ...(spec.graphs ?? []).map((g, k) => graph(g, `init${k + 1}`))];
   const model = table(scalar("u32", 3), vector("table", codes), vector("table", subgraphs), string("wisp test model"), vector("table", buffers));
   return new Writer().finish(model, "TFL3");
 }

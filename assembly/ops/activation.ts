@@ -12,7 +12,9 @@
 //                   in, int32 out (with the alpha multiplier the identity
 //                   one: QUANTIZE, as TFLM's Requantize, for
 //                   host/convert/ops/quantize16.ts; int16 zero points in
-//                   the int16 range)
+//                   the int16 range); 8: int8 in, uint8 out; 9: uint8 in,
+//                   int8 out (QUANTIZE between int8 and uint8, the same way;
+//                   uint8 zero points 0 to 255)
 //   HARD_SWISH (3): input zero point, output zero point, reluish multiplier
 //                   (int16), reluish exponent, output multiplier (int16),
 //                   output exponent (<= 0)
@@ -26,7 +28,9 @@ const CLAMP = 1;
 const LEAKY_RELU = 2;
 const HARD_SWISH = 3;
 const LEAKY_RELU16 = 4;
-const LAST_KIND = 7;
+const UINT8_OUT = 8; // int8 in, uint8 out
+const UINT8_IN = 9; // uint8 in, int8 out
+const LAST_KIND = 9;
 
 // log2 of the element bytes of the input and the output, by kind.
 @inline
@@ -42,6 +46,11 @@ function outShift(kind: i32): i32 {
 @inline
 function isInt8(v: i32): bool {
   return v >= -128 && v <= 127;
+}
+
+@inline
+function isUint8(v: i32): bool {
+  return v >= 0 && v <= 255;
 }
 
 @inline
@@ -67,7 +76,8 @@ export function validate(index: i32, op: usize, n: i32): i32 {
     if (!isInt8(arg(op, 1)) || !isInt8(arg(op, 2)) || arg(op, 1) > arg(op, 2)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION clamp range invalid", arg(op, 1));
     return F.ERR_NONE;
   }
-  const inZpOk = inWide == 1 ? isInt16(arg(op, 1)) : isInt8(arg(op, 1)), outZpOk = outWide == 1 ? isInt16(arg(op, 2)) : outWide == 2 || isInt8(arg(op, 2));
+  const inZpOk = k == UINT8_IN ? isUint8(arg(op, 1)) : inWide == 1 ? isInt16(arg(op, 1)) : isInt8(arg(op, 1));
+  const outZpOk = k == UINT8_OUT ? isUint8(arg(op, 2)) : outWide == 1 ? isInt16(arg(op, 2)) : outWide == 2 || isInt8(arg(op, 2));
   if (!inZpOk || !outZpOk) return failAt(F.ERR_BAD_OP, index, "ACTIVATION zero point out of range", arg(op, 1));
   if (kind == RELU) {
     if (!isMultiplier(arg(op, 3), arg(op, 4))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION multiplier invalid", arg(op, 3));
@@ -157,15 +167,16 @@ export function run(op: usize, arena: usize): void {
   } else if (kind == LEAKY_RELU || kind >= LEAKY_RELU16) {
     const identity = arg(op, 3), identityShift = arg(op, 4), alpha = arg(op, 5), alphaShift = arg(op, 6), negative = arg(op, 7) != 0;
     const inWide = inShift(kind) == 1, out = outShift(kind), wide = out == 1, hi = out == 2 ? i32.MAX_VALUE : wide ? 32767 : 127, elements = count >> out;
+    const inUnsigned = kind == UINT8_IN, outUnsigned = kind == UINT8_OUT, lo = outUnsigned ? 0 : -1 - hi, top = outUnsigned ? 255 : hi;
     for (let i = 0; i < elements; i++) {
-      const x = (inWide ? <i32>load<i16>(input + (<usize>i << 1)) : <i32>load<i8>(input + <usize>i)) - inZp;
+      const x = (inWide ? <i32>load<i16>(input + (<usize>i << 1)) : inUnsigned ? <i32>load<u8>(input + <usize>i) : <i32>load<i8>(input + <usize>i)) - inZp;
       let v = outZp;
       if (x >= 0) v += multiplyByQuantizedMultiplier(x, identity, identityShift);
       else {
         const scaled = multiplyByQuantizedMultiplier(x, alpha, alphaShift);
         v += negative ? -scaled : scaled;
       }
-      v = min(max(v, -1 - hi), hi);
+      v = min(max(v, lo), top);
       if (out == 2) store<i32>(output + (<usize>i << 2), v);
       else if (wide) store<i16>(output + (<usize>i << 1), <i16>v);
       else store<i8>(output + <usize>i, <i8>v);

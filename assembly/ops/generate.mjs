@@ -40,6 +40,8 @@ export function readRegistry(withHost = true) {
 
 // The built-in ops' opcodes (OP_* in assembly/format.ts).
 const BUILTIN_OPCODES = [1, 2, 3, 4, 5, 8, 9];
+// Records the interpreter itself handles (OP_ONCE): no kernel to select.
+const CONTROL_OPCODES = [10];
 
 export function assemblyDispatch(entries, builtins = BUILTIN_OPCODES, importPrefix = "./") {
   const mask = builtins.reduce((m, b) => m | (1 << b), 0);
@@ -112,7 +114,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const opcodes = opt("--opcodes");
   if (opcodes !== undefined) {
     const keep = new Set(opcodes.split(",").filter(Boolean).map(Number));
-    for (const n of keep) if (!BUILTIN_OPCODES.includes(n) && !entries.some((e) => e.opcode === n)) throw new Error(`--opcodes: no op has opcode ${n}`);
+    for (const n of keep) if (!BUILTIN_OPCODES.includes(n) && !CONTROL_OPCODES.includes(n) && !entries.some((e) => e.opcode === n)) throw new Error(`--opcodes: no op has opcode ${n}`);
     entries = entries.filter((e) => keep.has(e.opcode));
     builtins = BUILTIN_OPCODES.filter((n) => keep.has(n));
   }

@@ -33,6 +33,7 @@ export interface GoldenFirmware {
   inputZeroPoint?: number;
   window?: { frames: number; bins: number }; // listen: the front end's window, the model input's shape
   modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
+  resetEvery?: number; // golden: wisp_reset() before every n-th vector after the first (a stateful model's sequence again)
   name: string;
   wisp: Uint8Array;
   inputs: Uint8Array; // count x input bytes
@@ -182,7 +183,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
 export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmware, "board">, wasm3Dir?: string): string {
   const out = join(OUT_DIR, `native-${engine}-${f.name}`);
   writeGoldenData(out, { ...f, board: "native" });
-  const common = ["-O2", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-I", C_DIR, "-I", GEN_DIR, "-I", out, join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c")];
+  const common = ["-O2", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", `-DWISP_RESET_EVERY=${f.resetEvery ?? 0}`, "-I", C_DIR, "-I", GEN_DIR, "-I", out, join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c")];
   const exe = join(out, "golden");
   if (engine === "aot") {
     const memoryBytes = linearMemoryBytes(f.wisp, false);

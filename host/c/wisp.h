@@ -46,6 +46,9 @@ int wisp_load_reader(wisp_read_fn read, void *context, size_t size, size_t windo
  * wisp_load_reader with a window of your choice. */
 int wisp_read_memory(void *context, uint32_t offset, void *dst, uint32_t bytes);
 int wisp_invoke(void);
+/* Starts a stateful model afresh, as a new load would: the next wisp_invoke
+ * refills its resource variables and reruns its CALL_ONCE init graphs. */
+int wisp_reset(void);
 int8_t *wisp_input(size_t *bytes);
 const int8_t *wisp_output(size_t *bytes);
 int wisp_error_code(void);

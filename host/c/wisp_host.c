@@ -107,6 +107,13 @@ int wisp_invoke(void) {
   return result(code != WISP_OK ? code : (int)status);
 }
 
+int wisp_reset(void) {
+  if (!opened) return result(WISP_ERR_NOT_LOADED);
+  uint32_t status = 0;
+  int code = wisp_call_reset(&status);
+  return result(code != WISP_OK ? code : (int)status);
+}
+
 /* A tensor's place in linear memory, or NULL when none is loaded. */
 static uint8_t *tensor(enum wisp_export ptr_fn, enum wisp_export bytes_fn, size_t *bytes) {
   uint32_t n = value_of(bytes_fn), at = value_of(ptr_fn), size = 0;

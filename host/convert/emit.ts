@@ -2,7 +2,7 @@
 // and a JSON description for hosts (shapes, quantization, per-op figures).
 import * as F from "../../assembly/format";
 import { crc32 } from "../crc32";
-import { Graph } from "./graph";
+import { Graph, storageOf } from "./graph";
 import { checkArena, checkFile, checkParams, checkWeights } from "./limits";
 import { Plan } from "./plan";
 
@@ -12,7 +12,15 @@ export interface TensorInfo {
   scale: number;
   zeroPoint: number;
   float: boolean; // the original model had a float32 edge here
-  type: "int8" | "int16" | "int32"; // element type of the raw tensor
+  type: "int8" | "int16" | "int32" | "uint8"; // element type of the raw tensor
+}
+
+// A resource variable's place in the arena (for inspect).
+export interface VariableInfo {
+  name: string;
+  arenaOffset: number;
+  arenaBytes: number;
+  fill: number; // byte it starts as after a load or reset, before any init graph runs
 }
 
 export interface OpInfo {
@@ -36,6 +44,7 @@ export interface ModelInfo {
   input: TensorInfo;
   output: TensorInfo;
   ops: OpInfo[];
+  variables: VariableInfo[];
   opCounts: Record<string, number>;
   macs: number;
   arenaBytes: number;
@@ -68,9 +77,9 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
 
   const input = graph.values[graph.input];
   const output = graph.values[graph.output];
-  const words: number[] = [plan.arenaBytes, plan.offsets[input.id], input.bytes, plan.offsets[output.id], output.bytes, graph.ops.length];
+  const words: number[] = [plan.arenaBytes, plan.offsets[storageOf(graph, input.id)], input.bytes, plan.offsets[storageOf(graph, output.id)], output.bytes, graph.ops.length];
   graph.ops.forEach((op, i) => {
-    const params = op.encode({ arena: (v) => plan.offsets[v], weights: (k) => blockOffsets[i][k] });
+    const params = op.encode({ arena: (v) => plan.offsets[storageOf(graph, v)], weights: (k) => blockOffsets[i][k] });
     checkParams(graph, op, params);
     words.push(op.opcode, F.OP_HEADER_WORDS + params.length, ...params);
   });
@@ -80,21 +89,27 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
   words.forEach((w, i) => gv.setInt32(4 * i, w, true));
 
   const tensorInfo = (v: typeof input, float: boolean): TensorInfo => ({ shape: v.shape, bytes: v.bytes, scale: v.quant.scale, zeroPoint: v.quant.zeroPoint, float,
-    type: v.type === 7 ? "int16" : v.type === 2 ? "int32" : "int8" }); // TFLite TensorType codes
-  const ops: OpInfo[] = graph.ops.map((op, i) => ({
+    type: v.type === 7 ? "int16" : v.type === 2 ? "int32" : v.type === 3 ? "uint8" : "int8" }); // TFLite TensorType codes
+  // A ONCE record (CALL_ONCE, and the variables' fills) writes no tensor.
+  const noOutput = { shape: [], bytes: 0, quant: { scale: 1, zeroPoint: 0 } };
+  const ops: OpInfo[] = graph.ops.map((op, i) => {
+    const out = op.output < 0 ? noOutput : graph.values[op.output];
+    return {
     index: i,
     op: op.name,
     tfliteIndex: op.tfliteIndex,
     tfliteOutput: op.tfliteOutput,
     inputShapes: op.inputs.map((v) => graph.values[v].shape),
-    outputShape: graph.values[op.output].shape,
+    outputShape: out.shape,
     macs: op.macs,
-    arenaOffset: plan.offsets[op.output],
-    arenaBytes: graph.values[op.output].bytes,
-    outputScale: graph.values[op.output].quant.scale,
-    outputZeroPoint: graph.values[op.output].quant.zeroPoint,
+    arenaOffset: op.output < 0 ? 0 : plan.offsets[storageOf(graph, op.output)],
+    arenaBytes: out.bytes,
+    outputScale: out.quant.scale,
+    outputZeroPoint: out.quant.zeroPoint,
     weightsBytes: op.weights.reduce((s, b) => s + b.length, 0),
-  }));
+    };
+  });
+  const variables: VariableInfo[] = (graph.variables ?? []).map((v) => ({ name: v.name, arenaOffset: plan.offsets[v.value], arenaBytes: graph.values[v.value].bytes, fill: v.fill }));
   const opCounts: Record<string, number> = {};
   for (const op of graph.ops) opCounts[op.name] = (opCounts[op.name] ?? 0) + 1;
   const info: ModelInfo = {
@@ -103,6 +118,7 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
     input: tensorInfo(input, graph.floatInput),
     output: tensorInfo(output, graph.floatOutput),
     ops,
+    variables,
     opCounts,
     macs: ops.reduce((s, o) => s + o.macs, 0),
     arenaBytes: plan.arenaBytes,

@@ -26,7 +26,7 @@ export interface LoweredOp {
   tfliteIndex: number;
   tfliteOutput: number; // output tensor index in the .tflite graph
   inputs: number[]; // value ids read
-  output: number; // value id written
+  output: number; // value id written; -1 for a ONCE record, which writes nothing
   // Bytes by which the output may start before an input that dies here and
   // still never overwrite a byte the kernel has yet to read. null: no overlap.
   overlap: (number | null)[];
@@ -43,10 +43,25 @@ export interface Graph {
   // Float edges removed by the converter: the host quantizes/dequantizes.
   floatInput: boolean;
   floatOutput: boolean;
-  // Values alive across invokes (TFLite variable tensors), which the planner
-  // keeps apart from everything. The arena is zeroed on load; `fill` is the
-  // byte a fresh start holds (0: the owning op encodes its state so).
+  // Resource variables and variable tensors (LSTM, SVDF state): values alive across invokes (the planner keeps them
+  // apart from everything), filled with `fill` on a fresh start.
   variables?: { value: number; name: string; fill: number }[];
+  // Values written straight into a variable (an ASSIGN_VARIABLE the
+  // converter dropped): value id -> the variable's value id, which holds it.
+  redirect?: Map<number, number>;
+}
+
+// The value whose buffer holds value v.
+export function storageOf(graph: Graph, v: number): number {
+  return graph.redirect?.get(v) ?? v;
+}
+
+// A resource variable while the converter lowers (host/convert/ops/variable.ts).
+export interface Variable {
+  value: Value;
+  name: string;
+  fill: number; // byte every element starts as (TFLM: the zero point of its first ASSIGN_VARIABLE)
+  pushFill(): void; // emits the record that fills it
 }
 
 // Geometry of a sliding-window op (conv, depthwise, pool) over NHWC tensors.

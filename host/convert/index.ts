@@ -4,7 +4,7 @@ import { lower } from "./lower";
 import { planArena, PlanWork } from "./plan";
 import { emitWisp, ModelInfo } from "./emit";
 
-export type { ModelInfo, OpInfo, TensorInfo } from "./emit";
+export type { ModelInfo, OpInfo, TensorInfo, VariableInfo } from "./emit";
 export type { PlanWork } from "./plan";
 
 // `work` is what planning the arena cost, in the planner's work units.

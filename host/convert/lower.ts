@@ -3,12 +3,13 @@
 // biases and activation ranges; rearranges weights for the kernels.
 import * as F from "../../assembly/format";
 import { fail } from "../errors";
-import { Graph, LoweredOp, Quant, Value, Window, windowOverlap } from "./graph";
+import { Graph, LoweredOp, Quant, Value, Variable, Window, windowOverlap } from "./graph";
 import {
   activationRange, perChannelMultipliers, perTensorDenseMultiplier, quantizeMultiplier, softmaxParams,
 } from "./quantization";
 import { Builtin, Operator, Tensor, TensorType, TENSOR_TYPE_NAMES, TfliteModel, builtinName } from "./tflite";
 import { REGISTERED, REGISTERED_TYPED } from "./ops";
+import { pushRecord } from "./ops/record";
 
 // Highest op version whose semantics Wisp implements; newer versions add
 // types or features (int16, int4, ...) that are rejected.
@@ -31,7 +32,7 @@ export interface PadInfo {
   fill: number;
 }
 
-const ELEMENT_BYTES: Record<number, number> = { [TensorType.INT8]: 1, [TensorType.INT16]: 2, [TensorType.INT32]: 4 };
+const ELEMENT_BYTES: Record<number, number> = { [TensorType.INT8]: 1, [TensorType.UINT8]: 1, [TensorType.INT16]: 2, [TensorType.INT32]: 4 };
 
 const PADDING_SAME = 0;
 const PADDING_VALID = 1;
@@ -44,14 +45,19 @@ export class Lowering {
   private ops: LoweredOp[] = [];
   private readers = new Map<number, number>(); // tensor index -> ops (and graph outputs) reading it
   private pads = new Map<number, PadInfo>(); // PAD outputs a convolution may absorb
-  private persistent: { value: number; name: string; fill: number }[] = []; // state tensors (Graph.variables)
   op!: Operator; // the op being lowered
   private atModelLevel = false; // past the ops: messages name the model
+  private initGraphs = new Set<number>(); // subgraphs lowered as CALL_ONCE init graphs
+  // Resource variables (host/convert/ops/variable.ts): each a value that
+  // lives in the arena across invokes, filled with `fill` on a fresh start.
+  readonly variables: Variable[] = [];
+  private redirect = new Map<number, number>(); // value -> the variable it is written into
 
   constructor(readonly model: TfliteModel) {}
 
   where(): string {
-    return this.atModelLevel ? "model" : `operator ${this.op.index} (${builtinName(this.op.builtin)})`;
+    if (this.atModelLevel) return "model";
+    return `${this.op.subgraph > 0 ? `subgraph ${this.op.subgraph} ` : ""}operator ${this.op.index} (${builtinName(this.op.builtin)})`;
   }
 
   reject(code: "UNSUPPORTED_OP" | "UNSUPPORTED_TYPE" | "BAD_MODEL" | "DYNAMIC_SHAPE", message: string): never {
@@ -72,7 +78,7 @@ export class Lowering {
     const zeroPoint = t.zeroPoints[0] ?? 0;
     if (!(scale > 0) || !Number.isFinite(scale)) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has scale ${scale}`);
     // int16 tensors may sit anywhere in their range (int8 SOFTMAX's int16 output has -32768); the int16 ops check for 0.
-    const [lo, hi] = t.type === TensorType.INT16 ? [-32768, 32767] : [-128, 127];
+    const [lo, hi] = t.type === TensorType.INT16 ? [-32768, 32767] : t.type === TensorType.UINT8 ? [0, 255] : [-128, 127];
     if (zeroPoint < lo || zeroPoint > hi) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has zero point ${zeroPoint}`);
     return { scale, zeroPoint };
   }
@@ -100,8 +106,9 @@ export class Lowering {
   }
 
   // A variable tensor (an LSTM or SVDF state) as a value of its own, `bytes`
-  // long in the layout its op chooses, alive across invokes. The arena is
-  // zeroed on load, so the op must read all-zero bytes as TFLM's reset state.
+  // long in the layout its op chooses, alive across invokes like a resource
+  // variable and zero-filled on a fresh start (load, reset), so the op must
+  // read all-zero bytes as TFLM's reset state.
   stateTensor(i: number, role: string, types: number[], bytes: number): Value {
     const t = this.tensor(i, role);
     const typeName = (x: number) => TENSOR_TYPE_NAMES[x] ?? String(x);
@@ -113,7 +120,10 @@ export class Lowering {
     const value: Value = { id: this.values.length, bytes, shape: t.shape, quant: this.quant(t, role), name: t.name, type: t.type };
     this.values.push(value);
     this.valueOf.set(i, value.id);
-    this.persistent.push({ value: value.id, name: t.name, fill: 0 });
+    this.variables.push({
+      value, name: t.name, fill: 0,
+      pushFill: () => pushRecord(this, REGISTERED.ASSIGN_VARIABLE.opcode, { output: value, inputs: [], args: [0], tfliteOutput: i, name: "VARIABLE_FILL" }),
+    });
     return value;
   }
 
@@ -156,8 +166,8 @@ export class Lowering {
     return Math.floor(total / 2);
   }
 
-  push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">, tfliteOutput = this.op.outputs[0]): void {
-    this.ops.push({ ...op, name: builtinName(this.op.builtin), tfliteIndex: this.op.index, tfliteOutput });
+  push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">, tfliteOutput = this.op.outputs[0], name = builtinName(this.op.builtin)): void {
+    this.ops.push({ ...op, name, tfliteIndex: this.atModelLevel ? 0 : this.op.index, tfliteOutput });
   }
 
   // The op just pushed, for lowerings that refer back to it.
@@ -192,7 +202,7 @@ export class Lowering {
     let floatInput = false;
     let floatOutput = false;
     const ops = m.operators.slice();
-    for (const t of [...ops.flatMap((o) => o.inputs), ...m.outputs]) this.readers.set(t, (this.readers.get(t) ?? 0) + 1);
+    for (const g of m.subgraphs) for (const t of [...g.operators.flatMap((o) => o.inputs), ...g.outputs]) this.readers.set(t, (this.readers.get(t) ?? 0) + 1);
     // Float edges: a QUANTIZE right after a float input or a DEQUANTIZE right
     // before a float output is done by the host, so the module stays int8.
     const first = ops[0];
@@ -212,13 +222,84 @@ export class Lowering {
       this.lowerOp(op);
     }
     this.atModelLevel = true;
-    const input = this.activation(inputTensor, "model input", [TensorType.INT8, TensorType.INT16]);
-    const output = this.activation(outputTensor, "model output", [TensorType.INT8, TensorType.INT16, TensorType.INT32]);
-    return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput, variables: this.persistent };
+    m.subgraphs.forEach((_, k) => {
+      if (k > 0 && !this.initGraphs.has(k)) fail("UNSUPPORTED_OP", `subgraph ${k} is not the init graph of a CALL_ONCE; Wisp runs further subgraphs only as CALL_ONCE init graphs`);
+    });
+    const input = this.activation(inputTensor, "model input", [TensorType.INT8, TensorType.INT16, TensorType.UINT8]);
+    const output = this.activation(outputTensor, "model output", [TensorType.INT8, TensorType.INT16, TensorType.INT32, TensorType.UINT8]);
+    // A fresh start (load, reset) first fills every variable, as TFLM does
+    // when it allocates them: one ONCE block ahead of everything else.
+    if (this.variables.length > 0) {
+      const body = this.ops;
+      this.ops = [];
+      this.once(() => this.variables.forEach((v) => v.pushFill()));
+      this.ops.push(...body);
+    }
+    return {
+      values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput,
+      variables: this.variables.map((v) => ({ value: v.value.id, name: v.name, fill: v.fill })),
+      redirect: this.redirect,
+    };
+  }
+
+  // ASSIGN_VARIABLE without a copy: makes the op that produced `value` write
+  // it straight into `variable`, when that changes nothing: the producer is
+  // the op that made this very tensor (`tensor`), it reads the variable only
+  // element by element in place (overlap 0), and no op after it has read or
+  // written the variable yet. (Readers of the value after the ASSIGN are the
+  // caller's to check.) Returns whether it did.
+  writeInto(tensor: number, value: Value, variable: Value): boolean {
+    const at = this.ops.findIndex((o) => o.output === value.id);
+    if (at < 0 || this.redirect.has(value.id)) return false;
+    const producer = this.ops[at];
+    if (producer.tfliteOutput !== tensor || producer.opcode === F.OP_ONCE) return false;
+    const held = (v: number) => (this.redirect.get(v) ?? v) === variable.id;
+    if (producer.inputs.some((v, k) => held(v) && producer.overlap[k] !== 0)) return false;
+    for (const o of this.ops.slice(at + 1)) if (o.inputs.some(held) || (o.output >= 0 && held(o.output))) return false;
+    this.redirect.set(value.id, variable.id);
+    return true;
+  }
+
+  // A value of its own, bound to no tensor (a resource variable's storage).
+  addValue(v: Omit<Value, "id">): Value {
+    const value: Value = { ...v, id: this.values.length };
+    this.values.push(value);
+    return value;
+  }
+
+  // Records pushed by `body` run only on the first invoke after a load or a
+  // reset: a ONCE record in front of them says how many to skip otherwise.
+  once(body: () => void): void {
+    let count = 0;
+    const marker: LoweredOp = {
+      opcode: F.OP_ONCE, name: this.atModelLevel ? "ONCE" : "CALL_ONCE", tfliteIndex: this.atModelLevel ? 0 : this.op.index, tfliteOutput: 0,
+      inputs: [], output: -1, overlap: [], weights: [], macs: 0, encode: () => [count],
+    };
+    this.ops.push(marker);
+    body();
+    count = this.ops.length - this.ops.indexOf(marker) - 1;
+  }
+
+  // CALL_ONCE: lowers init subgraph `k` in place, inside a ONCE block.
+  lowerInitGraph(k: number): void {
+    const g = this.model.subgraphs[k];
+    if (!g || k === 0) this.reject("BAD_MODEL", `init subgraph ${k} does not exist`);
+    if (this.initGraphs.has(k)) this.reject("UNSUPPORTED_OP", `subgraph ${k} is the init graph of more than one CALL_ONCE`);
+    if (g.inputs.length > 0 || g.outputs.length > 0) this.reject("BAD_MODEL", `init subgraph ${k} has inputs or outputs; CALL_ONCE passes none`);
+    this.initGraphs.add(k);
+    const caller = this.op;
+    this.once(() => {
+      for (const op of g.operators) {
+        this.op = op;
+        this.lowerOp(op);
+      }
+    });
+    this.op = caller;
   }
 
   private lowerOp(op: Operator): void {
     if (op.custom) this.reject("UNSUPPORTED_OP", `custom op "${op.custom}" is not supported`);
+    refuseFloat(this, op);
     // An entry with "types" (int16 variants) takes the op only for those types.
     const typed = REGISTERED_TYPED[builtinName(op.builtin)];
     const typeOf = (i: number | undefined) => TENSOR_TYPE_NAMES[this.model.tensors[i ?? -1]?.type ?? -1];
@@ -483,6 +564,28 @@ export class Lowering {
       encode: (ctx) => [ctx.arena(input.id), ctx.arena(output.id), input.bytes, input.quant.zeroPoint, output.quant.zeroPoint, multiplier, shift],
     });
   }
+}
+
+// What to do with a float32 model: Wisp runs integer models exactly as TFLM's
+// integer kernels do, and does not quantize a float model itself (that needs
+// the model's real input distribution, which only the user has).
+export const FLOAT_MODEL_ADVICE = "Wisp runs integer-quantized models and does not quantize float models itself. " +
+  "Convert the model again with full-integer quantization: converter = tf.lite.TFLiteConverter.from_keras_model(model) (or from_saved_model); " +
+  "converter.optimizations = [tf.lite.Optimize.DEFAULT]; converter.representative_dataset = a generator yielding ~100 real input samples; " +
+  "converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; converter.inference_input_type = tf.int8 (or tf.uint8); " +
+  "converter.inference_output_type = tf.int8 (or tf.uint8). From Edge Impulse, deploy the \"Quantized (int8)\" model. See docs/state-and-types.md";
+
+// Refuses an op that computes in float32 (the float edges, a QUANTIZE first
+// and a DEQUANTIZE last, are removed before this; QUANTIZE and DEQUANTIZE
+// elsewhere keep their own messages).
+function refuseFloat(l: Lowering, op: Operator): void {
+  if (op.builtin === Builtin.QUANTIZE || op.builtin === Builtin.DEQUANTIZE) return;
+  const tensors = [...op.inputs, ...op.outputs].filter((i) => i >= 0).map((i) => l.model.tensors[i]).filter((t) => t);
+  const float = tensors.find((t) => t.type === TensorType.FLOAT32 && !t.data) ?? tensors.find((t) => t.type === TensorType.FLOAT32);
+  if (!float) return;
+  // Dynamic-range quantization keeps int8 weights but computes in float32.
+  const hybrid = tensors.some((t) => t.data && t.type === TensorType.INT8) ? " (int8 weights with float32 activations: dynamic-range quantization, which leaves the arithmetic in float32)" : "";
+  l.reject("UNSUPPORTED_TYPE", `computes in float32: tensor "${float.name}" is float32${hybrid}. This is a float model. ${FLOAT_MODEL_ADVICE}`);
 }
 
 export function lower(model: TfliteModel): Graph {

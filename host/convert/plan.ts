@@ -9,7 +9,7 @@
 // lifetimes overlap its own, and the search that improves the greedy result
 // runs under a work budget that grows with the op count.
 import { fail } from "../errors";
-import { Graph } from "./graph";
+import { Graph, storageOf } from "./graph";
 
 const ALIGN = 4;
 
@@ -52,9 +52,9 @@ function alignDown(x: number): number {
   return Math.floor(x / ALIGN) * ALIGN;
 }
 
-// Variable tensors (LSTM and SVDF states) hold their contents from one
-// invoke to the next: alive before the first op and after the last, so
-// nothing else is ever placed over them.
+// Variables (resource variables, LSTM and SVDF states) hold their contents
+// from one invoke to the next: alive before the first op and after the last,
+// so nothing else is ever placed over them.
 function keepPersistent(graph: Graph, life: Lifetime[]): void {
   for (const v of graph.variables ?? []) life[v.value] = { start: -1, end: graph.ops.length };
 }
@@ -64,11 +64,14 @@ export function lifetimes(graph: Graph): Lifetime[] {
   const life = graph.values.map(() => ({ start: Infinity, end: -Infinity }));
   life[graph.input] = { start: -1, end: -1 };
   keepPersistent(graph, life);
+  const variable = new Set((graph.variables ?? []).map((v) => v.value));
   graph.ops.forEach((op, i) => {
-    for (const v of op.inputs) {
+    for (const read of op.inputs) {
+      const v = storageOf(graph, read);
       if (life[v].start === Infinity) fail("BAD_MODEL", `operator ${op.tfliteIndex} (${op.name}) reads tensor "${graph.values[v].name}" before any op writes it`);
       life[v].end = Math.max(life[v].end, i);
     }
+    if (op.output < 0 || variable.has(storageOf(graph, op.output))) return;
     const out = life[op.output];
     if (out.start !== Infinity) fail("BAD_MODEL", `operator ${op.tfliteIndex} (${op.name}) writes tensor "${graph.values[op.output].name}", which is already written`);
     out.start = i;
@@ -91,7 +94,11 @@ function overlapAllowances(graph: Graph, life: Lifetime[]): Allowances {
   const n = graph.values.length;
   const key = new Map<number, number>(); // input * n + output -> bytes; the last input wins
   graph.ops.forEach((op, i) => {
-    op.inputs.forEach((v, k) => {
+    // An op writing into a variable gets no allowance: the variable is never
+    // placed over a dying input, whose bytes it must not share.
+    if (op.output < 0 || storageOf(graph, op.output) !== op.output) return;
+    op.inputs.forEach((read, k) => {
+      const v = storageOf(graph, read);
       const d = op.overlap[k];
       if (d !== null && life[v].end === i) key.set(v * n + op.output, d);
     });

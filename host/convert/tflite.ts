@@ -3,7 +3,7 @@
 import { fail } from "../errors";
 import { FlatBuffer, Table } from "./flatbuffer";
 
-export const TensorType = { FLOAT32: 0, FLOAT16: 1, INT32: 2, UINT8: 3, INT64: 4, STRING: 5, BOOL: 6, INT16: 7, INT8: 9 } as const;
+export const TensorType = { FLOAT32: 0, FLOAT16: 1, INT32: 2, UINT8: 3, INT64: 4, STRING: 5, BOOL: 6, INT16: 7, INT8: 9, RESOURCE: 13 } as const;
 export const TENSOR_TYPE_NAMES: Record<number, string> = {
   0: "FLOAT32", 1: "FLOAT16", 2: "INT32", 3: "UINT8", 4: "INT64", 5: "STRING", 6: "BOOL", 7: "INT16",
   8: "COMPLEX64", 9: "INT8", 10: "FLOAT64", 11: "COMPLEX128", 12: "UINT64", 13: "RESOURCE", 14: "VARIANT",
@@ -59,7 +59,8 @@ export interface Tensor {
 }
 
 export interface Operator {
-  index: number;
+  index: number; // within its subgraph
+  subgraph: number; // 0: the main graph
   builtin: number;
   custom: string;
   version: number;
@@ -68,11 +69,22 @@ export interface Operator {
   options: Table | null;
 }
 
+// Tensors of every subgraph sit in one list: subgraph k's tensor i is
+// tensors[subgraphs[k].tensorBase + i], and operators refer to them so.
+// `operators`, `inputs` and `outputs` are the main graph's (subgraph 0).
+export interface Subgraph {
+  tensorBase: number;
+  operators: Operator[];
+  inputs: number[];
+  outputs: number[];
+}
+
 export interface TfliteModel {
   tensors: Tensor[];
   operators: Operator[];
   inputs: number[];
   outputs: number[];
+  subgraphs: Subgraph[];
 }
 
 const FILE_IDENTIFIER = "TFL3";
@@ -91,32 +103,41 @@ export function readTflite(bytes: Uint8Array): TfliteModel {
     version: c.i32(2, 1),
   }));
   const buffers = model.tables(4);
-  const subgraphs = model.tables(2);
-  if (subgraphs.length !== 1) fail("UNSUPPORTED_OP", `model has ${subgraphs.length} subgraphs; Wisp runs single-subgraph models`);
-  const graph = subgraphs[0];
-
-  const tensors = graph.tables(0).map((t, index) => readTensor(t, index, buffers, bytes));
-  const checkTensorIndex = (i: number, where: string) => {
-    if (!Number.isInteger(i) || i < -1 || i >= tensors.length) fail("BAD_TFLITE", `${where} refers to tensor ${i}, but the graph has ${tensors.length}`);
-    return i;
-  };
-  const operators = graph.tables(3).map((op, index): Operator => {
-    const codeIndex = op.u32(0);
-    if (codeIndex >= codes.length) fail("BAD_TFLITE", `operator ${index} has opcode index ${codeIndex}, but the model has ${codes.length} opcodes`);
-    const code = codes[codeIndex];
-    return {
-      index,
-      builtin: code.builtin,
-      custom: code.custom,
-      version: code.version,
-      inputs: op.i32s(1).map((i) => checkTensorIndex(i, `operator ${index}`)),
-      outputs: op.i32s(2).map((i) => checkTensorIndex(i, `operator ${index}`)),
-      options: op.table(4),
+  const graphs = model.tables(2);
+  if (graphs.length === 0) fail("BAD_TFLITE", "model has no subgraphs");
+  // A model may hold several subgraphs (CALL_ONCE's init graphs); their
+  // tensors are numbered on from the main graph's.
+  const tensors: Tensor[] = [];
+  const subgraphs = graphs.map((graph, subgraph): Subgraph => {
+    const tensorBase = tensors.length;
+    const own = graph.tables(0);
+    own.forEach((t, i) => tensors.push(readTensor(t, tensorBase + i, buffers, bytes)));
+    const where = (s: string) => (subgraph === 0 ? s : `subgraph ${subgraph} ${s}`);
+    const checkTensorIndex = (i: number, role: string) => {
+      if (!Number.isInteger(i) || i < -1 || i >= own.length) fail("BAD_TFLITE", `${where(role)} refers to tensor ${i}, but the graph has ${own.length}`);
+      return i < 0 ? i : tensorBase + i;
     };
+    const operators = graph.tables(3).map((op, index): Operator => {
+      const codeIndex = op.u32(0);
+      if (codeIndex >= codes.length) fail("BAD_TFLITE", `${where(`operator ${index}`)} has opcode index ${codeIndex}, but the model has ${codes.length} opcodes`);
+      const code = codes[codeIndex];
+      return {
+        index,
+        subgraph,
+        builtin: code.builtin,
+        custom: code.custom,
+        version: code.version,
+        inputs: op.i32s(1).map((i) => checkTensorIndex(i, `operator ${index}`)),
+        outputs: op.i32s(2).map((i) => checkTensorIndex(i, `operator ${index}`)),
+        options: op.table(4),
+      };
+    });
+    const inputs = graph.i32s(1).map((i) => checkTensorIndex(i, "graph input"));
+    const outputs = graph.i32s(2).map((i) => checkTensorIndex(i, "graph output"));
+    return { tensorBase, operators, inputs, outputs };
   });
-  const inputs = graph.i32s(1).map((i) => checkTensorIndex(i, "graph input"));
-  const outputs = graph.i32s(2).map((i) => checkTensorIndex(i, "graph output"));
-  return { tensors, operators, inputs, outputs };
+  const main = subgraphs[0];
+  return { tensors, operators: main.operators, inputs: main.inputs, outputs: main.outputs, subgraphs };
 }
 
 function readTensor(t: Table, index: number, buffers: Table[], file: Uint8Array): Tensor {

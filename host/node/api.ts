@@ -41,21 +41,31 @@ export class Model {
   }
 
   // Runs one inference on a raw input tensor: an Int8Array of the raw bytes
-  // (inputBytes long), or an Int16Array for an int16 input. Returns a copy of
-  // the output, raw bytes as Int8Array (an Int16Array for an Int16Array input
-  // when the output is int16).
+  // (inputBytes long), a Uint8Array for a uint8 input, or an Int16Array for
+  // an int16 input. Returns a copy of the output, raw bytes as Int8Array (a
+  // Uint8Array when the output is uint8; an Int16Array for an Int16Array
+  // input when the output is int16).
   invoke(input: Int8Array): Int8Array;
+  invoke(input: Uint8Array): Uint8Array | Int8Array;
   invoke(input: Int16Array): Int16Array | Int8Array;
-  invoke(input: Int8Array | Int16Array): Int8Array | Int16Array {
+  invoke(input: Int8Array | Uint8Array | Int16Array): Int8Array | Uint8Array | Int16Array {
     const wide = input instanceof Int16Array && this.info.input.type === "int16";
-    if (!(input instanceof Int8Array) && !wide) fail("BAD_INPUT", "invoke() takes an Int8Array (or an Int16Array for an int16 input)");
+    const unsigned = input instanceof Uint8Array && this.info.input.type === "uint8";
+    if (!(input instanceof Int8Array) && !wide && !unsigned) fail("BAD_INPUT", "invoke() takes an Int8Array (a Uint8Array for a uint8 input, an Int16Array for an int16 input)");
     if (input.byteLength !== this.inputBytes) fail("BAD_INPUT", `input has ${input.byteLength} bytes, the model takes ${this.inputBytes}`);
     const w = this.wasm;
     new Uint8Array(w.memory.buffer, w.wisp_input_ptr(), input.byteLength).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
     const status = w.wisp_invoke();
     if (status !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(w));
     const out = new Int8Array(w.memory.buffer, w.wisp_output_ptr(), this.outputBytes).slice();
+    if (this.info.output.type === "uint8") return new Uint8Array(out.buffer);
     return wide && this.info.output.type === "int16" ? new Int16Array(out.buffer) : out;
+  }
+
+  // Starts a stateful model afresh, as a new load would: the next invoke
+  // refills its resource variables and reruns its CALL_ONCE init graphs.
+  reset(): void {
+    if (this.wasm.wisp_reset() !== F.ERR_NONE) throw new WispError("RUNTIME", lastError(this.wasm));
   }
 
   // Runs the model op by op and returns a copy of every op's output, in op
@@ -74,13 +84,14 @@ export class Model {
   // parameters, as TFLM's QUANTIZE and DEQUANTIZE kernels do in float32.
   invokeFloat(input: Float32Array): Float32Array {
     if (!(input instanceof Float32Array)) fail("BAD_INPUT", "invokeFloat() takes a Float32Array");
-    const { scale, zeroPoint } = this.info.input;
-    const q = new Int8Array(input.length);
+    const { scale, zeroPoint, type } = this.info.input;
+    const [lo, hi] = type === "uint8" ? [0, 255] : [-128, 127];
+    const q = type === "uint8" ? new Uint8Array(input.length) : new Int8Array(input.length);
     for (let i = 0; i < input.length; i++) {
       const r = Math.fround(input[i] / scale);
-      q[i] = Math.min(127, Math.max(-128, Math.sign(r) * Math.round(Math.abs(r)) + zeroPoint));
+      q[i] = Math.min(hi, Math.max(lo, Math.sign(r) * Math.round(Math.abs(r)) + zeroPoint));
     }
-    const out = this.invoke(q);
+    const out = this.invoke(q as Int8Array);
     const o = this.info.output;
     return Float32Array.from(out, (v) => Math.fround(o.scale * (v - o.zeroPoint)));
   }

@@ -18,8 +18,12 @@ export interface GraphFacts {
   arenaBytes: number;
   inputBytes: number;
   outputBytes: number;
-  opOutputs: number[]; // per op record: its output's arena offset
+  formatVersion: number; // the header's
+  opOutputs: number[]; // per op record: its output's arena offset; NO_OUTPUT for a ONCE record
 }
+
+const NO_OUTPUT = -2;
+// The ops whose output may be uint8 (zero point up to 255).
 
 // The parameter word holding each opcode's output offset; a registered op's
 // record starts with its tensor count, then the output's offset.
@@ -40,12 +44,13 @@ export function graphFacts(wisp: Uint8Array): GraphFacts {
   const word = (i: number) => v.getInt32(4 * i, true);
   const fileWord = new DataView(wisp.buffer, wisp.byteOffset, wisp.byteLength);
   const opOutputs = opRecords(wisp).map((r) => {
+    if (r.opcode === F.OP_ONCE) return NO_OUTPUT;
     const out = r.opcode >= F.FIRST_REGISTERED_OPCODE ? REGISTERED_OUTPUT_WORD : OUTPUT_WORD[r.opcode];
     return out === undefined ? -1 : fileWord.getInt32(r.at + 4 * (F.OP_HEADER_WORDS + out), true);
   });
   return {
     fileBytes: wisp.length, weightsBytes: weights.size, arenaBytes: word(F.GRAPH_ARENA_BYTES),
-    inputBytes: word(F.GRAPH_INPUT_BYTES), outputBytes: word(F.GRAPH_OUTPUT_BYTES), opOutputs,
+    inputBytes: word(F.GRAPH_INPUT_BYTES), outputBytes: word(F.GRAPH_OUTPUT_BYTES), formatVersion: fileWord.getUint32(4, true), opOutputs,
   };
 }
 
@@ -125,18 +130,21 @@ function shape(x: unknown, path: string): number {
 }
 
 const TENSOR_KEYS = ["shape", "bytes", "scale", "zeroPoint", "float", "type"] as const;
-const TYPE_BYTES: Record<string, number> = { int8: 1, int16: 2, int32: 4 };
+const TYPE_BYTES: Record<string, number> = { int8: 1, int16: 2, int32: 4, uint8: 1 };
 const OP_KEYS = ["index", "op", "tfliteIndex", "tfliteOutput", "inputShapes", "outputShape", "macs", "arenaOffset", "arenaBytes", "outputScale", "outputZeroPoint", "weightsBytes"] as const;
-const INFO_KEYS = ["format", "formatVersion", "input", "output", "ops", "opCounts", "macs", "arenaBytes", "weightsBytes", "wispBytes"] as const;
+const INFO_KEYS = ["format", "formatVersion", "input", "output", "ops", "variables", "opCounts", "macs", "arenaBytes", "weightsBytes", "wispBytes"] as const;
+const VARIABLE_KEYS = ["name", "arenaOffset", "arenaBytes", "fill"] as const;
+const MAX_VARIABLE_NAME = 256;
 
 function tensor(x: unknown, path: string, graphBytes: number): TensorInfo {
   const t = record(x, path, TENSOR_KEYS);
-  const size = typeof t.type === "string" && Object.hasOwn(TYPE_BYTES, t.type) ? TYPE_BYTES[t.type] : bad(`${path}.type`, `must be "int8", "int16" or "int32", not ${describe(t.type)}`);
+  const size = typeof t.type === "string" && Object.hasOwn(TYPE_BYTES, t.type) ? TYPE_BYTES[t.type] : bad(`${path}.type`, `must be "int8", "int16", "int32" or "uint8", not ${describe(t.type)}`);
   equal(integer(t.bytes, `${path}.bytes`, 1, L.MAX_ARENA_BYTES), size * shape(t.shape, `${path}.shape`), `${path}.bytes`, `shape (of ${t.type})`);
   equal(t.bytes as number, graphBytes, `${path}.bytes`, "graph section");
   scale(t.scale, `${path}.scale`);
   // int16 tensors may have int16 zero points (int8 SOFTMAX's int16 output).
   if (t.type === "int16") integer(t.zeroPoint, `${path}.zeroPoint`, -32768, 32767);
+  else if (t.type === "uint8") integer(t.zeroPoint, `${path}.zeroPoint`, 0, 255);
   else integer(t.zeroPoint, `${path}.zeroPoint`, -128, 127);
   if (typeof t.float !== "boolean") bad(`${path}.float`, `must be true or false, not ${describe(t.float)}`);
   return t as unknown as TensorInfo;
@@ -150,21 +158,39 @@ function op(x: unknown, i: number, facts: GraphFacts): OpInfo {
   integer(o.tfliteIndex, `${path}.tfliteIndex`, 0, L.MAX_WORD);
   integer(o.tfliteOutput, `${path}.tfliteOutput`, 0, L.MAX_WORD);
   list(o.inputShapes, `${path}.inputShapes`, L.MAX_OP_INPUTS).forEach((s, k) => shape(s, `${path}.inputShapes[${k}]`));
-  const bytes = integer(o.arenaBytes, `${path}.arenaBytes`, 1, facts.arenaBytes);
-  elementBytes(bytes, shape(o.outputShape, `${path}.outputShape`), `${path}.arenaBytes`, "output shape");
-  const offset = integer(o.arenaOffset, `${path}.arenaOffset`, 0, facts.arenaBytes - bytes);
-  if (facts.opOutputs[i] >= 0) equal(offset, facts.opOutputs[i], `${path}.arenaOffset`, "graph section");
+  if (facts.opOutputs[i] === NO_OUTPUT) {
+    // A ONCE record writes no tensor.
+    equal(integer(o.arenaBytes, `${path}.arenaBytes`, 0, 0), 0, `${path}.arenaBytes`, "ONCE record");
+    equal(integer(o.arenaOffset, `${path}.arenaOffset`, 0, 0), 0, `${path}.arenaOffset`, "ONCE record");
+    equal(list(o.outputShape, `${path}.outputShape`, 0).length, 0, `${path}.outputShape`, "ONCE record");
+  } else {
+    const bytes = integer(o.arenaBytes, `${path}.arenaBytes`, 1, facts.arenaBytes);
+    elementBytes(bytes, shape(o.outputShape, `${path}.outputShape`), `${path}.arenaBytes`, "output shape");
+    const offset = integer(o.arenaOffset, `${path}.arenaOffset`, 0, facts.arenaBytes - bytes);
+    if (facts.opOutputs[i] >= 0) equal(offset, facts.opOutputs[i], `${path}.arenaOffset`, "graph section");
+  }
   integer(o.macs, `${path}.macs`, 0, Number.MAX_SAFE_INTEGER);
   scale(o.outputScale, `${path}.outputScale`);
+  // The int16 range covers int16 outputs (int8 SOFTMAX's) and uint8 ones (QUANTIZE, READ_VARIABLE).
   integer(o.outputZeroPoint, `${path}.outputZeroPoint`, -32768, 32767);
   integer(o.weightsBytes, `${path}.weightsBytes`, 0, facts.weightsBytes);
   return o as unknown as OpInfo;
 }
 
+function variable(x: unknown, path: string, facts: GraphFacts): void {
+  const v = record(x, path, VARIABLE_KEYS);
+  if (typeof v.name !== "string" || v.name.length > MAX_VARIABLE_NAME || !/^[\x20-\x7e]*$/.test(v.name)) bad(`${path}.name`, `must be printable ASCII of at most ${MAX_VARIABLE_NAME} characters, not ${describe(v.name)}`);
+  const bytes = integer(v.arenaBytes, `${path}.arenaBytes`, 1, facts.arenaBytes);
+  integer(v.arenaOffset, `${path}.arenaOffset`, 0, facts.arenaBytes - bytes);
+  integer(v.fill, `${path}.fill`, 0, 255);
+}
+
 export function checkDescription(json: unknown, facts: GraphFacts): ModelInfo {
-  const info = record(json, "(top level)", INFO_KEYS);
+  // Version 2 files describe no variables.
+  const info = record(json, "(top level)", facts.formatVersion < 3 ? INFO_KEYS.filter((k) => k !== "variables") : INFO_KEYS);
+  if (facts.formatVersion < 3) info.variables = [];
   if (info.format !== "wisp") bad("format", `must be "wisp", not ${describe(info.format)}`);
-  equal(integer(info.formatVersion, "formatVersion", 0, L.MAX_WORD), F.WISP_VERSION, "formatVersion", "header");
+  equal(integer(info.formatVersion, "formatVersion", 0, L.MAX_WORD), facts.formatVersion, "formatVersion", "header");
   tensor(info.input, "input", facts.inputBytes);
   tensor(info.output, "output", facts.outputBytes);
   const ops = list(info.ops, "ops", facts.opOutputs.length);
@@ -172,6 +198,7 @@ export function checkDescription(json: unknown, facts: GraphFacts): ModelInfo {
   const parsed = ops.map((o, i) => op(o, i, facts));
   if (parsed.reduce((s, o) => s + o.weightsBytes, 0) > facts.weightsBytes) bad("ops[].weightsBytes", `add up to more than the ${facts.weightsBytes}-byte weights section`);
 
+  list(info.variables, "variables", L.MAX_ARENA_BYTES).forEach((x, k) => variable(x, `variables[${k}]`, facts));
   const counts = record(info.opCounts, "opCounts", [...new Set(parsed.map((o) => o.op))]);
   for (const [k, n] of Object.entries(counts)) equal(integer(n, `opCounts.${k}`, 1, ops.length), parsed.filter((o) => o.op === k).length, `opCounts.${k}`, "op list");
   equal(integer(info.macs, "macs", 0, Number.MAX_SAFE_INTEGER), parsed.reduce((s, o) => s + o.macs, 0), "macs", "op list");

@@ -10,6 +10,9 @@
  * inferences, found by painting the free stack after loading and looking for
  * the deepest overwritten word.
  */
+#ifndef WISP_RESET_EVERY
+#define WISP_RESET_EVERY 0
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,6 +92,13 @@ int main(void) {
   }
   unsigned exact = 0;
   for (unsigned i = 0; i < golden_count; i++) {
+#if WISP_RESET_EVERY > 0
+    /* A stateful model's sequence again, from a fresh state. */
+    if (i > 0 && i % WISP_RESET_EVERY == 0 && wisp_reset() != WISP_OK) {
+      printf("wisp: reset failed (%d): %s\n", wisp_error_code(), wisp_error_message());
+      return 2;
+    }
+#endif
     memcpy(input, golden_inputs + i * in_bytes, in_bytes);
     if (wisp_invoke() != WISP_OK) {
       printf("wisp: invoke failed (%d): %s\n", wisp_error_code(), wisp_error_message());

@@ -14,6 +14,7 @@ export interface RecordSpec {
   overlap?: (number | null)[];
   macs?: number;
   tfliteOutput?: number; // when one TFLite op becomes several records
+  name?: string; // for a record no TFLite op stands behind (the variables' fills)
 }
 
 export function pushRecord(l: Lowering, opcode: number, spec: RecordSpec): void {
@@ -31,7 +32,7 @@ export function pushRecord(l: Lowering, opcode: number, spec: RecordSpec): void 
       blocks.length, ...blocks.flatMap((b, k) => [ctx.weights(k), b.length]),
       ...spec.args,
     ],
-  }, spec.tfliteOutput);
+  }, spec.tfliteOutput, spec.name);
 }
 
 // Row-major strides of a shape, in elements.
