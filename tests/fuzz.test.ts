@@ -115,6 +115,12 @@ function places(x: unknown, out: [Record<string, unknown> | unknown[], string | 
   return out;
 }
 
+// Whether x is y or holds it somewhere inside.
+function holds(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  return typeof x === "object" && x !== null && Object.values(x).some((v) => holds(v, y));
+}
+
 function mutateJson(info: Record<string, unknown>, random: (n: number) => number): string {
   for (let k = 1 + random(3); k > 0; k--) {
     const all = places(info);
@@ -135,7 +141,9 @@ function mutateJson(info: Record<string, unknown>, random: (n: number) => number
       default: { // two values swapped
         const [other, otherKey] = all[random(all.length)];
         const a = (where as Record<string, unknown>)[key as string];
-        (where as Record<string, unknown>)[key as string] = (other as Record<string, unknown>)[otherKey as string];
+        const b = (other as Record<string, unknown>)[otherKey as string];
+        if (holds(a, other) || holds(b, where)) break; // a value moved inside itself would be a cycle, not JSON
+        (where as Record<string, unknown>)[key as string] = b;
         (other as Record<string, unknown>)[otherKey as string] = a;
       }
     }
