@@ -10,6 +10,7 @@ import { buildModule } from "./node/build-module";
 import { listen, streamWindow } from "./audio/listen";
 import { scoreDetections } from "./audio/score";
 import { readWav } from "./audio/wav";
+import { flCommand } from "./fl/cli";
 
 const USAGE = `usage:
   wisp convert <model.tflite> -o <model.wisp>
@@ -17,14 +18,15 @@ const USAGE = `usage:
   wisp inspect <model.tflite|model.wisp> [--json]
   wisp listen <model.tflite|model.wisp> <file.wav> [--json] [--score <windows.json>]
   wisp build-module <model.tflite|model.wisp> -o <runtime.wasm> [--with-audio]
-  wisp fetch-models [--dir <folder>]`;
+  wisp fetch-models [--dir <folder>]
+  wisp fl provision --devices <N> --out <dir> [--fleet <name>]`;
 
 interface Args {
   positional: string[];
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--devices", "--out", "--fleet"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -185,6 +187,8 @@ async function main(argv: string[]): Promise<void> {
       console.log(`wrote ${output} (${wasm.length} bytes) for ${Object.keys(model.info.opCounts).join(", ")}${args.flags.has("--with-audio") ? ", with the audio front ends" : ""}`);
       return;
     }
+    case "fl":
+      return flCommand(args.positional, args.flags, expectFlags);
     case "fetch-models": {
       expectFlags(args, ["--dir"]);
       await fetchModels((args.flags.get("--dir") as string | undefined) ?? undefined);

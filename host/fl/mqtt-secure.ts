@@ -7,6 +7,9 @@
 //   wisp/F/round/N/shares/C     C's Shamir shares of its private key, one per
 //                               roster member, each sealed to its recipient
 //                               (u32 recipient, 61 bytes: IV, share, tag)
+//   wisp/F/round/N/inbox/R      server: the shares sealed to R, routed to it
+//                               (u32 sender, 61 bytes), so that no device
+//                               reads another device's topics
 //   wisp/F/round/N/maskers      server: u32 n, n x u32 ids (clients whose shares arrived)
 //   wisp/F/round/N/masked/C     C's masked int32 vector (secure-round.ts values)
 //   wisp/F/round/N/dropped      server: u32 n, n x u32 ids (maskers that sent no vector)
@@ -15,12 +18,14 @@
 // The server waits for each phase until everyone answered or `phaseMs`
 // passed; a round needs `threshold` (a majority of the roster) maskers and
 // survivors, or it fails. Only shares of clients that sent no vector are
-// ever revealed, so no single update is unmasked. Threat model: secure-agg.ts;
-// besides, the broker's ACLs must let only the server publish the global
-// model, roster, maskers and dropped topics. Malformed messages are ignored.
+// ever revealed, so no single update is unmasked. Threat model: secure-agg.ts
+// and docs/fleet.md; the broker's ACLs (fleet-policy.ts) let only the server
+// publish the global model, roster, maskers, dropped and inbox topics.
+// Malformed messages are ignored.
 import { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig } from "./aggregate";
+import { DeviceCredential, ServerCredential } from "./fleet-policy";
 import { connect, decodeGlobal, encodeGlobal } from "./mqtt";
 import { maskValues, newParty, openShare, Party, SEALED_SHARE_BYTES, sealShare, shareKey, unmaskedSum } from "./secure-agg";
 import { secureAverage, secureValues } from "./secure-round";
@@ -77,8 +82,9 @@ function parseTopic(fleet: string, topic: string): { round: number; kind: string
 export interface SecureRoundStore {
   offerKey(round: number, client: number, key: Uint8Array): void;
   keys(round: number): Map<number, Uint8Array>;
-  markShared(round: number, client: number): void;
+  addShares(round: number, client: number, sealed: Map<number, Uint8Array>): void; // recipient -> sealed share
   shared(round: number): Set<number>;
+  sharesFor(round: number, recipient: number): Map<number, Uint8Array>; // sender -> sealed share
   addMasked(round: number, client: number, vector: Uint32Array): void;
   masked(round: number): Map<number, Uint32Array>;
   addReveal(round: number, dropped: number, share: Share): void;
@@ -86,15 +92,20 @@ export interface SecureRoundStore {
 }
 
 export class MemorySecureRoundStore implements SecureRoundStore {
-  private rounds = new Map<number, { keys: Map<number, Uint8Array>; shared: Set<number>; masked: Map<number, Uint32Array>; reveals: Map<number, Share[]> }>();
+  private rounds = new Map<number, { keys: Map<number, Uint8Array>; shares: Map<number, Map<number, Uint8Array>>; masked: Map<number, Uint32Array>; reveals: Map<number, Share[]> }>();
   private state(round: number) {
-    if (!this.rounds.has(round)) this.rounds.set(round, { keys: new Map(), shared: new Set(), masked: new Map(), reveals: new Map() });
+    if (!this.rounds.has(round)) this.rounds.set(round, { keys: new Map(), shares: new Map(), masked: new Map(), reveals: new Map() });
     return this.rounds.get(round)!;
   }
   offerKey(round: number, client: number, key: Uint8Array): void { this.state(round).keys.set(client, key); }
   keys(round: number): Map<number, Uint8Array> { return this.state(round).keys; }
-  markShared(round: number, client: number): void { this.state(round).shared.add(client); }
-  shared(round: number): Set<number> { return this.state(round).shared; }
+  addShares(round: number, client: number, sealed: Map<number, Uint8Array>): void { this.state(round).shares.set(client, sealed); }
+  shared(round: number): Set<number> { return new Set(this.state(round).shares.keys()); }
+  sharesFor(round: number, recipient: number): Map<number, Uint8Array> {
+    const out = new Map<number, Uint8Array>();
+    for (const [sender, sealed] of this.state(round).shares) if (sealed.has(recipient)) out.set(sender, sealed.get(recipient)!);
+    return out;
+  }
   addMasked(round: number, client: number, vector: Uint32Array): void { this.state(round).masked.set(client, vector); }
   masked(round: number): Map<number, Uint32Array> { return this.state(round).masked; }
   addReveal(round: number, dropped: number, share: Share): void {
@@ -115,10 +126,11 @@ export class MqttSecureRoundServer {
   private constructor(private readonly client: MqttClient, private readonly fleet: string, private readonly config: FlConfig,
     private readonly modelVersion: number, public weights: Float32Array, private readonly store: SecureRoundStore, public round = 0) {}
 
-  static async start(url: string, fleet: string, config: FlConfig, modelVersion: number, weights: Float32Array,
+  static async start(url: string, credential: ServerCredential, config: FlConfig, modelVersion: number, weights: Float32Array,
     store: SecureRoundStore = new MemorySecureRoundStore()): Promise<MqttSecureRoundServer> {
     if (!config.secure_aggregation) fail("BAD_CONFIG", "this server runs secure rounds; the config has secure_aggregation false");
-    const client = await connect(url, `wisp-secure-server-${fleet}`);
+    const fleet = credential.fleet;
+    const client = await connect(url, credential);
     const server = new MqttSecureRoundServer(client, fleet, config, modelVersion, weights, store);
     client.on("message", (topic, payload) => server.receive(topic, new Uint8Array(payload)));
     for (const kind of ["key", "shares", "masked", "reveal"]) await client.subscribeAsync(`wisp/${fleet}/round/+/${kind}/+`, { qos: 1 });
@@ -136,7 +148,14 @@ export class MqttSecureRoundServer {
       } else if (t.kind === "shares") {
         if (!this.roster?.keys.has(t.client)) fail("BAD_UPDATE", "shares from a client outside the roster");
         if (payload.length !== this.roster.keys.size * (4 + SEALED_SHARE_BYTES)) fail("BAD_UPDATE", "shares of the wrong size");
-        this.store.markShared(this.round, t.client);
+        if (this.store.shared(this.round).has(t.client)) fail("BAD_UPDATE", "shares sent twice");
+        const sealed = new Map<number, Uint8Array>();
+        for (let at = 0; at < payload.length; at += 4 + SEALED_SHARE_BYTES) {
+          const recipient = Buffer.from(payload).readUInt32LE(at);
+          if (!this.roster.keys.has(recipient) || sealed.has(recipient)) fail("BAD_UPDATE", `a share for ${recipient}, not one per roster member`);
+          sealed.set(recipient, payload.slice(at + 4, at + 4 + SEALED_SHARE_BYTES));
+        }
+        this.store.addShares(this.round, t.client, sealed);
       } else if (t.kind === "masked") {
         if (!this.maskers.includes(t.client)) fail("BAD_UPDATE", "a masked vector from a client that is not masking");
         if (payload.length !== 4 * (this.weights.length + 1)) fail("BAD_UPDATE", `masked vector of ${payload.length} bytes`);
@@ -177,7 +196,8 @@ export class MqttSecureRoundServer {
   }
 
   async runRound(phaseMs = 5000): Promise<{ survivors: number[]; dropped: number[] }> {
-    const keys = this.store.keys(this.round), shared = this.store.shared(this.round), masked = this.store.masked(this.round);
+    const keys = this.store.keys(this.round), masked = this.store.masked(this.round);
+    const shared = () => this.store.shared(this.round);
     this.roster = null;
     this.maskers = [];
     this.dropped = new Set();
@@ -188,9 +208,20 @@ export class MqttSecureRoundServer {
     if (keys.size < 2) fail("RUNTIME", `round ${this.round}: ${keys.size} client(s) offered keys; secure rounds need at least 2`);
     this.roster = { threshold, keys: new Map(keys) };
     await this.publish("roster", encodeRoster(this.roster));
-    await this.until(() => shared.size === this.roster!.keys.size, phaseMs);
-    this.maskers = [...this.roster.keys.keys()].filter((id) => shared.has(id));
+    await this.until(() => shared().size === this.roster!.keys.size, phaseMs);
+    const sharedNow = shared();
+    this.maskers = [...this.roster.keys.keys()].filter((id) => sharedNow.has(id));
     if (this.maskers.length < threshold) fail("RUNTIME", `round ${this.round}: ${this.maskers.length} clients shared their keys, ${threshold} needed`);
+    // Each masker gets the shares the other maskers sealed to it.
+    for (const recipient of this.maskers) {
+      const entries = [...this.store.sharesFor(this.round, recipient)].filter(([sender]) => this.maskers.includes(sender));
+      await this.publish(`inbox/${recipient}`, Buffer.concat(entries.map(([sender, sealed]) => {
+        const entry = Buffer.alloc(4 + SEALED_SHARE_BYTES);
+        entry.writeUInt32LE(sender, 0);
+        entry.set(sealed, 4);
+        return entry;
+      })));
+    }
     await this.publish("maskers", ids(this.maskers));
     await this.until(() => masked.size === this.maskers.length, phaseMs);
     const survivors = [...masked.keys()];
@@ -224,10 +255,11 @@ export interface SecureClientOptions {
 // returns its delta and sample count, or null to sit the round out), offers
 // a fresh key, shares it, sends its clipped, weighted delta under pairwise
 // masks, and reveals its shares of dropped peers' keys.
-export async function runSecureClient(url: string, fleet: string, id: number, config: FlConfig,
+export async function runSecureClient(url: string, credential: DeviceCredential, config: FlConfig,
   train: (round: number, weights: Float32Array) => { delta: Float32Array; sampleCount: number } | null,
   options: SecureClientOptions = {}): Promise<MqttClient> {
-  const client = await connect(url, `wisp-secure-client-${fleet}-${id}`);
+  const { fleet, id } = credential;
+  const client = await connect(url, credential);
   let round = -1;
   let party: Party | null = null;
   let values: Int32Array | null = null;
@@ -271,13 +303,12 @@ export async function runSecureClient(url: string, fleet: string, id: number, co
         out.set(sealShare(party!, key, round, shares[k]), k * (4 + SEALED_SHARE_BYTES) + 4);
       });
       publish("shares", out);
-    } else if (t.kind === "shares" && roster) {
+    } else if (t.kind === "inbox" && t.client === id && roster) {
       const b = Buffer.from(payload);
-      const senderKey = roster.keys.get(t.client);
-      for (let at = 0; senderKey && at + 4 + SEALED_SHARE_BYTES <= b.length; at += 4 + SEALED_SHARE_BYTES) {
-        if (b.readUInt32LE(at) !== id) continue;
-        const share = openShare(party, senderKey, round, b.subarray(at + 4, at + 4 + SEALED_SHARE_BYTES));
-        if (share) held.set(t.client, share);
+      for (let at = 0; at + 4 + SEALED_SHARE_BYTES <= b.length; at += 4 + SEALED_SHARE_BYTES) {
+        const sender = b.readUInt32LE(at), senderKey = roster.keys.get(sender);
+        const share = senderKey && openShare(party, senderKey, round, b.subarray(at + 4, at + 4 + SEALED_SHARE_BYTES));
+        if (share) held.set(sender, share);
       }
     } else if (t.kind === "maskers" && roster) {
       const maskers = readIds(payload);
@@ -300,6 +331,6 @@ export async function runSecureClient(url: string, fleet: string, id: number, co
   }
   await client.subscribeAsync(`wisp/${fleet}/global`, { qos: 1 });
   for (const kind of ["roster", "maskers", "dropped"]) await client.subscribeAsync(`wisp/${fleet}/round/+/${kind}`, { qos: 1 });
-  await client.subscribeAsync(`wisp/${fleet}/round/+/shares/+`, { qos: 1 });
+  await client.subscribeAsync(`wisp/${fleet}/round/+/inbox/${id}`, { qos: 1 });
   return client;
 }

@@ -9,20 +9,64 @@
 // arrives; the round aggregator refuses a repeated update as a replay.
 // By default an in-process broker (aedes) on the loopback interface serves
 // the fleet; any MQTT 3.1.1/5 broker (mosquitto in the tests) works the same.
+// Either way only provisioned clients get in, and each publishes and reads
+// only what the fleet policy allows (fleet-policy.ts).
 // Rounds under secure aggregation have their own topics: mqtt-secure.ts.
 import { AddressInfo, createServer } from "node:net";
 import mqtt, { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig, RoundAggregator } from "./aggregate";
+import { checkPassword, DeviceCredential, filterCovers, Identity, MqttLogin, parseUsername, ServerCredential, topicMatches, topicRules } from "./fleet-policy";
 
 export interface Broker {
   url: string;
   close(): Promise<void>;
 }
 
-export async function startBroker(): Promise<Broker> {
+export type Log = (line: string) => void;
+export const stderrLog: Log = (line) => process.stderr.write(`wisp fl: ${line}\n`);
+
+// The embedded broker: `users` (username -> password hash, a mosquitto
+// password file's content) may connect, each under its username as client
+// id; every publish, subscription and delivery is checked against the topic
+// rules of its identity. Each refusal is logged.
+export async function startBroker(users: Map<string, string>, log: Log = stderrLog): Promise<Broker> {
   const { Aedes } = await import("aedes");
-  const aedes = await Aedes.createBroker();
+  const who = new WeakMap<object, Identity>(); // connection -> identity, once authenticated
+  const identity = (client: object | null) => (client ? who.get(client) : undefined);
+  const aedes = await Aedes.createBroker({
+    authenticate: (client, username, password, done) => {
+      const hash = username === undefined ? undefined : users.get(username);
+      const id = username === undefined ? null : parseUsername(username);
+      const refuse = (why: string) => {
+        log(`broker: refused connection of client "${client.id}": ${why}`);
+        done(Object.assign(new Error(why), { returnCode: 4 as const }), false);
+      };
+      if (!hash || !id) return refuse(username === undefined ? "no credential" : `unknown user "${username}"`);
+      if (!password || !checkPassword(hash, password.toString())) return refuse(`wrong password for "${username}"`);
+      if (client.id !== username) return refuse(`client id must be the username "${username}"`);
+      who.set(client, id);
+      done(null, true);
+    },
+    authorizePublish: (client, packet, done) => {
+      if (!client) return done(null); // the broker's own messages
+      const id = identity(client);
+      if (id && topicRules(id).publish.some((f) => topicMatches(f, packet.topic))) return done(null);
+      log(`broker: refused publish by "${client.id}" on ${packet.topic}: not its topic`);
+      done(new Error(`not allowed to publish on ${packet.topic}`));
+    },
+    authorizeSubscribe: (client, sub, done) => {
+      const id = identity(client);
+      if (id && topicRules(id).read.some((f) => filterCovers(f, sub.topic))) return done(null, sub);
+      log(`broker: refused subscription of "${client.id}" to ${sub.topic}: not its topics`);
+      done(null, null);
+    },
+    // A second guard: nothing is delivered that the reader may not read.
+    authorizeForward: (client, packet) => {
+      const id = identity(client);
+      return id && topicRules(id).read.some((f) => topicMatches(f, packet.topic)) ? packet : null;
+    },
+  });
   const server = createServer(aedes.handle as unknown as (socket: import("node:net").Socket) => void);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -51,11 +95,15 @@ export function decodeGlobal(bytes: Uint8Array): { round: number; modelVersion: 
   };
 }
 
-export function connect(url: string, clientId: string): Promise<MqttClient> {
+// Connects with a provisioned login; the username is the client id.
+export function connect(url: string, login: MqttLogin): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+    const client = mqtt.connect(url, { clientId: login.username, username: login.username, password: login.password, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
     client.once("connect", () => resolve(client));
-    client.once("error", reject);
+    client.once("error", (e) => {
+      client.end(true);
+      reject(e);
+    });
   });
 }
 
@@ -70,9 +118,10 @@ export class MqttRoundServer {
   private constructor(private readonly client: MqttClient, private readonly fleet: string, private readonly config: FlConfig,
     private readonly modelVersion: number, public weights: Float32Array, public round = 0) {}
 
-  static async start(url: string, fleet: string, config: FlConfig, modelVersion: number, weights: Float32Array): Promise<MqttRoundServer> {
+  static async start(url: string, credential: ServerCredential, config: FlConfig, modelVersion: number, weights: Float32Array): Promise<MqttRoundServer> {
     if (config.secure_aggregation) fail("BAD_CONFIG", "secure_aggregation is true: run MqttSecureRoundServer (mqtt-secure.ts), which never sees a single update");
-    const client = await connect(url, `wisp-server-${fleet}`);
+    const fleet = credential.fleet;
+    const client = await connect(url, credential);
     const server = new MqttRoundServer(client, fleet, config, modelVersion, weights);
     client.on("message", (topic, payload) => server.receive(topic, payload));
     await client.subscribeAsync(`wisp/${fleet}/round/+/update/+`, { qos: 1 });
@@ -114,9 +163,10 @@ export class MqttRoundServer {
 
 // A device: on each new global model, train and send an update (or nothing,
 // when train returns null).
-export async function runClient(url: string, fleet: string, id: number,
+export async function runClient(url: string, credential: DeviceCredential,
   train: (round: number, weights: Float32Array) => Uint8Array | null | Promise<Uint8Array | null>): Promise<MqttClient> {
-  const client = await connect(url, `wisp-client-${fleet}-${id}`);
+  const { fleet, id } = credential;
+  const client = await connect(url, credential);
   let lastRound = -1;
   client.on("message", async (topic, payload) => {
     if (topic !== `wisp/${fleet}/global`) return;
