@@ -16,14 +16,18 @@ export interface FlConfig {
   secure_aggregation: boolean;
   clip_norm: number; // each update is scaled down to at most this L2 norm
   reject_norm: number; // updates above this L2 norm (or not finite) are refused
+  max_samples: number; // the most samples one device's update may count for
+  over_max_samples: "clip" | "refuse"; // what happens to an update claiming more
 }
 
-const DEFAULTS = { clip_norm: 1, reject_norm: 100, topk: 1, update_bits: 8, secure_aggregation: false, local_epochs: 1 };
+const DEFAULTS = { clip_norm: 1, reject_norm: 100, topk: 1, update_bits: 8, secure_aggregation: false, local_epochs: 1, max_samples: 10_000, over_max_samples: "clip" };
+
+export type Log = (line: string) => void;
 
 export function parseConfig(json: unknown): FlConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) fail("BAD_CONFIG", "the configuration must be a JSON object");
   const c = { ...DEFAULTS, ...(json as Record<string, unknown>) } as Record<string, unknown>;
-  const known = new Set(["rounds", "clients_per_round", "local_epochs", "lr", "update_bits", "topk", "secure_aggregation", "clip_norm", "reject_norm"]);
+  const known = new Set(["rounds", "clients_per_round", "local_epochs", "lr", "update_bits", "topk", "secure_aggregation", "clip_norm", "reject_norm", "max_samples", "over_max_samples"]);
   for (const key of Object.keys(c)) if (!known.has(key)) fail("BAD_CONFIG", `unknown setting "${key}"`);
   const positiveInt = (k: string) => {
     if (!Number.isInteger(c[k]) || (c[k] as number) < 1) fail("BAD_CONFIG", `"${k}" must be a positive integer (got ${JSON.stringify(c[k])})`);
@@ -37,6 +41,8 @@ export function parseConfig(json: unknown): FlConfig {
   positive("lr");
   positive("clip_norm");
   positive("reject_norm");
+  positiveInt("max_samples");
+  if (c.over_max_samples !== "clip" && c.over_max_samples !== "refuse") fail("BAD_CONFIG", `"over_max_samples" must be "clip" or "refuse" (got ${JSON.stringify(c.over_max_samples)})`);
   if (c.update_bits !== 8 && c.update_bits !== 4) fail("BAD_CONFIG", `"update_bits" must be 8 or 4 (got ${JSON.stringify(c.update_bits)})`);
   if (typeof c.topk !== "number" || !(c.topk > 0 && c.topk <= 1)) fail("BAD_CONFIG", `"topk" must be in (0, 1] (got ${JSON.stringify(c.topk)})`);
   if (typeof c.secure_aggregation !== "boolean") fail("BAD_CONFIG", `"secure_aggregation" must be true or false`);
@@ -86,22 +92,38 @@ export function clipUpdate(delta: Float32Array, config: FlConfig): Float32Array 
   return delta;
 }
 
+// The weight a device's claimed sample count earns: at most max_samples
+// (clipped, logged), or refused, as the config says.
+export function boundedSamples(claimed: number, clientId: number, config: FlConfig, log: Log): number {
+  if (!Number.isInteger(claimed) || claimed < 1) fail("BAD_UPDATE", `client ${clientId} claims ${claimed} samples`);
+  if (claimed <= config.max_samples) return claimed;
+  if (config.over_max_samples === "refuse") fail("BAD_UPDATE", `client ${clientId} claims ${claimed} samples, more than max_samples ${config.max_samples}`);
+  log(`client ${clientId} claims ${claimed} samples: counted as max_samples ${config.max_samples}`);
+  return config.max_samples;
+}
+
 export class RoundAggregator {
+  // `members`: the round's roster; updates from anyone else are refused.
   constructor(
     private readonly config: FlConfig, private readonly modelVersion: number, private readonly elements: number,
     readonly round: number, private readonly store: RoundStore = new MemoryRoundStore(),
+    private readonly members: ReadonlySet<number> | null = null, private readonly log: Log = () => undefined,
   ) {}
 
   // Validates one message and keeps its clipped delta; throws BAD_UPDATE.
-  accept(message: Uint8Array): StoredUpdate {
+  // `sender`, when given, is the authenticated device the message came from
+  // (its topic, which the broker checked); the message must name the same.
+  accept(message: Uint8Array, sender?: number): StoredUpdate {
     const u = decodeUpdate(message);
+    if (sender !== undefined && u.clientId !== sender) fail("BAD_UPDATE", `message from client ${sender} names client ${u.clientId}`);
     if (u.modelVersion !== this.modelVersion) fail("BAD_UPDATE", `update for model version ${u.modelVersion}, the round is on ${this.modelVersion}`);
     if (u.round !== this.round) fail("BAD_UPDATE", `update for round ${u.round}, this is round ${this.round}`);
+    if (this.members && !this.members.has(u.clientId)) fail("BAD_UPDATE", `client ${u.clientId} is not on round ${this.round}'s roster`);
     if (u.elements !== this.elements) fail("BAD_UPDATE", `update has ${u.elements} elements, the model ${this.elements}`);
-    if (u.sampleCount < 1) fail("BAD_UPDATE", "update claims no samples");
     if (this.store.has(this.round, u.clientId)) fail("BAD_UPDATE", `client ${u.clientId} already sent an update this round (replay)`);
+    const sampleCount = boundedSamples(u.sampleCount, u.clientId, this.config, this.log);
     const delta = clipUpdate(dequantizeUpdate(u), this.config);
-    const stored = { clientId: u.clientId, sampleCount: u.sampleCount, delta };
+    const stored = { clientId: u.clientId, sampleCount, delta };
     this.store.add(this.round, stored);
     return stored;
   }

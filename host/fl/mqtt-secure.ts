@@ -26,9 +26,9 @@ import { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig } from "./aggregate";
 import { DeviceCredential, ServerCredential } from "./fleet-policy";
-import { connect, decodeGlobal, encodeGlobal } from "./mqtt";
+import { connect, decodeGlobal, encodeGlobal, Log, RosterSampler, RoundServerOptions, sampleRoster, stderrLog } from "./mqtt";
 import { maskValues, newParty, openShare, Party, SEALED_SHARE_BYTES, sealShare, shareKey, unmaskedSum } from "./secure-agg";
-import { secureAverage, secureValues } from "./secure-round";
+import { checkCommitment, checkSecureSum, Commitment, commitmentOf, secureAverage, secureValues, secureWeightCap } from "./secure-round";
 import { Share } from "./shamir";
 
 const KEY_BYTES = 32;
@@ -116,35 +116,76 @@ export class MemorySecureRoundStore implements SecureRoundStore {
   reveals(round: number, dropped: number): Share[] { return this.state(round).reveals.get(dropped) ?? []; }
 }
 
+// A key message: the 32-byte X25519 key, then the commitment (u32 weight, f32 norm bound).
+const KEY_MESSAGE_BYTES = KEY_BYTES + 8;
+
+function encodeKeyMessage(key: Uint8Array, c: Commitment): Buffer {
+  const out = Buffer.alloc(KEY_MESSAGE_BYTES);
+  out.set(key, 0);
+  out.writeUInt32LE(c.weight, KEY_BYTES);
+  out.writeFloatLE(c.normBound, KEY_BYTES + 4);
+  return out;
+}
+
+function decodeKeyMessage(bytes: Uint8Array): { key: Uint8Array; commitment: Commitment } {
+  if (bytes.length !== KEY_MESSAGE_BYTES) fail("BAD_UPDATE", `a key message is ${KEY_MESSAGE_BYTES} bytes (got ${bytes.length})`);
+  const b = Buffer.from(bytes);
+  return { key: bytes.slice(0, KEY_BYTES), commitment: { weight: b.readUInt32LE(KEY_BYTES), normBound: b.readFloatLE(KEY_BYTES + 4) } };
+}
+
+export interface SecureRoundResult {
+  survivors: number[];
+  dropped: number[];
+  refused: string | null; // why the unmasked sum was refused (the model is then unchanged)
+}
+
 export class MqttSecureRoundServer {
   readonly refused: string[] = [];
+  members: number[] = [];
+  private open = false;
   private waiters: (() => void)[] = [];
   private roster: Roster | null = null;
   private maskers: number[] = [];
   private dropped = new Set<number>();
+  private readonly log: Log;
+  private readonly sample: RosterSampler;
 
-  private constructor(private readonly client: MqttClient, private readonly fleet: string, private readonly config: FlConfig,
-    private readonly modelVersion: number, public weights: Float32Array, private readonly store: SecureRoundStore, public round = 0) {}
+  private constructor(private readonly client: MqttClient, private readonly credential: ServerCredential, private readonly config: FlConfig,
+    private readonly modelVersion: number, public weights: Float32Array, private readonly store: SecureRoundStore, options: RoundServerOptions, public round = 0) {
+    this.log = options.log ?? stderrLog;
+    this.sample = options.sample ?? ((_, devices, n) => sampleRoster(devices, n));
+  }
 
   static async start(url: string, credential: ServerCredential, config: FlConfig, modelVersion: number, weights: Float32Array,
-    store: SecureRoundStore = new MemorySecureRoundStore()): Promise<MqttSecureRoundServer> {
+    options: RoundServerOptions & { store?: SecureRoundStore } = {}): Promise<MqttSecureRoundServer> {
     if (!config.secure_aggregation) fail("BAD_CONFIG", "this server runs secure rounds; the config has secure_aggregation false");
-    const fleet = credential.fleet;
+    secureWeightCap(config); // refuses a config whose sums could overflow
     const client = await connect(url, credential);
-    const server = new MqttSecureRoundServer(client, fleet, config, modelVersion, weights, store);
+    const server = new MqttSecureRoundServer(client, credential, config, modelVersion, weights, options.store ?? new MemorySecureRoundStore(), options);
     client.on("message", (topic, payload) => server.receive(topic, new Uint8Array(payload)));
-    for (const kind of ["key", "shares", "masked", "reveal"]) await client.subscribeAsync(`wisp/${fleet}/round/+/${kind}/+`, { qos: 1 });
+    for (const kind of ["key", "shares", "masked", "reveal"]) await client.subscribeAsync(`wisp/${credential.fleet}/round/+/${kind}/+`, { qos: 1 });
     return server;
   }
 
+  private refuse(topic: string, why: string): void {
+    this.refused.push(`${topic}: ${why}`);
+    this.log(`refused ${topic}: ${why}`);
+  }
+
   private receive(topic: string, payload: Uint8Array): void {
-    const t = parseTopic(this.fleet, topic);
-    if (!t || t.round !== this.round || t.client < 0) return;
+    const t = parseTopic(this.credential.fleet, topic);
+    if (!t || t.client < 0) return this.refuse(topic, "not a device's round topic");
+    if (t.round < this.round) return this.refuse(topic, `round ${t.round} is closed`);
+    if (!this.open) return this.refuse(topic, "no round is open");
+    if (t.round !== this.round) return this.refuse(topic, `round ${t.round} has not started (this is round ${this.round})`);
     try {
+      if (!this.members.includes(t.client)) fail("BAD_UPDATE", `client ${t.client} is not on round ${this.round}'s roster`);
       if (t.kind === "key") {
-        if (payload.length !== KEY_BYTES) fail("BAD_UPDATE", "a public key is 32 bytes");
-        const keys = this.store.keys(this.round);
-        if (!this.roster && keys.size < this.config.clients_per_round && !keys.has(t.client)) this.store.offerKey(this.round, t.client, payload);
+        const { commitment } = decodeKeyMessage(payload);
+        checkCommitment(commitment, this.config);
+        if (this.roster) fail("BAD_UPDATE", "the key phase is over");
+        if (this.store.keys(this.round).has(t.client)) fail("BAD_UPDATE", "a second key this round (replay)");
+        this.store.offerKey(this.round, t.client, payload);
       } else if (t.kind === "shares") {
         if (!this.roster?.keys.has(t.client)) fail("BAD_UPDATE", "shares from a client outside the roster");
         if (payload.length !== this.roster.keys.size * (4 + SEALED_SHARE_BYTES)) fail("BAD_UPDATE", "shares of the wrong size");
@@ -159,7 +200,8 @@ export class MqttSecureRoundServer {
       } else if (t.kind === "masked") {
         if (!this.maskers.includes(t.client)) fail("BAD_UPDATE", "a masked vector from a client that is not masking");
         if (payload.length !== 4 * (this.weights.length + 1)) fail("BAD_UPDATE", `masked vector of ${payload.length} bytes`);
-        if (!this.store.masked(this.round).has(t.client)) this.store.addMasked(this.round, t.client, new Uint32Array(payload.slice().buffer));
+        if (this.store.masked(this.round).has(t.client)) fail("BAD_UPDATE", "a second masked vector (replay)");
+        this.store.addMasked(this.round, t.client, new Uint32Array(payload.slice().buffer));
       } else if (t.kind === "reveal") {
         if (!this.store.masked(this.round).has(t.client)) fail("BAD_UPDATE", "a reveal from a client that sent no vector");
         const b = Buffer.from(payload);
@@ -169,9 +211,11 @@ export class MqttSecureRoundServer {
           if (!this.dropped.has(dropped)) fail("BAD_UPDATE", `a share of client ${dropped}, which did not drop`);
           this.store.addReveal(this.round, dropped, { x: b[at + 4], y: new Uint8Array(b.subarray(at + 5, at + 37)) });
         }
+      } else {
+        fail("BAD_UPDATE", `devices do not send "${t.kind}"`);
       }
     } catch (e) {
-      this.refused.push(`${topic}: ${(e as Error).message}`);
+      this.refuse(topic, (e as Error).message);
     }
     this.waiters.forEach((w) => w());
   }
@@ -192,21 +236,35 @@ export class MqttSecureRoundServer {
   }
 
   private publish(kind: string, payload: Uint8Array): Promise<unknown> {
-    return this.client.publishAsync(`wisp/${this.fleet}/round/${this.round}/${kind}`, Buffer.from(payload), { qos: 1 });
+    return this.client.publishAsync(`wisp/${this.credential.fleet}/round/${this.round}/${kind}`, Buffer.from(payload), { qos: 1 });
   }
 
-  async runRound(phaseMs = 5000): Promise<{ survivors: number[]; dropped: number[] }> {
+  // One round; a round that cannot finish (too few devices) throws RUNTIME,
+  // one whose unmasked sum breaks the commitments leaves the model as it was.
+  async runRound(phaseMs = 5000): Promise<SecureRoundResult> {
+    try {
+      return await this.phases(phaseMs);
+    } finally {
+      this.open = false;
+      this.round++;
+    }
+  }
+
+  private async phases(phaseMs: number): Promise<SecureRoundResult> {
     const keys = this.store.keys(this.round), masked = this.store.masked(this.round);
     const shared = () => this.store.shared(this.round);
     this.roster = null;
     this.maskers = [];
     this.dropped = new Set();
-    const n = this.config.clients_per_round;
-    await this.client.publishAsync(`wisp/${this.fleet}/global`, Buffer.from(encodeGlobal(this.round, this.modelVersion, this.weights)), { qos: 1, retain: true });
-    await this.until(() => keys.size >= n, phaseMs);
+    this.members = this.sample(this.round, this.credential.devices, this.config.clients_per_round);
+    this.open = true;
+    await this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
+      Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members: this.members, weights: this.weights })), { qos: 1, retain: true });
+    await this.until(() => keys.size >= this.members.length, phaseMs);
     const threshold = Math.floor(keys.size / 2) + 1;
     if (keys.size < 2) fail("RUNTIME", `round ${this.round}: ${keys.size} client(s) offered keys; secure rounds need at least 2`);
-    this.roster = { threshold, keys: new Map(keys) };
+    const offered = new Map([...keys].map(([id, m]) => [id, decodeKeyMessage(m)]));
+    this.roster = { threshold, keys: new Map([...offered].map(([id, o]) => [id, o.key])) };
     await this.publish("roster", encodeRoster(this.roster));
     await this.until(() => shared().size === this.roster!.keys.size, phaseMs);
     const sharedNow = shared();
@@ -234,10 +292,16 @@ export class MqttSecureRoundServer {
     const publicKeys = new Map(this.maskers.map((id) => [id, this.roster!.keys.get(id)!]));
     const droppedShares = new Map([...this.dropped].map((d) => [d, this.store.reveals(this.round, d)]));
     const sum = unmaskedSum(masked, publicKeys, droppedShares, this.round, threshold);
+    const result = { survivors, dropped: [...this.dropped] };
+    const why = checkSecureSum(sum, survivors.map((id) => offered.get(id)!.commitment), this.config);
+    if (why) {
+      // A device changed its vector after masking; the sum cannot say which one.
+      this.log(`round ${this.round} dropped, the model is unchanged: ${why}`);
+      return { ...result, refused: why };
+    }
     const step = secureAverage(sum, survivors.length, this.config);
     this.weights = Float32Array.from(this.weights, (w, i) => w + step[i]);
-    this.round++;
-    return { survivors, dropped: [...this.dropped] };
+    return { ...result, refused: null };
   }
 
   async close(): Promise<void> {
@@ -249,6 +313,8 @@ export interface SecureClientOptions {
   // Stop after sending the shares (before the masked vector) in this round:
   // a device that drops mid-round, for tests.
   dropInRound?: number;
+  // Change the masked vector before sending it: a cheating device, for tests.
+  afterMasking?: (round: number, masked: Uint32Array) => void;
 }
 
 // A device in secure rounds: on each new global model it trains (train
@@ -264,6 +330,7 @@ export async function runSecureClient(url: string, credential: DeviceCredential,
   let party: Party | null = null;
   let values: Int32Array | null = null;
   let roster: Roster | null = null;
+  let sentMasked = false;
   const held = new Map<number, Share>(); // sender -> its share for us
   // A message that cannot be sent makes this device one that dropped: the
   // round goes on without it.
@@ -283,17 +350,21 @@ export async function runSecureClient(url: string, credential: DeviceCredential,
       if (global.round <= round) return;
       round = global.round;
       roster = null;
+      sentMasked = false;
       held.clear();
+      party = null;
+      if (!global.members.includes(id)) return; // not asked this round
       const result = train(round, global.weights);
-      if (!result) { party = null; return; }
+      if (!result) return;
       values = secureValues(result.delta, result.sampleCount, config);
       party = newParty(id);
-      publish("key", party.publicKey);
+      publish("key", encodeKeyMessage(party.publicKey, commitmentOf(result.delta, result.sampleCount, config)));
       return;
     }
     const t = parseTopic(fleet, topic);
     if (!t || t.round !== round || !party || !values) return;
     if (t.kind === "roster") {
+      if (roster) return; // one roster per round
       roster = decodeRoster(payload);
       if (!roster.keys.has(id)) { party = null; return; }
       const shares = shareKey(party, roster.keys.size, roster.threshold);
@@ -312,9 +383,11 @@ export async function runSecureClient(url: string, credential: DeviceCredential,
       }
     } else if (t.kind === "maskers" && roster) {
       const maskers = readIds(payload);
-      if (!maskers.includes(id) || options.dropInRound === round) return;
+      if (!maskers.includes(id) || options.dropInRound === round || sentMasked) return;
+      sentMasked = true;
       const peers = maskers.map((m) => ({ id: m, publicKey: roster!.keys.get(m)! })).filter((p) => p.publicKey);
       const masked = maskValues(party, values, peers, round);
+      options.afterMasking?.(round, masked);
       publish("masked", new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength));
     } else if (t.kind === "dropped") {
       const reveal = readIds(payload).flatMap((d) => {

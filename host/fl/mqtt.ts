@@ -12,10 +12,11 @@
 // Either way only provisioned clients get in, and each publishes and reads
 // only what the fleet policy allows (fleet-policy.ts).
 // Rounds under secure aggregation have their own topics: mqtt-secure.ts.
+import { randomInt } from "node:crypto";
 import { AddressInfo, createServer } from "node:net";
 import mqtt, { MqttClient } from "mqtt";
 import { fail } from "../errors";
-import { FlConfig, RoundAggregator } from "./aggregate";
+import { FlConfig, Log, MemoryRoundStore, RoundAggregator } from "./aggregate";
 import { checkPassword, DeviceCredential, filterCovers, Identity, MqttLogin, parseUsername, ServerCredential, topicMatches, topicRules } from "./fleet-policy";
 
 export interface Broker {
@@ -23,7 +24,7 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-export type Log = (line: string) => void;
+export type { Log };
 export const stderrLog: Log = (line) => process.stderr.write(`wisp fl: ${line}\n`);
 
 // The embedded broker: `users` (username -> password hash, a mosquitto
@@ -76,23 +77,52 @@ export async function startBroker(users: Map<string, string>, log: Log = stderrL
   };
 }
 
-export function encodeGlobal(round: number, modelVersion: number, weights: Float32Array): Uint8Array {
-  const out = new Uint8Array(8 + 4 * weights.length);
+// The global model message: u32 round, u32 model version, u32 n, the n
+// device ids on the round's roster (the server chose them), f32 parameters.
+export interface GlobalModel {
+  round: number;
+  modelVersion: number;
+  members: number[];
+  weights: Float32Array;
+}
+
+export function encodeGlobal(g: GlobalModel): Uint8Array {
+  const at = 12 + 4 * g.members.length;
+  const out = new Uint8Array(at + 4 * g.weights.length);
   const v = new DataView(out.buffer);
-  v.setUint32(0, round, true);
-  v.setUint32(4, modelVersion, true);
-  weights.forEach((w, i) => v.setFloat32(8 + 4 * i, w, true));
+  [g.round, g.modelVersion, g.members.length, ...g.members].forEach((x, i) => v.setUint32(4 * i, x, true));
+  g.weights.forEach((w, i) => v.setFloat32(at + 4 * i, w, true));
   return out;
 }
 
-export function decodeGlobal(bytes: Uint8Array): { round: number; modelVersion: number; weights: Float32Array } {
-  if (bytes.length < 8 || bytes.length % 4 !== 0) fail("BAD_UPDATE", "global model message has a bad size");
+export function decodeGlobal(bytes: Uint8Array): GlobalModel {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 12 || bytes.length % 4 !== 0 || bytes.length < 12 + 4 * v.getUint32(8, true)) fail("BAD_UPDATE", "global model message has a bad size");
+  const n = v.getUint32(8, true), at = 12 + 4 * n;
   return {
     round: v.getUint32(0, true),
     modelVersion: v.getUint32(4, true),
-    weights: Float32Array.from({ length: (bytes.length - 8) / 4 }, (_, i) => v.getFloat32(8 + 4 * i, true)),
+    members: Array.from({ length: n }, (_, i) => v.getUint32(12 + 4 * i, true)),
+    weights: Float32Array.from({ length: (bytes.length - at) / 4 }, (_, i) => v.getFloat32(at + 4 * i, true)),
   };
+}
+
+// A round's roster: `n` of the provisioned devices, drawn uniformly at
+// random by the server, so no device picks the round it joins.
+export function sampleRoster(devices: number[], n: number): number[] {
+  const pool = [...new Set(devices)];
+  for (let i = 0; i < Math.min(n, pool.length); i++) {
+    const j = i + randomInt(pool.length - i);
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, Math.min(n, pool.length)).sort((a, b) => a - b);
+}
+
+export type RosterSampler = (round: number, devices: number[], n: number) => number[];
+
+export interface RoundServerOptions {
+  log?: Log; // every refusal and every clipped claim; stderr by default
+  sample?: RosterSampler; // who is asked in each round; sampleRoster by default
 }
 
 // Connects with a provisioned login; the username is the client id.
@@ -107,51 +137,83 @@ export function connect(url: string, login: MqttLogin): Promise<MqttClient> {
   });
 }
 
-// The server side of rounds: publishes the global model, gathers updates
-// through the round aggregator, and publishes the FedAvg result.
+// The server side of rounds: picks the round's roster, publishes the
+// global model with it, gathers the members' updates through the round
+// aggregator, and publishes the FedAvg result. Anything else is refused
+// with a logged reason, never an exception.
 export class MqttRoundServer {
-  private aggregator!: RoundAggregator;
-  private accepted = 0;
-  private onRoundDone: (() => void) | null = null;
+  private aggregator: RoundAggregator | null = null;
+  private answered = new Set<number>();
+  private onAnswer: (() => void) | null = null;
   readonly refused: string[] = [];
+  members: number[] = [];
+  private readonly log: Log;
+  private readonly sample: RosterSampler;
 
-  private constructor(private readonly client: MqttClient, private readonly fleet: string, private readonly config: FlConfig,
-    private readonly modelVersion: number, public weights: Float32Array, public round = 0) {}
+  private constructor(private readonly client: MqttClient, private readonly credential: ServerCredential, private readonly config: FlConfig,
+    private readonly modelVersion: number, public weights: Float32Array, options: RoundServerOptions, public round = 0) {
+    this.log = options.log ?? stderrLog;
+    this.sample = options.sample ?? ((_, devices, n) => sampleRoster(devices, n));
+  }
 
-  static async start(url: string, credential: ServerCredential, config: FlConfig, modelVersion: number, weights: Float32Array): Promise<MqttRoundServer> {
+  static async start(url: string, credential: ServerCredential, config: FlConfig, modelVersion: number, weights: Float32Array,
+    options: RoundServerOptions = {}): Promise<MqttRoundServer> {
     if (config.secure_aggregation) fail("BAD_CONFIG", "secure_aggregation is true: run MqttSecureRoundServer (mqtt-secure.ts), which never sees a single update");
-    const fleet = credential.fleet;
     const client = await connect(url, credential);
-    const server = new MqttRoundServer(client, fleet, config, modelVersion, weights);
-    client.on("message", (topic, payload) => server.receive(topic, payload));
-    await client.subscribeAsync(`wisp/${fleet}/round/+/update/+`, { qos: 1 });
+    const server = new MqttRoundServer(client, credential, config, modelVersion, weights, options);
+    client.on("message", (topic, payload) => server.receive(topic, new Uint8Array(payload)));
+    await client.subscribeAsync(`wisp/${credential.fleet}/round/+/update/+`, { qos: 1 });
     return server;
   }
 
-  private receive(topic: string, payload: Buffer): void {
+  private refuse(topic: string, why: string): void {
+    this.refused.push(`${topic}: ${why}`);
+    this.log(`refused ${topic}: ${why}`);
+  }
+
+  private receive(topic: string, payload: Uint8Array): void {
+    const t = /^wisp\/[^/]+\/round\/(\d+)\/update\/(\d+)$/.exec(topic);
+    if (!t) return this.refuse(topic, "not an update topic");
+    const round = Number(t[1]), sender = Number(t[2]);
+    if (round < this.round) return this.refuse(topic, `round ${round} is closed`);
+    if (!this.aggregator) return this.refuse(topic, "no round is open");
+    if (round !== this.aggregator.round) return this.refuse(topic, `round ${round} has not started (this is round ${this.aggregator.round})`);
     try {
-      this.aggregator.accept(new Uint8Array(payload));
-      this.accepted++;
-      if (this.accepted >= this.config.clients_per_round) this.onRoundDone?.();
+      // The topic's device id is the authenticated sender: the broker lets a device publish only on its own.
+      this.aggregator.accept(payload, sender);
+      this.answered.add(sender);
+      this.onAnswer?.();
     } catch (e) {
-      this.refused.push(`${topic}: ${(e as Error).message}`);
+      this.refuse(topic, (e as Error).message);
     }
   }
 
-  // Publishes the global model, waits for clients_per_round updates, averages.
+  // Publishes the global model to a sampled roster and waits until every
+  // member answered, or `timeoutMs`; then averages what was accepted.
   async runRound(timeoutMs = 30_000): Promise<void> {
-    this.aggregator = new RoundAggregator(this.config, this.modelVersion, this.weights.length, this.round);
-    this.accepted = 0;
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`round ${this.round}: ${this.accepted} of ${this.config.clients_per_round} updates`)), timeoutMs);
-      this.onRoundDone = () => {
+    this.members = this.sample(this.round, this.credential.devices, this.config.clients_per_round);
+    this.answered = new Set();
+    this.aggregator = new RoundAggregator(this.config, this.modelVersion, this.weights.length, this.round, new MemoryRoundStore(), new Set(this.members), this.log);
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.onAnswer = () => {
+        if (this.answered.size < this.members.length) return;
         clearTimeout(timer);
         resolve();
       };
     });
-    await this.client.publishAsync(`wisp/${this.fleet}/global`, Buffer.from(encodeGlobal(this.round, this.modelVersion, this.weights)), { qos: 1, retain: true });
+    await this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
+      Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members: this.members, weights: this.weights })), { qos: 1, retain: true });
     await done;
-    const step = this.aggregator.average();
+    this.onAnswer = null;
+    const aggregator = this.aggregator;
+    this.aggregator = null; // closed: later updates for it are refused
+    if (this.answered.size === 0) {
+      this.round++;
+      fail("RUNTIME", `round ${this.round - 1}: none of the ${this.members.length} members sent an update within ${timeoutMs} ms`);
+    }
+    if (this.answered.size < this.members.length) this.log(`round ${this.round} closed with ${this.answered.size} of ${this.members.length} members' updates`);
+    const step = aggregator.average();
     this.weights = Float32Array.from(this.weights, (w, i) => w + step[i]);
     this.round++;
   }
@@ -174,10 +236,11 @@ export async function runClient(url: string, credential: DeviceCredential,
     try {
       global = decodeGlobal(new Uint8Array(payload));
     } catch {
-      return; // a malformed model message (anyone can publish) is ignored
+      return; // a malformed model message is ignored
     }
     if (global.round <= lastRound) return;
     lastRound = global.round;
+    if (!global.members.includes(id)) return; // not asked this round
     const update = await train(global.round, global.weights);
     // An update that cannot be sent is a device that dropped out of the round.
     if (update) await client.publishAsync(`wisp/${fleet}/round/${global.round}/update/${id}`, Buffer.from(update), { qos: 1 }).catch(() => undefined);
