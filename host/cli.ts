@@ -19,14 +19,15 @@ const USAGE = `usage:
   wisp listen <model.tflite|model.wisp> <file.wav> [--json] [--score <windows.json>]
   wisp build-module <model.tflite|model.wisp> -o <runtime.wasm> [--with-audio]
   wisp fetch-models [--dir <folder>]
-  wisp fl provision --devices <N> --out <dir> [--fleet <name>]`;
+  wisp fl provision --devices <N> --out <dir> [--fleet <name>]
+  wisp fl serve --config <fl.json> --server <server.json> --broker <mqtt://host:port> (--params <N> | --weights <f32 file>)`;
 
 interface Args {
   positional: string[];
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--devices", "--out", "--fleet"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];

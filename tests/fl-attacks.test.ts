@@ -50,7 +50,7 @@ async function withFleet(name: string, body: (f: Fleet) => Promise<void>): Promi
   }
 }
 
-const config = parseConfig({ rounds: 1, clients_per_round: 4, lr: 0.1, clip_norm: 10, reject_norm: 100, max_samples: 10 });
+const config = parseConfig({ rounds: 1, clients_per_round: 4, lr: 0.1, clip_norm: 10, reject_norm: 100, max_samples: 10, store: ":memory:" });
 
 async function honestDevices(f: Fleet, ids: number[], delayMs = 0): Promise<void> {
   for (const id of ids) f.clients.push(await runClient(f.url, f.p.devices[id], async (round) => {
@@ -152,7 +152,7 @@ test("messages before any round, for a closed round or for a future one are refu
 
 // Secure rounds: four devices, device c proposes 0.01 (c + 1) from 10 samples; device 3 cheats after masking.
 async function secureRound(name: string, cheat: ((masked: Uint32Array) => void) | null) {
-  const c = parseConfig({ rounds: 1, clients_per_round: 4, lr: 0.1, clip_norm: 1, reject_norm: 100, secure_aggregation: true, max_samples: 10 });
+  const c = parseConfig({ rounds: 1, clients_per_round: 4, lr: 0.1, clip_norm: 1, reject_norm: 100, secure_aggregation: true, max_samples: 10, store: ":memory:" });
   let outcome!: { weights: Float32Array; refused: string | null; log: string[] };
   await withFleet(name, async (f) => {
     const server = await MqttSecureRoundServer.start(f.url, f.p.server, c, 1, new Float32Array(N), { sample: () => [0, 1, 2, 3], log: (l) => f.log.push(l) });

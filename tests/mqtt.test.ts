@@ -27,7 +27,7 @@ function update(round: number, id: number): Uint8Array {
 
 async function federate(url: string, p: Provisioned): Promise<void> {
   const fleet = p.server.fleet;
-  const config = parseConfig({ rounds: 3, clients_per_round: 3, lr: 0.1, clip_norm: 10, reject_norm: 100 });
+  const config = parseConfig({ rounds: 3, clients_per_round: 3, lr: 0.1, clip_norm: 10, reject_norm: 100, store: ":memory:" });
   const log: string[] = [];
   const server = await MqttRoundServer.start(url, p.server, config, 1, new Float32Array(N), { sample: () => [0, 1, 2], log: (l) => log.push(l) });
   const clients = await Promise.all([0, 1].map((id) => runClient(url, p.devices[id], (round) => update(round, id))));
@@ -67,7 +67,7 @@ async function federate(url: string, p: Provisioned): Promise<void> {
 // from 10 samples; device 3 drops in round 1 after sharing its key.
 async function federateSecurely(url: string, p: Provisioned): Promise<void> {
   const fleet = p.server.fleet;
-  const config = parseConfig({ rounds: 3, clients_per_round: 5, lr: 0.1, clip_norm: 10, reject_norm: 100, secure_aggregation: true });
+  const config = parseConfig({ rounds: 3, clients_per_round: 5, lr: 0.1, clip_norm: 10, reject_norm: 100, secure_aggregation: true, store: ":memory:" });
   const server = await MqttSecureRoundServer.start(url, p.server, config, 1, new Float32Array(N), { sample: () => [0, 1, 2, 3, 4], log: () => undefined });
   const delta = (id: number) => new Float32Array(N).fill(0.01 * (id + 1));
   const clients = await Promise.all([0, 1, 2, 3, 4].map((id) => runSecureClient(url, p.devices[id], config, () => ({ delta: delta(id), sampleCount: 10 }), { dropInRound: id === 3 ? 1 : undefined })));

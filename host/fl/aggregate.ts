@@ -18,16 +18,17 @@ export interface FlConfig {
   reject_norm: number; // updates above this L2 norm (or not finite) are refused
   max_samples: number; // the most samples one device's update may count for
   over_max_samples: "clip" | "refuse"; // what happens to an update claiming more
+  store: string; // the SQLite file the server keeps its rounds in; ":memory:" keeps them in memory (tests)
 }
 
-const DEFAULTS = { clip_norm: 1, reject_norm: 100, topk: 1, update_bits: 8, secure_aggregation: false, local_epochs: 1, max_samples: 10_000, over_max_samples: "clip" };
+const DEFAULTS = { clip_norm: 1, reject_norm: 100, topk: 1, update_bits: 8, secure_aggregation: false, local_epochs: 1, max_samples: 10_000, over_max_samples: "clip", store: "fl-rounds.sqlite" };
 
 export type Log = (line: string) => void;
 
 export function parseConfig(json: unknown): FlConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) fail("BAD_CONFIG", "the configuration must be a JSON object");
   const c = { ...DEFAULTS, ...(json as Record<string, unknown>) } as Record<string, unknown>;
-  const known = new Set(["rounds", "clients_per_round", "local_epochs", "lr", "update_bits", "topk", "secure_aggregation", "clip_norm", "reject_norm", "max_samples", "over_max_samples"]);
+  const known = new Set(["rounds", "clients_per_round", "local_epochs", "lr", "update_bits", "topk", "secure_aggregation", "clip_norm", "reject_norm", "max_samples", "over_max_samples", "store"]);
   for (const key of Object.keys(c)) if (!known.has(key)) fail("BAD_CONFIG", `unknown setting "${key}"`);
   const positiveInt = (k: string) => {
     if (!Number.isInteger(c[k]) || (c[k] as number) < 1) fail("BAD_CONFIG", `"${k}" must be a positive integer (got ${JSON.stringify(c[k])})`);
@@ -42,6 +43,7 @@ export function parseConfig(json: unknown): FlConfig {
   positive("clip_norm");
   positive("reject_norm");
   positiveInt("max_samples");
+  if (typeof c.store !== "string" || c.store === "") fail("BAD_CONFIG", `"store" must be a file name, or ":memory:" (got ${JSON.stringify(c.store)})`);
   if (c.over_max_samples !== "clip" && c.over_max_samples !== "refuse") fail("BAD_CONFIG", `"over_max_samples" must be "clip" or "refuse" (got ${JSON.stringify(c.over_max_samples)})`);
   if (c.update_bits !== 8 && c.update_bits !== 4) fail("BAD_CONFIG", `"update_bits" must be 8 or 4 (got ${JSON.stringify(c.update_bits)})`);
   if (typeof c.topk !== "number" || !(c.topk > 0 && c.topk <= 1)) fail("BAD_CONFIG", `"topk" must be in (0, 1] (got ${JSON.stringify(c.topk)})`);
@@ -61,6 +63,36 @@ export interface RoundStore {
   has(round: number, clientId: number): boolean;
   add(round: number, update: StoredUpdate): void;
   updates(round: number): StoredUpdate[];
+}
+
+// What a round server must not forget between rounds, beside the updates:
+// the global model each round starts from, and each round's roster and
+// phase (with what the phase decided), so a restarted server resumes.
+export interface RoundState {
+  members: number[];
+  phase: string; // "open" and "done" for plain rounds; secure rounds: secure-phases in mqtt-secure.ts
+  detail: Record<string, unknown>;
+}
+
+export interface RoundHistory {
+  latestModel(): { round: number; weights: Float32Array } | null;
+  saveModel(round: number, weights: Float32Array): void; // the model round `round` starts from
+  roundState(round: number): RoundState | null;
+  setRoundState(round: number, state: RoundState): void;
+  transaction<T>(f: () => T): T; // all of f's writes, or none
+}
+
+export class MemoryRoundHistory implements RoundHistory {
+  private models = new Map<number, Float32Array>();
+  private states = new Map<number, RoundState>();
+  latestModel() {
+    const round = Math.max(-1, ...this.models.keys());
+    return round < 0 ? null : { round, weights: this.models.get(round)!.slice() };
+  }
+  saveModel(round: number, weights: Float32Array): void { this.models.set(round, weights.slice()); }
+  roundState(round: number): RoundState | null { return this.states.get(round) ?? null; }
+  setRoundState(round: number, state: RoundState): void { this.states.set(round, structuredClone(state)); }
+  transaction<T>(f: () => T): T { return f(); }
 }
 
 export class MemoryRoundStore implements RoundStore {
@@ -128,9 +160,10 @@ export class RoundAggregator {
     return stored;
   }
 
-  // FedAvg: the sample-weighted mean of the clipped deltas.
+  // FedAvg: the sample-weighted mean of the clipped deltas, summed in client
+  // id order, so the result does not depend on the order updates arrived in.
   average(): Float32Array {
-    const updates = this.store.updates(this.round);
+    const updates = this.store.updates(this.round).sort((a, b) => a.clientId - b.clientId);
     if (updates.length === 0) fail("BAD_UPDATE", "no update was accepted this round");
     const total = updates.reduce((s, u) => s + u.sampleCount, 0);
     const out = new Float32Array(this.elements);

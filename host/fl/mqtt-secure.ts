@@ -26,7 +26,8 @@ import { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig } from "./aggregate";
 import { DeviceCredential, ServerCredential } from "./fleet-policy";
-import { connect, decodeGlobal, encodeGlobal, Log, RosterSampler, RoundServerOptions, sampleRoster, stderrLog } from "./mqtt";
+import { addStep, connect, decodeGlobal, encodeGlobal, Log, RosterSampler, RoundServerOptions, sampleRoster, stderrLog } from "./mqtt";
+import { openStores, Stores } from "./sqlite-store";
 import { maskValues, newParty, openShare, Party, SEALED_SHARE_BYTES, sealShare, shareKey, unmaskedSum } from "./secure-agg";
 import { checkCommitment, checkSecureSum, Commitment, commitmentOf, secureAverage, secureValues, secureWeightCap } from "./secure-round";
 import { Share } from "./shamir";
@@ -139,32 +140,80 @@ export interface SecureRoundResult {
   refused: string | null; // why the unmasked sum was refused (the model is then unchanged)
 }
 
+// A secure round's phases, each decided, stored, then announced, so that a
+// restarted server resumes at the stored phase by announcing it again
+// (devices ignore a repeated announcement):
+//   keys    global model published; gathering keys and commitments
+//   shares  roster decided and published; gathering sealed shares
+//   masked  maskers decided, inboxes and maskers published; gathering masked vectors
+//   reveal  dropped decided and published; gathering their key shares
+//   done / dropped / failed
+interface SecureDetail {
+  roster?: number[];
+  threshold?: number;
+  maskers?: number[];
+  dropped?: number[];
+  refused?: string;
+}
+
 export class MqttSecureRoundServer {
   readonly refused: string[] = [];
   members: number[] = [];
+  weights: Float32Array;
+  round = 0;
+  private client!: MqttClient;
   private open = false;
   private waiters: (() => void)[] = [];
   private roster: Roster | null = null;
   private maskers: number[] = [];
   private dropped = new Set<number>();
   private readonly log: Log;
+  private readonly event: (e: string) => void;
   private readonly sample: RosterSampler;
+  private readonly stores: Stores;
+  private readonly store: SecureRoundStore;
 
-  private constructor(private readonly client: MqttClient, private readonly credential: ServerCredential, private readonly config: FlConfig,
-    private readonly modelVersion: number, public weights: Float32Array, private readonly store: SecureRoundStore, options: RoundServerOptions, public round = 0) {
+  private constructor(private readonly credential: ServerCredential, private readonly config: FlConfig,
+    private readonly modelVersion: number, initial: Float32Array, options: RoundServerOptions) {
     this.log = options.log ?? stderrLog;
+    this.event = options.onEvent ?? (() => undefined);
     this.sample = options.sample ?? ((_, devices, n) => sampleRoster(devices, n));
+    this.stores = options.stores ?? openStores(config.store);
+    this.store = this.stores.secure;
+    const latest = this.stores.history.latestModel();
+    if (latest && latest.weights.length !== initial.length) fail("BAD_CONFIG", `the store ${config.store} holds a model of ${latest.weights.length} parameters, not ${initial.length}`);
+    this.weights = latest ? latest.weights : initial.slice();
+    this.round = latest ? latest.round : 0;
+    this.restore();
   }
 
   static async start(url: string, credential: ServerCredential, config: FlConfig, modelVersion: number, weights: Float32Array,
-    options: RoundServerOptions & { store?: SecureRoundStore } = {}): Promise<MqttSecureRoundServer> {
+    options: RoundServerOptions = {}): Promise<MqttSecureRoundServer> {
     if (!config.secure_aggregation) fail("BAD_CONFIG", "this server runs secure rounds; the config has secure_aggregation false");
     secureWeightCap(config); // refuses a config whose sums could overflow
-    const client = await connect(url, credential);
-    const server = new MqttSecureRoundServer(client, credential, config, modelVersion, weights, options.store ?? new MemorySecureRoundStore(), options);
-    client.on("message", (topic, payload) => server.receive(topic, new Uint8Array(payload)));
-    for (const kind of ["key", "shares", "masked", "reveal"]) await client.subscribeAsync(`wisp/${credential.fleet}/round/+/${kind}/+`, { qos: 1 });
+    const server = new MqttSecureRoundServer(credential, config, modelVersion, weights, options);
+    server.client = await connect(url, credential, (topic, payload) => server.receive(topic, new Uint8Array(payload)));
+    for (const kind of ["key", "shares", "masked", "reveal"]) await server.client.subscribeAsync(`wisp/${credential.fleet}/round/+/${kind}/+`, { qos: 1 });
     return server;
+  }
+
+  // The current round's decisions, from the store (a resumed round) or none.
+  private restore(): { phase: string; detail: SecureDetail } | null {
+    const state = this.stores.history.roundState(this.round);
+    if (!state || !["keys", "shares", "masked", "reveal"].includes(state.phase)) return null;
+    const d = state.detail as SecureDetail;
+    const keys = this.store.keys(this.round);
+    this.members = state.members;
+    this.open = true;
+    this.roster = d.roster ? { threshold: d.threshold!, keys: new Map(d.roster.map((id) => [id, decodeKeyMessage(keys.get(id)!).key])) } : null;
+    this.maskers = d.maskers ?? [];
+    this.dropped = new Set(d.dropped ?? []);
+    return { phase: state.phase, detail: d };
+  }
+
+  private enter(phase: string, detail: SecureDetail): void {
+    this.stores.history.setRoundState(this.round, { members: this.members, phase, detail: { ...detail } });
+    this.event(`phase ${this.round} ${phase}`);
   }
 
   private refuse(topic: string, why: string): void {
@@ -239,73 +288,108 @@ export class MqttSecureRoundServer {
     return this.client.publishAsync(`wisp/${this.credential.fleet}/round/${this.round}/${kind}`, Buffer.from(payload), { qos: 1 });
   }
 
-  // One round; a round that cannot finish (too few devices) throws RUNTIME,
-  // one whose unmasked sum breaks the commitments leaves the model as it was.
+  // One round (or the rest of a resumed one). A round that cannot finish
+  // (too few devices) throws RUNTIME, one whose unmasked sum breaks the
+  // commitments leaves the model as it was; either way the next round follows.
   async runRound(phaseMs = 5000): Promise<SecureRoundResult> {
+    let outcome: { phase: string; refused: string | null; survivors: number[]; dropped: number[] } = { phase: "failed", refused: null, survivors: [], dropped: [] };
+    const before = this.weights;
     try {
-      return await this.phases(phaseMs);
+      outcome = await this.phases(phaseMs);
+      return { survivors: outcome.survivors, dropped: outcome.dropped, refused: outcome.refused };
     } finally {
+      const history = this.stores.history;
+      if (outcome.phase === "failed") this.weights = before;
+      history.transaction(() => {
+        history.setRoundState(this.round, { members: this.members, phase: outcome.phase, detail: outcome.refused ? { refused: outcome.refused } : {} });
+        history.saveModel(this.round + 1, this.weights);
+      });
+      this.event(`done ${this.round}`);
       this.open = false;
+      this.roster = null;
+      this.maskers = [];
+      this.dropped = new Set();
       this.round++;
     }
   }
 
-  private async phases(phaseMs: number): Promise<SecureRoundResult> {
-    const keys = this.store.keys(this.round), masked = this.store.masked(this.round);
-    const shared = () => this.store.shared(this.round);
-    this.roster = null;
-    this.maskers = [];
-    this.dropped = new Set();
-    this.members = this.sample(this.round, this.credential.devices, this.config.clients_per_round);
-    this.open = true;
-    await this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
-      Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members: this.members, weights: this.weights })), { qos: 1, retain: true });
-    await this.until(() => keys.size >= this.members.length, phaseMs);
-    const threshold = Math.floor(keys.size / 2) + 1;
-    if (keys.size < 2) fail("RUNTIME", `round ${this.round}: ${keys.size} client(s) offered keys; secure rounds need at least 2`);
-    const offered = new Map([...keys].map(([id, m]) => [id, decodeKeyMessage(m)]));
-    this.roster = { threshold, keys: new Map([...offered].map(([id, o]) => [id, o.key])) };
-    await this.publish("roster", encodeRoster(this.roster));
-    await this.until(() => shared().size === this.roster!.keys.size, phaseMs);
-    const sharedNow = shared();
-    this.maskers = [...this.roster.keys.keys()].filter((id) => sharedNow.has(id));
-    if (this.maskers.length < threshold) fail("RUNTIME", `round ${this.round}: ${this.maskers.length} clients shared their keys, ${threshold} needed`);
-    // Each masker gets the shares the other maskers sealed to it.
-    for (const recipient of this.maskers) {
-      const entries = [...this.store.sharesFor(this.round, recipient)].filter(([sender]) => this.maskers.includes(sender));
-      await this.publish(`inbox/${recipient}`, Buffer.concat(entries.map(([sender, sealed]) => {
-        const entry = Buffer.alloc(4 + SEALED_SHARE_BYTES);
-        entry.writeUInt32LE(sender, 0);
-        entry.set(sealed, 4);
-        return entry;
-      })));
+  private async phases(phaseMs: number) {
+    const keys = () => this.store.keys(this.round), masked = () => this.store.masked(this.round), shared = () => this.store.shared(this.round);
+    let resumed = this.restore();
+    if (!resumed) {
+      this.members = this.sample(this.round, this.credential.devices, this.config.clients_per_round);
+      this.stores.history.transaction(() => {
+        this.stores.history.saveModel(this.round, this.weights);
+        this.enter("keys", {});
+      });
+      resumed = this.restore()!;
     }
-    await this.publish("maskers", ids(this.maskers));
-    await this.until(() => masked.size === this.maskers.length, phaseMs);
-    const survivors = [...masked.keys()];
-    if (survivors.length < threshold) fail("RUNTIME", `round ${this.round}: ${survivors.length} masked vectors, ${threshold} needed`);
-    this.dropped = new Set(this.maskers.filter((id) => !masked.has(id)));
+    let { phase } = resumed;
+    const detail = resumed.detail;
+    if (phase === "keys") {
+      await this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
+        Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members: this.members, weights: this.weights })), { qos: 1, retain: true });
+      await this.until(() => keys().size >= this.members.length, phaseMs);
+      const offered = keys();
+      if (offered.size < 2) fail("RUNTIME", `round ${this.round}: ${offered.size} client(s) offered keys; secure rounds need at least 2`);
+      detail.roster = [...offered.keys()];
+      detail.threshold = Math.floor(offered.size / 2) + 1;
+      this.enter((phase = "shares"), detail);
+      this.restore();
+    }
+    const roster = this.roster!, threshold = roster.threshold;
+    if (phase === "shares") {
+      await this.publish("roster", encodeRoster(roster));
+      await this.until(() => shared().size === roster.keys.size, phaseMs);
+      const sharedNow = shared();
+      detail.maskers = [...roster.keys.keys()].filter((id) => sharedNow.has(id));
+      if (detail.maskers.length < threshold) fail("RUNTIME", `round ${this.round}: ${detail.maskers.length} clients shared their keys, ${threshold} needed`);
+      this.enter((phase = "masked"), detail);
+      this.maskers = detail.maskers;
+    }
+    if (phase === "masked") {
+      // Each masker gets the shares the other maskers sealed to it.
+      for (const recipient of this.maskers) {
+        const entries = [...this.store.sharesFor(this.round, recipient)].filter(([sender]) => this.maskers.includes(sender));
+        await this.publish(`inbox/${recipient}`, Buffer.concat(entries.map(([sender, sealed]) => {
+          const entry = Buffer.alloc(4 + SEALED_SHARE_BYTES);
+          entry.writeUInt32LE(sender, 0);
+          entry.set(sealed, 4);
+          return entry;
+        })));
+      }
+      await this.publish("maskers", ids(this.maskers));
+      await this.until(() => masked().size === this.maskers.length, phaseMs);
+      const got = masked();
+      if (got.size < threshold) fail("RUNTIME", `round ${this.round}: ${got.size} masked vectors, ${threshold} needed`);
+      detail.dropped = this.maskers.filter((id) => !got.has(id));
+      this.enter((phase = "reveal"), detail);
+      this.dropped = new Set(detail.dropped);
+    }
+    const vectors = masked();
+    const survivors = [...vectors.keys()];
     if (this.dropped.size > 0) {
       await this.publish("dropped", ids([...this.dropped]));
       await this.until(() => [...this.dropped].every((d) => this.store.reveals(this.round, d).length >= threshold), phaseMs);
     }
-    const publicKeys = new Map(this.maskers.map((id) => [id, this.roster!.keys.get(id)!]));
+    const publicKeys = new Map(this.maskers.map((id) => [id, roster.keys.get(id)!]));
     const droppedShares = new Map([...this.dropped].map((d) => [d, this.store.reveals(this.round, d)]));
-    const sum = unmaskedSum(masked, publicKeys, droppedShares, this.round, threshold);
+    const sum = unmaskedSum(vectors, publicKeys, droppedShares, this.round, threshold);
+    const offered = keys();
     const result = { survivors, dropped: [...this.dropped] };
-    const why = checkSecureSum(sum, survivors.map((id) => offered.get(id)!.commitment), this.config);
+    const why = checkSecureSum(sum, survivors.map((id) => decodeKeyMessage(offered.get(id)!).commitment), this.config);
     if (why) {
       // A device changed its vector after masking; the sum cannot say which one.
       this.log(`round ${this.round} dropped, the model is unchanged: ${why}`);
-      return { ...result, refused: why };
+      return { ...result, phase: "dropped", refused: why };
     }
-    const step = secureAverage(sum, survivors.length, this.config);
-    this.weights = Float32Array.from(this.weights, (w, i) => w + step[i]);
-    return { ...result, refused: null };
+    this.weights = addStep(this.weights, secureAverage(sum, survivors.length, this.config));
+    return { ...result, phase: "done", refused: null };
   }
 
   async close(): Promise<void> {
     await this.client.endAsync();
+    this.stores.close();
   }
 }
 
@@ -315,6 +399,8 @@ export interface SecureClientOptions {
   dropInRound?: number;
   // Change the masked vector before sending it: a cheating device, for tests.
   afterMasking?: (round: number, masked: Uint32Array) => void;
+  // Wait for this before sending the masked vector: a slow device, for tests.
+  holdMasked?: Promise<unknown>;
 }
 
 // A device in secure rounds: on each new global model it trains (train
@@ -334,8 +420,8 @@ export async function runSecureClient(url: string, credential: DeviceCredential,
   const held = new Map<number, Share>(); // sender -> its share for us
   // A message that cannot be sent makes this device one that dropped: the
   // round goes on without it.
-  const publish = (kind: string, payload: Uint8Array) => {
-    client.publishAsync(`wisp/${fleet}/round/${round}/${kind}/${id}`, Buffer.from(payload), { qos: 1 }).catch(() => undefined);
+  const publish = (kind: string, payload: Uint8Array, inRound = round) => {
+    client.publishAsync(`wisp/${fleet}/round/${inRound}/${kind}/${id}`, Buffer.from(payload), { qos: 1 }).catch(() => undefined);
   };
   client.on("message", (topic, bytes) => {
     try {
@@ -388,7 +474,10 @@ export async function runSecureClient(url: string, credential: DeviceCredential,
       const peers = maskers.map((m) => ({ id: m, publicKey: roster!.keys.get(m)! })).filter((p) => p.publicKey);
       const masked = maskValues(party, values, peers, round);
       options.afterMasking?.(round, masked);
-      publish("masked", new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength));
+      const inRound = round;
+      const send = () => publish("masked", new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength), inRound);
+      if (options.holdMasked) void options.holdMasked.then(send);
+      else send();
     } else if (t.kind === "dropped") {
       const reveal = readIds(payload).flatMap((d) => {
         const share = held.get(d);

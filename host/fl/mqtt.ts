@@ -17,6 +17,7 @@ import { AddressInfo, createServer } from "node:net";
 import mqtt, { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig, Log, MemoryRoundStore, RoundAggregator } from "./aggregate";
+import { openStores, Stores } from "./sqlite-store";
 import { checkPassword, DeviceCredential, filterCovers, Identity, MqttLogin, parseUsername, ServerCredential, topicMatches, topicRules } from "./fleet-policy";
 
 export interface Broker {
@@ -123,12 +124,17 @@ export type RosterSampler = (round: number, devices: number[], n: number) => num
 export interface RoundServerOptions {
   log?: Log; // every refusal and every clipped claim; stderr by default
   sample?: RosterSampler; // who is asked in each round; sampleRoster by default
+  stores?: Stores; // where rounds are kept; by default the config's "store" (SQLite file)
+  onEvent?: (event: string) => void; // progress: "accepted R C", "phase R P", "done R"
 }
 
-// Connects with a provisioned login; the username is the client id.
-export function connect(url: string, login: MqttLogin): Promise<MqttClient> {
+// Connects with a provisioned login; the username is the client id. The
+// session is persistent, so messages sent while this client was away arrive
+// as soon as it is back: `onMessage` is listening before they can.
+export function connect(url: string, login: MqttLogin, onMessage?: (topic: string, payload: Buffer) => void): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(url, { clientId: login.username, username: login.username, password: login.password, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+    if (onMessage) client.on("message", onMessage);
     client.once("connect", () => resolve(client));
     client.once("error", (e) => {
       client.end(true);
@@ -140,30 +146,51 @@ export function connect(url: string, login: MqttLogin): Promise<MqttClient> {
 // The server side of rounds: picks the round's roster, publishes the
 // global model with it, gathers the members' updates through the round
 // aggregator, and publishes the FedAvg result. Anything else is refused
-// with a logged reason, never an exception.
+// with a logged reason, never an exception. Every round is kept in the
+// store, so a server restarted on the same store resumes its round.
 export class MqttRoundServer {
+  private client!: MqttClient;
   private aggregator: RoundAggregator | null = null;
-  private answered = new Set<number>();
   private onAnswer: (() => void) | null = null;
   readonly refused: string[] = [];
   members: number[] = [];
+  weights: Float32Array;
+  round = 0;
   private readonly log: Log;
+  private readonly event: (e: string) => void;
   private readonly sample: RosterSampler;
+  private readonly stores: Stores;
 
-  private constructor(private readonly client: MqttClient, private readonly credential: ServerCredential, private readonly config: FlConfig,
-    private readonly modelVersion: number, public weights: Float32Array, options: RoundServerOptions, public round = 0) {
+  private constructor(private readonly credential: ServerCredential, private readonly config: FlConfig,
+    private readonly modelVersion: number, initial: Float32Array, options: RoundServerOptions) {
     this.log = options.log ?? stderrLog;
+    this.event = options.onEvent ?? (() => undefined);
     this.sample = options.sample ?? ((_, devices, n) => sampleRoster(devices, n));
+    this.stores = options.stores ?? openStores(config.store);
+    const latest = this.stores.history.latestModel();
+    if (latest && latest.weights.length !== initial.length) fail("BAD_CONFIG", `the store ${config.store} holds a model of ${latest.weights.length} parameters, not ${initial.length}`);
+    this.weights = latest ? latest.weights : initial.slice();
+    this.round = latest ? latest.round : 0;
+    const state = this.stores.history.roundState(this.round);
+    if (state?.phase === "open") this.openRound(state.members); // resume
   }
 
   static async start(url: string, credential: ServerCredential, config: FlConfig, modelVersion: number, weights: Float32Array,
     options: RoundServerOptions = {}): Promise<MqttRoundServer> {
     if (config.secure_aggregation) fail("BAD_CONFIG", "secure_aggregation is true: run MqttSecureRoundServer (mqtt-secure.ts), which never sees a single update");
-    const client = await connect(url, credential);
-    const server = new MqttRoundServer(client, credential, config, modelVersion, weights, options);
-    client.on("message", (topic, payload) => server.receive(topic, new Uint8Array(payload)));
-    await client.subscribeAsync(`wisp/${credential.fleet}/round/+/update/+`, { qos: 1 });
+    const server = new MqttRoundServer(credential, config, modelVersion, weights, options);
+    server.client = await connect(url, credential, (topic, payload) => server.receive(topic, new Uint8Array(payload)));
+    await server.client.subscribeAsync(`wisp/${credential.fleet}/round/+/update/+`, { qos: 1 });
     return server;
+  }
+
+  private openRound(members: number[]): void {
+    this.members = members;
+    this.aggregator = new RoundAggregator(this.config, this.modelVersion, this.weights.length, this.round, this.stores.plain, new Set(members), this.log);
+  }
+
+  private answered(): number {
+    return this.stores.plain.updates(this.round).length;
   }
 
   private refuse(topic: string, why: string): void {
@@ -179,9 +206,10 @@ export class MqttRoundServer {
     if (!this.aggregator) return this.refuse(topic, "no round is open");
     if (round !== this.aggregator.round) return this.refuse(topic, `round ${round} has not started (this is round ${this.aggregator.round})`);
     try {
-      // The topic's device id is the authenticated sender: the broker lets a device publish only on its own.
+      // The topic's device id is the authenticated sender: the broker lets a
+      // device publish only on its own. Stored (committed) before the ack.
       this.aggregator.accept(payload, sender);
-      this.answered.add(sender);
+      this.event(`accepted ${round} ${sender}`);
       this.onAnswer?.();
     } catch (e) {
       this.refuse(topic, (e as Error).message);
@@ -189,39 +217,58 @@ export class MqttRoundServer {
   }
 
   // Publishes the global model to a sampled roster and waits until every
-  // member answered, or `timeoutMs`; then averages what was accepted.
+  // member answered, or `timeoutMs`; then averages what was accepted. A
+  // round found open in the store is resumed, its roster and updates kept.
   async runRound(timeoutMs = 30_000): Promise<void> {
-    this.members = this.sample(this.round, this.credential.devices, this.config.clients_per_round);
-    this.answered = new Set();
-    this.aggregator = new RoundAggregator(this.config, this.modelVersion, this.weights.length, this.round, new MemoryRoundStore(), new Set(this.members), this.log);
+    const history = this.stores.history;
+    if (!this.aggregator) {
+      const members = this.sample(this.round, this.credential.devices, this.config.clients_per_round);
+      history.transaction(() => {
+        history.saveModel(this.round, this.weights);
+        history.setRoundState(this.round, { members, phase: "open", detail: {} });
+      });
+      this.openRound(members);
+    }
     const done = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.onAnswer = () => {
-        if (this.answered.size < this.members.length) return;
+        if (this.answered() < this.members.length) return;
         clearTimeout(timer);
         resolve();
       };
     });
-    await this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
-      Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members: this.members, weights: this.weights })), { qos: 1, retain: true });
+    await this.publishGlobal(this.members);
+    this.onAnswer!();
     await done;
     this.onAnswer = null;
-    const aggregator = this.aggregator;
+    const aggregator = this.aggregator!;
     this.aggregator = null; // closed: later updates for it are refused
-    if (this.answered.size === 0) {
-      this.round++;
-      fail("RUNTIME", `round ${this.round - 1}: none of the ${this.members.length} members sent an update within ${timeoutMs} ms`);
-    }
-    if (this.answered.size < this.members.length) this.log(`round ${this.round} closed with ${this.answered.size} of ${this.members.length} members' updates`);
-    const step = aggregator.average();
-    this.weights = Float32Array.from(this.weights, (w, i) => w + step[i]);
+    const answered = this.answered();
+    const next = answered === 0 ? this.weights : addStep(this.weights, aggregator.average());
+    history.transaction(() => {
+      history.setRoundState(this.round, { members: this.members, phase: answered ? "done" : "failed", detail: { answered } });
+      history.saveModel(this.round + 1, next);
+    });
+    this.event(`done ${this.round}`);
+    this.weights = next;
     this.round++;
+    if (answered === 0) fail("RUNTIME", `round ${this.round - 1}: none of the ${this.members.length} members sent an update within ${timeoutMs} ms`);
+    if (answered < this.members.length) this.log(`round ${this.round - 1} closed with ${answered} of ${this.members.length} members' updates`);
+  }
+
+  // The current model, retained, with the devices asked to train on it (none after the last round).
+  publishGlobal(members: number[] = []): Promise<unknown> {
+    return this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
+      Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members, weights: this.weights })), { qos: 1, retain: true });
   }
 
   async close(): Promise<void> {
     await this.client.endAsync();
+    this.stores.close();
   }
 }
+
+export const addStep = (weights: Float32Array, step: Float32Array) => Float32Array.from(weights, (w, i) => w + step[i]);
 
 // A device: on each new global model, train and send an update (or nothing,
 // when train returns null).
