@@ -10,7 +10,7 @@ import { buildModule } from "./node/build-module";
 import { listen, streamWindow } from "./audio/listen";
 import { scoreDetections } from "./audio/score";
 import { readWav } from "./audio/wav";
-import { flCommand } from "./fl/cli";
+import { flCommand, signCommand, verifyCommand } from "./fl/cli";
 
 const USAGE = `usage:
   wisp convert <model.tflite> -o <model.wisp>
@@ -20,6 +20,8 @@ const USAGE = `usage:
   wisp build-module <model.tflite|model.wisp> -o <runtime.wasm> [--with-audio]
   wisp fetch-models [--dir <folder>]
   wisp fl provision --devices <N> --out <dir> [--fleet <name>]
+  wisp sign <file> --key <server.json> [--version <N>] [-o <file.sig>]
+  wisp verify <file> --key <server.json|device.json> [--sig <file.sig>] [--installed <N>]
   wisp fl serve --config <fl.json> --server <server.json> --broker <mqtt://host:port> (--params <N> | --weights <f32 file>)`;
 
 interface Args {
@@ -27,7 +29,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms", "--key", "--version", "--sig", "--installed"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -188,6 +190,12 @@ async function main(argv: string[]): Promise<void> {
       console.log(`wrote ${output} (${wasm.length} bytes) for ${Object.keys(model.info.opCounts).join(", ")}${args.flags.has("--with-audio") ? ", with the audio front ends" : ""}`);
       return;
     }
+    case "sign":
+      expectFlags(args, ["--key", "--version", "-o"]);
+      return signCommand(args.positional, args.flags);
+    case "verify":
+      expectFlags(args, ["--key", "--sig", "--installed"]);
+      return verifyCommand(args.positional, args.flags);
     case "fl":
       return flCommand(args.positional, args.flags, expectFlags);
     case "fetch-models": {

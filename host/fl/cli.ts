@@ -1,11 +1,12 @@
 // `wisp fl ...`: the fleet operator's commands (docs/fleet.md).
 import { join } from "node:path";
 import { fail } from "../errors";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseConfig } from "./aggregate";
 import { provisionFleet, readServerCredential, writeProvisioned } from "./fleet-policy";
 import { MqttRoundServer } from "./mqtt";
 import { MqttSecureRoundServer } from "./mqtt-secure";
+import { privateKey, publicKey, signFile, verifyFile } from "./signing";
 
 type Flags = Map<string, string | true>;
 
@@ -92,4 +93,43 @@ function readWeights(path: string): Float32Array {
   }
   if (bytes.length === 0 || bytes.length % 4 !== 0) fail("BAD_INPUT", `${path} is not float32 parameters (${bytes.length} bytes)`);
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    return fail("IO", `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+// `wisp sign <file> --key server.json [--version N] [-o file.sig]`: a
+// detached signature for an over-the-air runtime module or .wisp model.
+export function signCommand(positional: string[], flags: Flags): void {
+  if (positional.length !== 1) fail("USAGE", "sign needs one file");
+  const keyPath = flags.get("--key");
+  if (typeof keyPath !== "string") fail("USAGE", "sign needs --key <server.json>");
+  const version = flags.get("--version");
+  const v = version === undefined ? 0 : typeof version === "string" && /^\d{1,10}$/.test(version) ? Number(version) : NaN;
+  const sig = signFile(readBytes(positional[0]), v, privateKey(readServerCredential(keyPath).signingKey));
+  const out = (flags.get("-o") as string | undefined) ?? `${positional[0]}.sig`;
+  try {
+    writeFileSync(out, sig);
+  } catch (e) {
+    fail("IO", `cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  console.log(`wrote ${out}: version ${v} of ${positional[0]}, signed by fleet "${readServerCredential(keyPath).fleet}"`);
+}
+
+// `wisp verify <file> --key <server.json|device.json> [--sig file.sig] [--installed N]`.
+export function verifyCommand(positional: string[], flags: Flags): void {
+  if (positional.length !== 1) fail("USAGE", "verify needs one file");
+  const keyPath = flags.get("--key");
+  if (typeof keyPath !== "string") fail("USAGE", "verify needs --key <server.json|device.json>");
+  const json = readJsonFile(keyPath) as { publicKey?: unknown; serverPublicKey?: unknown };
+  const key = typeof json.serverPublicKey === "string" ? json.serverPublicKey : typeof json.publicKey === "string" ? json.publicKey : fail("BAD_CONFIG", `${keyPath} holds no fleet public key`);
+  const installed = flags.get("--installed");
+  const min = installed === undefined ? -1 : typeof installed === "string" && /^\d{1,10}$/.test(installed) ? Number(installed) : fail("USAGE", "--installed must be a version number");
+  const version = verifyFile(readBytes(positional[0]), readBytes((flags.get("--sig") as string | undefined) ?? `${positional[0]}.sig`), publicKey(key), min);
+  console.log(`${positional[0]}: good signature, version ${version}`);
 }

@@ -26,7 +26,8 @@ import { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig } from "./aggregate";
 import { DeviceCredential, ServerCredential } from "./fleet-policy";
-import { addStep, connect, decodeGlobal, encodeGlobal, Log, RosterSampler, RoundServerOptions, sampleRoster, stderrLog } from "./mqtt";
+import { addStep, ClientOptions, connect, Log, receiveGlobal, RosterSampler, RoundServerOptions, sampleRoster, signedGlobal, stderrLog } from "./mqtt";
+import { DeviceModel } from "./signing";
 import { openStores, Stores } from "./sqlite-store";
 import { maskValues, newParty, openShare, Party, SEALED_SHARE_BYTES, sealShare, shareKey, unmaskedSum } from "./secure-agg";
 import { checkCommitment, checkSecureSum, Commitment, commitmentOf, secureAverage, secureValues, secureWeightCap } from "./secure-round";
@@ -328,7 +329,7 @@ export class MqttSecureRoundServer {
     const detail = resumed.detail;
     if (phase === "keys") {
       await this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
-        Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members: this.members, weights: this.weights })), { qos: 1, retain: true });
+        Buffer.from(signedGlobal(this.credential, { round: this.round, modelVersion: this.modelVersion, members: this.members, weights: this.weights })), { qos: 1, retain: true });
       await this.until(() => keys().size >= this.members.length, phaseMs);
       const offered = keys();
       if (offered.size < 2) fail("RUNTIME", `round ${this.round}: ${offered.size} client(s) offered keys; secure rounds need at least 2`);
@@ -393,7 +394,7 @@ export class MqttSecureRoundServer {
   }
 }
 
-export interface SecureClientOptions {
+export interface SecureClientOptions extends ClientOptions {
   // Stop after sending the shares (before the masked vector) in this round:
   // a device that drops mid-round, for tests.
   dropInRound?: number;
@@ -411,6 +412,7 @@ export async function runSecureClient(url: string, credential: DeviceCredential,
   train: (round: number, weights: Float32Array) => { delta: Float32Array; sampleCount: number } | null,
   options: SecureClientOptions = {}): Promise<MqttClient> {
   const { fleet, id } = credential;
+  const model = options.model ?? new DeviceModel(fleet, credential.serverPublicKey);
   const client = await connect(url, credential);
   let round = -1;
   let party: Party | null = null;
@@ -432,8 +434,8 @@ export async function runSecureClient(url: string, credential: DeviceCredential,
   });
   function onMessage(topic: string, payload: Uint8Array): void {
     if (topic === `wisp/${fleet}/global`) {
-      const global = decodeGlobal(payload);
-      if (global.round <= round) return;
+      const global = receiveGlobal(model, payload, options.log ?? stderrLog, id);
+      if (!global) return; // refused (logged) or already applied
       round = global.round;
       roster = null;
       sentMasked = false;

@@ -78,35 +78,10 @@ export async function startBroker(users: Map<string, string>, log: Log = stderrL
   };
 }
 
-// The global model message: u32 round, u32 model version, u32 n, the n
-// device ids on the round's roster (the server chose them), f32 parameters.
-export interface GlobalModel {
-  round: number;
-  modelVersion: number;
-  members: number[];
-  weights: Float32Array;
-}
-
-export function encodeGlobal(g: GlobalModel): Uint8Array {
-  const at = 12 + 4 * g.members.length;
-  const out = new Uint8Array(at + 4 * g.weights.length);
-  const v = new DataView(out.buffer);
-  [g.round, g.modelVersion, g.members.length, ...g.members].forEach((x, i) => v.setUint32(4 * i, x, true));
-  g.weights.forEach((w, i) => v.setFloat32(at + 4 * i, w, true));
-  return out;
-}
-
-export function decodeGlobal(bytes: Uint8Array): GlobalModel {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 12 || bytes.length % 4 !== 0 || bytes.length < 12 + 4 * v.getUint32(8, true)) fail("BAD_UPDATE", "global model message has a bad size");
-  const n = v.getUint32(8, true), at = 12 + 4 * n;
-  return {
-    round: v.getUint32(0, true),
-    modelVersion: v.getUint32(4, true),
-    members: Array.from({ length: n }, (_, i) => v.getUint32(12 + 4 * i, true)),
-    weights: Float32Array.from({ length: (bytes.length - at) / 4 }, (_, i) => v.getFloat32(at + 4 * i, true)),
-  };
-}
+import { encodeGlobal, GlobalModel } from "./global-model";
+import { DeviceModel, privateKey, signGlobal } from "./signing";
+export { decodeGlobal, encodeGlobal } from "./global-model";
+export type { GlobalModel } from "./global-model";
 
 // A round's roster: `n` of the provisioned devices, drawn uniformly at
 // random by the server, so no device picks the round it joins.
@@ -259,7 +234,7 @@ export class MqttRoundServer {
   // The current model, retained, with the devices asked to train on it (none after the last round).
   publishGlobal(members: number[] = []): Promise<unknown> {
     return this.client.publishAsync(`wisp/${this.credential.fleet}/global`,
-      Buffer.from(encodeGlobal({ round: this.round, modelVersion: this.modelVersion, members, weights: this.weights })), { qos: 1, retain: true });
+      Buffer.from(signedGlobal(this.credential, { round: this.round, modelVersion: this.modelVersion, members, weights: this.weights })), { qos: 1, retain: true });
   }
 
   async close(): Promise<void> {
@@ -268,26 +243,40 @@ export class MqttRoundServer {
   }
 }
 
+// The global model message as the server publishes it: signed with its key.
+export function signedGlobal(credential: ServerCredential, g: GlobalModel): Uint8Array {
+  return signGlobal(encodeGlobal(g), credential.fleet, privateKey(credential.signingKey));
+}
+
+// A device applies a global model only when it verifies (signing.ts); a
+// refused one is logged, and the device keeps the weights it had.
+export function receiveGlobal(model: DeviceModel, payload: Uint8Array, log: Log, id: number): GlobalModel | null {
+  try {
+    return model.receive(new Uint8Array(payload));
+  } catch (e) {
+    log(`device ${id}: refused global model: ${(e as Error).message}`);
+    return null;
+  }
+}
+
 export const addStep = (weights: Float32Array, step: Float32Array) => Float32Array.from(weights, (w, i) => w + step[i]);
 
 // A device: on each new global model, train and send an update (or nothing,
 // when train returns null).
+export interface ClientOptions {
+  log?: Log; // refused model messages; stderr by default
+  model?: DeviceModel; // the device's verified copy of the global model
+}
+
 export async function runClient(url: string, credential: DeviceCredential,
-  train: (round: number, weights: Float32Array) => Uint8Array | null | Promise<Uint8Array | null>): Promise<MqttClient> {
+  train: (round: number, weights: Float32Array) => Uint8Array | null | Promise<Uint8Array | null>, options: ClientOptions = {}): Promise<MqttClient> {
   const { fleet, id } = credential;
+  const model = options.model ?? new DeviceModel(fleet, credential.serverPublicKey);
   const client = await connect(url, credential);
-  let lastRound = -1;
   client.on("message", async (topic, payload) => {
     if (topic !== `wisp/${fleet}/global`) return;
-    let global: ReturnType<typeof decodeGlobal>;
-    try {
-      global = decodeGlobal(new Uint8Array(payload));
-    } catch {
-      return; // a malformed model message is ignored
-    }
-    if (global.round <= lastRound) return;
-    lastRound = global.round;
-    if (!global.members.includes(id)) return; // not asked this round
+    const global = receiveGlobal(model, payload, options.log ?? stderrLog, id);
+    if (!global || !global.members.includes(id)) return; // refused, already applied, or not asked this round
     const update = await train(global.round, global.weights);
     // An update that cannot be sent is a device that dropped out of the round.
     if (update) await client.publishAsync(`wisp/${fleet}/round/${global.round}/update/${id}`, Buffer.from(update), { qos: 1 }).catch(() => undefined);
