@@ -143,6 +143,7 @@ export function mosquittoConf(brokerDir: string, port = 1883, host = "127.0.0.1"
     `password_file ${join(brokerDir, "passwd")}`,
     `acl_file ${join(brokerDir, "acl")}`,
     "use_username_as_clientid true",
+    "max_packet_size 1048576",
     "",
   ].join("\n");
 }

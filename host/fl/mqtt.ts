@@ -28,14 +28,34 @@ export interface Broker {
 export type { Log };
 export const stderrLog: Log = (line) => process.stderr.write(`wisp fl: ${line}\n`);
 
+export interface BrokerLimits {
+  maxPayloadBytes: number; // a bigger publish is refused (and its connection closed)
+  burst: number; // a device may publish this many messages at once...
+  perSecond: number; // ...and this many a second after that; beyond, it is cut off
+}
+
+export const DEFAULT_BROKER_LIMITS: BrokerLimits = { maxPayloadBytes: 1 << 20, burst: 100, perSecond: 20 };
+
 // The embedded broker: `users` (username -> password hash, a mosquitto
 // password file's content) may connect, each under its username as client
 // id; every publish, subscription and delivery is checked against the topic
-// rules of its identity. Each refusal is logged.
-export async function startBroker(users: Map<string, string>, log: Log = stderrLog): Promise<Broker> {
+// rules of its identity, and a device's publishes against the limits (the
+// server's are not limited). Each refusal is logged; a refused publish
+// closes the publisher's connection (MQTT 3.1.1 has no other answer).
+export async function startBroker(users: Map<string, string>, log: Log = stderrLog, limits: BrokerLimits = DEFAULT_BROKER_LIMITS): Promise<Broker> {
   const { Aedes } = await import("aedes");
   const who = new WeakMap<object, Identity>(); // connection -> identity, once authenticated
   const identity = (client: object | null) => (client ? who.get(client) : undefined);
+  const buckets = new WeakMap<object, { tokens: number; at: number }>();
+  const withinRate = (client: object): boolean => {
+    const now = Date.now(), b = buckets.get(client) ?? { tokens: limits.burst, at: now };
+    b.tokens = Math.min(limits.burst, b.tokens + ((now - b.at) / 1000) * limits.perSecond);
+    b.at = now;
+    buckets.set(client, b);
+    if (b.tokens < 1) return false;
+    b.tokens--;
+    return true;
+  };
   const aedes = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       const hash = username === undefined ? undefined : users.get(username);
@@ -53,9 +73,14 @@ export async function startBroker(users: Map<string, string>, log: Log = stderrL
     authorizePublish: (client, packet, done) => {
       if (!client) return done(null); // the broker's own messages
       const id = identity(client);
-      if (id && topicRules(id).publish.some((f) => topicMatches(f, packet.topic))) return done(null);
-      log(`broker: refused publish by "${client.id}" on ${packet.topic}: not its topic`);
-      done(new Error(`not allowed to publish on ${packet.topic}`));
+      const refuse = (why: string) => {
+        log(`broker: refused publish by "${client.id}" on ${packet.topic}: ${why}; connection closed`);
+        done(new Error(why));
+      };
+      if (!id || !topicRules(id).publish.some((f) => topicMatches(f, packet.topic))) return refuse("not its topic");
+      if (packet.payload.length > limits.maxPayloadBytes) return refuse(`payload of ${packet.payload.length} bytes, the limit is ${limits.maxPayloadBytes}`);
+      if (id.role === "device" && !withinRate(client)) return refuse(`rate limit (${limits.burst} messages, then ${limits.perSecond} a second)`);
+      done(null);
     },
     authorizeSubscribe: (client, sub, done) => {
       const id = identity(client);
@@ -180,6 +205,7 @@ export class MqttRoundServer {
     if (round < this.round) return this.refuse(topic, `round ${round} is closed`);
     if (!this.aggregator) return this.refuse(topic, "no round is open");
     if (round !== this.aggregator.round) return this.refuse(topic, `round ${round} has not started (this is round ${this.aggregator.round})`);
+    if (payload.length > maxUpdateBytes(this.weights.length)) return this.refuse(topic, `update of ${payload.length} bytes, more than any update of a ${this.weights.length}-parameter model`);
     try {
       // The topic's device id is the authenticated sender: the broker lets a
       // device publish only on its own. Stored (committed) before the ack.
@@ -258,6 +284,10 @@ export function receiveGlobal(model: DeviceModel, payload: Uint8Array, log: Log,
     return null;
   }
 }
+
+// The largest update message a model of `elements` parameters can have:
+// one scale group per element, every index a 5-byte varint, 8-bit values.
+export const maxUpdateBytes = (elements: number) => 44 + 8 * elements + 5 * elements + elements;
 
 export const addStep = (weights: Float32Array, step: Float32Array) => Float32Array.from(weights, (w, i) => w + step[i]);
 
