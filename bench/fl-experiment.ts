@@ -21,6 +21,7 @@ import { HeadSpec, HeadTrainer } from "../host/fl/trainer";
 import type { Task } from "../host/fl/fleet-worker";
 import { findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
 import { PACKAGE_ROOT } from "../host/node/package-root";
+import { Progress, progressBar } from "../host/progress";
 
 const DEVICES = 100, ALPHA = 0.5, BATCH = 20;
 const OUT = join(PACKAGE_ROOT, "build", "fl-report");
@@ -58,10 +59,12 @@ class Pool {
   close(): Promise<number[]> { return Promise.all(this.workers.map((w) => w.worker.terminate())); }
 }
 
+// One bar per label, ended when it reaches its total.
+const bars = new Map<string, Progress>();
 function progress(label: string, done: number, total: number): void {
-  const width = 30, filled = Math.round((width * done) / total);
-  process.stderr.write(`\r${label.padEnd(22)} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`);
-  if (done === total) process.stderr.write("\n");
+  if (!bars.has(label)) bars.set(label, progressBar(label, total));
+  bars.get(label)!.update(done);
+  if (done === total) bars.get(label)!.done();
 }
 
 async function backboneFeatures(icModel: Uint8Array, split: "train" | "t10k", count: number, threads: number): Promise<Int8Array> {

@@ -2,6 +2,7 @@
 // plain-text tables the main job and the benchmark print. Tests use it too.
 import { Model } from "../host/node/api";
 import { GoldenSet } from "../host/node/models";
+import { measureLatency } from "../host/node/bench";
 
 export interface GoldenResult {
   set: string;
@@ -39,14 +40,7 @@ export function median(values: number[]): number {
 
 // Median wall time of one invoke, in milliseconds, cycling over the inputs.
 export function medianLatency(invoke: (x: Int8Array) => unknown, inputs: Int8Array[], runs: number, warmup = 5): number {
-  for (let i = 0; i < warmup; i++) invoke(inputs[i % inputs.length]);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = process.hrtime.bigint();
-    invoke(inputs[i % inputs.length]);
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return median(times);
+  return measureLatency(invoke, inputs, runs, undefined, warmup).medianMs;
 }
 
 // Prints rows as aligned columns; the first row is the header. Columns listed

@@ -7,6 +7,7 @@ import { convertTflite, ModelInfo } from "./convert";
 import { detectFormat, loadSync } from "./node/api";
 import { fetchModels } from "./node/models";
 import { buildModule } from "./node/build-module";
+import { benchModel, formatBench } from "./node/bench-model";
 import { listen, streamWindow } from "./audio/listen";
 import { scoreDetections } from "./audio/score";
 import { readWav } from "./audio/wav";
@@ -18,6 +19,7 @@ const USAGE = `usage:
   wisp inspect <model.tflite|model.wisp> [--json]
   wisp listen <model.tflite|model.wisp> <file.wav> [--json] [--score <windows.json>]
   wisp build-module <model.tflite|model.wisp> -o <runtime.wasm> [--with-audio]
+  wisp bench <model.tflite|model.wisp> [--runs N] [--input <in.bin>] [--no-board] [--json]
   wisp fetch-models [--dir <folder>]
   wisp fl provision --devices <N> --out <dir> [--fleet <name>]
   wisp sign <file> --key <server.json> [--version <N>] [-o <file.sig>]
@@ -29,7 +31,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms", "--key", "--version", "--sig", "--installed"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--runs", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms", "--key", "--version", "--sig", "--installed"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -198,6 +200,16 @@ async function main(argv: string[]): Promise<void> {
       return verifyCommand(args.positional, args.flags);
     case "fl":
       return flCommand(args.positional, args.flags, expectFlags);
+    case "bench": {
+      expectFlags(args, ["--runs", "--input", "--no-board", "--json"]);
+      const modelPath = onePath(args, "model file");
+      const runs = Number(args.flags.get("--runs") ?? 200);
+      if (!Number.isInteger(runs) || runs < 1 || runs > 1e6) fail("USAGE", "--runs takes a whole number from 1 to 1000000");
+      const inPath = args.flags.get("--input") as string | undefined;
+      const report = benchModel(readInput(modelPath), { runs, input: inPath ? readInput(inPath) : undefined, board: !args.flags.has("--no-board") });
+      console.log(args.flags.has("--json") ? JSON.stringify(report, null, 2) : formatBench(modelPath, report));
+      return;
+    }
     case "fetch-models": {
       expectFlags(args, ["--dir"]);
       await fetchModels((args.flags.get("--dir") as string | undefined) ?? undefined);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as F from "../assembly/format";
 import { cli, modelsDir } from "./helpers";
+import { missingTools } from "../host/boards/build";
 
 const tmp = mkdtempSync(join(tmpdir(), "wisp-cli-"));
 const kws = join(modelsDir(), "kws");
@@ -90,4 +91,27 @@ test("convert refuses a .wisp input", () => {
   const wisp = join(tmp, "again.wisp");
   assert.equal(cli(["convert", join(kws, "model.tflite"), "-o", wisp]).status, 0);
   assertCleanError(cli(["convert", wisp, "-o", join(tmp, "again2.wisp")]), 1, /BAD_INPUT: .* is not a \.tflite model/);
+});
+
+test("bench reports latency, memory and, with the toolchain, the M4's instruction count", () => {
+  const r = cli(["bench", join(modelsDir(), "ad", "model.tflite"), "--runs", "20", "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.node.runs, 20);
+  assert.ok(report.node.minMs <= report.node.medianMs && report.node.medianMs <= report.node.maxMs);
+  assert.equal(report.ops, 10);
+  assert.equal(report.arenaBytes, 768);
+  if (missingTools(["arm-none-eabi-gcc", "qemu-system-arm", "wasm2c", "gcc"]).length === 0) {
+    assert.equal(report.board.exact, "3/3");
+    assert.ok(report.board.instructionsPerInference > 264192, "fewer instructions than MACs");
+  } else {
+    assert.match(report.board.skipped, /toolchain missing/);
+  }
+});
+
+test("bench refuses a bad --runs and a misfit input file", () => {
+  assertCleanError(cli(["bench", join(kws, "model.tflite"), "--runs", "0"]), 2, /USAGE: --runs takes a whole number/);
+  const odd = join(tmp, "odd.bin");
+  writeFileSync(odd, new Uint8Array(7));
+  assertCleanError(cli(["bench", join(kws, "model.tflite"), "--input", odd, "--no-board"]), 1, /BAD_INPUT: the input file holds 7 bytes/);
 });

@@ -122,7 +122,7 @@ function cLibrary(board: string, engine: Engine, wasm3Dir?: string): string {
 }
 
 // The model and the vectors as const arrays (golden_data.c) for golden.c.
-function writeGoldenData(out: string, f: GoldenFirmware): void {
+export function writeGoldenData(out: string, f: GoldenFirmware): void {
   mkdirSync(out, { recursive: true });
   const modelPath = join(out, "model.wisp");
   if (f.modelFile) writeFileSync(modelPath, f.wisp);

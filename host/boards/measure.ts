@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { convertTflite } from "../convert";
+import { convertTflite, ModelInfo } from "../convert";
 import { fail } from "../errors";
 import { buildGoldenFirmware, Engine, readBoard, runFirmware } from "./build";
 import { ModelPlacement } from "./matrix";
@@ -36,16 +36,29 @@ function sectionSizes(board: string, elf: string): { text: number; data: number;
 }
 
 export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}): BoardMeasurement {
-  const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(modelDir, "model.tflite"))));
+  const tflite = new Uint8Array(readFileSync(join(modelDir, "model.tflite")));
   const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
   const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
+  return measureModelOnBoard(board, task, convertTflite(tflite), inputs, outputs, vectors, engine, placement);
+}
+
+// The same for any converted model: `vectors` inputs and the outputs they
+// must give; onStep sees the four builds and runs done.
+export function measureModelOnBoard(board: string, task: string, model: { wisp: Uint8Array; info: ModelInfo }, inputs: Uint8Array, outputs: Uint8Array, vectors: number,
+  engine: Engine = "aot", placement: ModelPlacement = {}, onStep?: (done: number) => void): BoardMeasurement {
+  const { wisp, info } = model;
   const build = (count: number) => buildGoldenFirmware({
     board, engine, ...placement, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
     inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
   });
-  const one = build(1), many = build(vectors);
+  const one = build(1);
+  onStep?.(1);
+  const many = build(vectors);
+  onStep?.(2);
   const first = runFirmware(board, one.elf, { countInstructions: true });
+  onStep?.(3);
   const all = runFirmware(board, many.elf, { countInstructions: true });
+  onStep?.(4);
   const report = /(\d+)\/(\d+) byte-exact, arena \d+ bytes, linear memory (\d+) bytes, heap (\d+) bytes, peak stack (\d+) bytes/.exec(all.stdout);
   if (all.status !== 0 && !report) fail("IO", `${board} ${task}: firmware failed: ${all.stdout.trim()}`);
   if (!report || first.instructions === undefined || all.instructions === undefined) fail("IO", `${board} ${task}: no report from the firmware`);

@@ -5,7 +5,7 @@
 # data set and the mosquitto MQTT broker the tests also run against.
 # Run as root; does nothing when everything is already there.
 set -euo pipefail
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm qemu-system-misc gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf wabt dataset-fashion-mnist mosquitto)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm qemu-system-misc gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf wabt cmake dataset-fashion-mnist mosquitto)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,10 @@
+export declare const ERR_NONE = 0;
+export declare const ERR_BAD_HEADER = 1;
+export declare const ERR_BAD_CRC = 2;
+export declare const ERR_BAD_SECTION = 3;
+export declare const ERR_BAD_GRAPH = 4;
+export declare const ERR_BAD_OP = 5;
+export declare const ERR_OUT_OF_MEMORY = 6;
+export declare const ERR_NOT_LOADED = 7;
+export declare const ERR_KERNEL = 8;
+export declare const ERR_BAD_ARGUMENT = 9;
