@@ -39,6 +39,15 @@ export function multiplyByQuantizedMultiplier(x: i32, multiplier: i32, shift: i3
   return roundingDivideByPOT(highMulByMultiplier(x << leftShift, multiplier), rightShift);
 }
 
+// TFLM's MultiplyByQuantizedMultiplier for an int64 accumulator (the int16
+// kernels' int64 sums): the multiplier rounded to 16 bits, one rounding shift.
+@inline
+export function multiplyByQuantizedMultiplier64(x: i64, multiplier: i32, shift: i32): i32 {
+  const reduced: i64 = multiplier < 0x7fff0000 ? (multiplier + (1 << 15)) >> 16 : 0x7fff;
+  const total = <i64>(15 - shift);
+  return <i32>((x * reduced + (<i64>1 << (total - 1))) >> total);
+}
+
 // Requantize an int32 accumulator to int8 and apply the fused activation range.
 @inline
 export function requantize(acc: i32, multiplier: i32, shift: i32, outZp: i32, actMin: i32, actMax: i32): i32 {

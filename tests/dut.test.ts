@@ -9,6 +9,8 @@ import { convertTflite } from "../host/convert";
 import { Builtin, TensorType } from "../host/convert/tflite";
 import { buildGoldenFirmware, missingTools } from "../host/boards/build";
 import { startDut } from "../host/boards/dut";
+import { formatAnomalyScore, formatDutResults as formatResults } from "../host/boards/mlperf-dataset";
+import { buildTaskDut } from "../host/boards/mlperf-dut";
 import { TARGETS } from "../host/boards/matrix";
 import { loadSync } from "../host/node/api";
 import { modelsDir, prng } from "./helpers";
@@ -17,15 +19,6 @@ import { buildTflite, int8Bytes, scalar, table } from "./tflite-writer";
 const missing = missingTools(["arm-none-eabi-gcc", "qemu-system-arm", "wasm2c"]);
 const skip = missing.length ? `toolchain missing (${missing.join(", ")}): run host/c/install-toolchain.sh as root` : false;
 const skipAll = missingTools().length ? `toolchain missing (${missingTools().join(", ")}): run host/c/install-toolchain.sh as root` : false;
-
-// The reference submissions' result format: 0.ddd per class, float32 math.
-function formatResults(output: Int8Array, scale: number, zeroPoint: number): string {
-  const f = Math.fround;
-  return `m-results-[${Array.from(output, (q) => {
-    const v = f(f(q - zeroPoint) * f(scale));
-    return `0.${Math.trunc(f(v * 10))}${Math.trunc(f(v * 100)) % 10}${Math.trunc(f(v * 1000)) % 10}`;
-  }).join(",")}]`;
-}
 
 test("MLPerf Tiny DUT protocol over the M4's UART: name, profile, db, infer, results", { skip }, async () => {
   const dir = join(modelsDir(), "kws");
@@ -55,6 +48,33 @@ test("MLPerf Tiny DUT protocol over the M4's UART: name, profile, db, infer, res
       assert.equal(reply[reply.length - 2], expected);
       assert.deepEqual(await dut.send("results"), [expected, "m-ready"]);
     }
+  } finally {
+    dut.close();
+  }
+});
+
+// ad01 as the runner sends it: 640 float32 features (2560 bytes) that the DUT
+// quantizes, and the reference submission's anomaly score as the result.
+test("MLPerf Tiny DUT, ad01: float32 features in, the reference's anomaly score out", { skip }, async () => {
+  const models = modelsDir();
+  const meta = JSON.parse(readFileSync(join(models, "ad", "meta.json"), "utf8"));
+  const source = readFileSync(join(models, "samples", "normal_id_01_00000000_hist_librosa.bin"));
+  const golden = new Int8Array(readFileSync(join(models, "ad", "real", "outputs.bin")));
+  const dut = await startDut("mps2-an386", buildTaskDut("ad", models));
+  try {
+    const send = async (bytes: Uint8Array) => {
+      await dut.send(`db load ${bytes.length}`);
+      for (let at = 0; at < bytes.length; at += 32) await dut.send(`db ${Buffer.from(bytes.subarray(at, at + 32)).toString("hex")}`);
+      return dut.send("infer 1 0");
+    };
+    for (const window of [0, 100]) {
+      // Window i of the recording starts at frame i (128 floats in).
+      const features = new Float32Array(source.buffer.slice(source.byteOffset + window * 512, source.byteOffset + window * 512 + 2560));
+      const reply = await send(new Uint8Array(features.buffer));
+      assert.equal(reply[reply.length - 2], formatAnomalyScore(golden.subarray(window * 640, (window + 1) * 640), features, meta.output));
+    }
+    const wrong = await send(new Uint8Array(100));
+    assert.equal(wrong[0], "e-[Input db has 100 bytes, the model takes 640 (int8) or 2560 (float32 features)]");
   } finally {
     dut.close();
   }

@@ -121,8 +121,9 @@ test("refusals name the op and its operator index", () => {
 
   const conv = table(scalar("i8", 1), scalar("i32", 1), scalar("i32", 1), scalar("i8", 0));
   const filter = { shape: [2, 1, 1, 2], type: TensorType.INT8, scale: [0.01], data: int8Bytes([1, 2, 3, 4]) };
-  assertRejects({ tensors: [q8([1, 4, 4, 4]), filter, q8([1, 4, 4, 2])], ops: [{ builtin: Builtin.CONV_2D, version: 3, inputs: [0, 1, -1], outputs: [2], options: conv }], inputs: [0], outputs: [2] },
-    "UNSUPPORTED_OP", /^operator 0 \(CONV_2D\): filter has 2 input channels for 4: grouped convolution/);
+  // Grouped convolution runs now; a filter depth that does not divide the input's is refused.
+  assertRejects({ tensors: [q8([1, 4, 4, 3]), filter, q8([1, 4, 4, 2])], ops: [{ builtin: Builtin.CONV_2D, version: 3, inputs: [0, 1, -1], outputs: [2], options: conv }], inputs: [0], outputs: [2] },
+    "BAD_MODEL", /^operator 0 \(CONV_2D\): filter \[2,1,1,2\] does not fit 3 -> 2 channels/);
   assertRejects({ tensors: [q8([2, 4, 4, 2]), filter, q8([2, 4, 4, 2])], ops: [{ builtin: Builtin.CONV_2D, version: 3, inputs: [0, 1, -1], outputs: [2], options: conv }], inputs: [0], outputs: [2] },
     "UNSUPPORTED_OP", /^operator 0 \(CONV_2D\): input has batch 2/);
 

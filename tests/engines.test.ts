@@ -8,19 +8,19 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { buildNativeGolden } from "../host/boards/build";
+import { findZoo2Dir } from "../host/node/models";
 import { modelsDir } from "./helpers";
 
 const VECTORS = 4;
 const haveAot = ["gcc", "wasm2c"].every((t) => !spawnSync(t, ["--version"]).error);
 const wasm3Dir = process.env.WASM3_DIR;
 
-function golden(task: string) {
-  const dir = join(modelsDir(), task);
+function golden(task: string, dir = join(modelsDir(), task), count = VECTORS) {
   const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(dir, "model.tflite"))));
   return {
-    name: task, wisp, count: VECTORS, arenaBytes: info.arenaBytes,
-    inputs: readFileSync(join(dir, "public", "inputs.bin")).subarray(0, VECTORS * info.input.bytes),
-    outputs: readFileSync(join(dir, "public", "outputs.bin")).subarray(0, VECTORS * info.output.bytes),
+    name: task, wisp, count, arenaBytes: info.arenaBytes,
+    inputs: readFileSync(join(dir, "public", "inputs.bin")).subarray(0, count * info.input.bytes),
+    outputs: readFileSync(join(dir, "public", "outputs.bin")).subarray(0, count * info.output.bytes),
   };
 }
 
@@ -45,3 +45,14 @@ test("C host rejects a corrupt model with the module's message", { skip: haveAot
   assert.equal(r.status, 2);
   assert.match(r.stdout, /load failed \(2\): CRC32 mismatch/);
 });
+
+// Stateful models (LSTM, SVDF): the golden vectors ran in sequence on one TFLM
+// interpreter, so the firmware's invokes after one load must carry the state.
+const zoo2 = findZoo2Dir();
+for (const task of ["real_dtln_noise_suppression", "real_keyword_scrambled_8bit"]) {
+  test(`C host, wasm2c engine, native: zoo2 ${task} byte-exact over 8 invokes in sequence`, { skip: !haveAot ? "gcc or wasm2c missing" : zoo2 ? false : "zoo2 not found" }, () => {
+    const r = spawnSync(buildNativeGolden("aot", golden(task, join(zoo2!, task), 8)), { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`${task}: 8/8 byte-exact`));
+  });
+}

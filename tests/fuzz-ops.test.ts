@@ -12,12 +12,11 @@ import { convertTflite } from "../host/convert";
 import { REGISTERED } from "../host/convert/ops";
 import { crc32 } from "../host/crc32";
 import { WispError } from "../host/errors";
-import { loadSync, Model } from "../host/node/api";
+import { loadSync } from "../host/node/api";
 import { findZoo2Dir } from "../host/node/models";
-import type { WispExports } from "../host/node/runtime";
 import { graphFacts } from "../host/node/description";
 import { opRecords } from "../host/node/wisp-file";
-import { prng } from "./helpers";
+import { prng, runConfined } from "./helpers";
 
 const CASES = 1500;
 const EXTREMES = [0, 1, -1, 0x7fffffff, -0x80000000, 0x10000, 0xffff, 255, 256, 1 << 28];
@@ -40,25 +39,6 @@ function seeds(): { wisp: Uint8Array; records: [number, number][] }[] {
     if (records.length > 0 && graphFacts(wisp).arenaBytes <= 1 << 16) out.push({ wisp, records });
   }
   return out;
-}
-
-function wasmOf(model: Model): WispExports {
-  return (model as unknown as { wasm: WispExports }).wasm;
-}
-
-// Runs a loaded model once and checks that every byte below its arena and
-// past the memory it uses (arena, then with streamed weights the weights
-// window the module fills itself) is unchanged.
-function runConfined(model: Model): void {
-  const w = wasmOf(model);
-  const before = new Uint8Array(w.memory.buffer).slice();
-  w.wisp_invoke();
-  const after = new Uint8Array(w.memory.buffer);
-  const lo = w.wisp_arena_ptr(), hi = w.wisp_memory_used();
-  assert.equal(after.length, before.length, "memory grew during invoke");
-  for (let i = 0; i < after.length; i++) {
-    if ((i < lo || i >= hi) && after[i] !== before[i]) assert.fail(`invoke wrote byte ${i}, outside the arena and window [${lo}, ${hi})`);
-  }
 }
 
 test(`${CASES} mutated records of registered ops end in a coded error or a run confined to the arena`, { skip: findZoo2Dir() ? false : "zoo2 not found" }, () => {

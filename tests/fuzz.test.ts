@@ -12,6 +12,7 @@ import { convertTflite } from "../host/convert";
 import { crc32 } from "../host/crc32";
 import { WispError } from "../host/errors";
 import { loadSync } from "../host/node/api";
+import { findZoo2Dir } from "../host/node/models";
 import { kernelZoo, modelsDir, prng, readModel } from "./helpers";
 import { editDescription } from "./hostile-models";
 
@@ -19,7 +20,10 @@ const CASES_PER_FORMAT = 1200;
 const CODES = new Set(["BAD_TFLITE", "UNSUPPORTED_OP", "UNSUPPORTED_TYPE", "DYNAMIC_SHAPE", "BAD_MODEL", "TOO_LARGE", "BAD_WISP", "BAD_INPUT", "OUT_OF_MEMORY"]);
 const EXTREMES = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffff0, 0x10000, 0xffff];
 
-const seeds = [...kernelZoo().map((z) => readModel(z.dir)), ...["kws", "ad", "sww"].map((t) => readModel(join(modelsDir(), t)))];
+// The stateful sequence ops (LSTM, SVDF) through two small zoo2 models, where present.
+const zoo2 = findZoo2Dir();
+const sequenceSeeds = zoo2 ? ["real_mnist_lstm_int8", "real_keyword_scrambled_8bit"].map((t) => readModel(join(zoo2, t))) : [];
+const seeds = [...kernelZoo().map((z) => readModel(z.dir)), ...["kws", "ad", "sww"].map((t) => readModel(join(modelsDir(), t))), ...sequenceSeeds];
 
 // Mutates bytes in [from, to) of a copy, or truncates it.
 function mutate(bytes: Uint8Array, random: (n: number) => number, from = 0, to = bytes.length): Uint8Array {

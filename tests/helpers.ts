@@ -6,6 +6,8 @@ import { join, resolve } from "node:path";
 import { findKernelZooDir, findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
 import { PACKAGE_ROOT } from "../host/node/package-root";
 import { WispError } from "../host/errors";
+import type { Model } from "../host/node/api";
+import type { WispExports } from "../host/node/runtime";
 import assert from "node:assert/strict";
 
 export { PACKAGE_ROOT };
@@ -74,4 +76,24 @@ export function throwsCoded(f: () => unknown, code: string, pattern: RegExp): vo
     assert.match(e.message, pattern);
     return true;
   });
+}
+
+function wasmOf(model: Model): WispExports {
+  return (model as unknown as { wasm: WispExports }).wasm;
+}
+
+// Runs a loaded model once and checks that every byte below its arena and
+// past the memory it uses (arena, then with streamed weights the weights
+// window the module fills itself) is unchanged: validation is the sandbox
+// of kernels that run without bounds checks.
+export function runConfined(model: Model): void {
+  const w = wasmOf(model);
+  const before = new Uint8Array(w.memory.buffer).slice();
+  w.wisp_invoke();
+  const after = new Uint8Array(w.memory.buffer);
+  const lo = w.wisp_arena_ptr(), hi = w.wisp_memory_used();
+  assert.equal(after.length, before.length, "memory grew during invoke");
+  for (let i = 0; i < after.length; i++) {
+    if ((i < lo || i >= hi) && after[i] !== before[i]) assert.fail(`invoke wrote byte ${i}, outside the arena and window [${lo}, ${hi})`);
+  }
 }

@@ -152,7 +152,7 @@ test("a description of the wrong shape is BAD_WISP naming the field, never an in
     ["deep nesting", (i) => { i.ops[0].inputShapes = "DEEP"; return JSON.stringify(i).replace('"DEEP"', "[".repeat(100000) + "]".repeat(100000)); },
       /field ops\[0\]\.inputShapes\[0\]\[0\] must be a whole number from 1 to 268435456, not an array of 1/],
     ["a zero scale", (i) => { i.input.scale = 0; }, /field input\.scale must be a positive finite number, not 0/],
-    ["a zero point out of int8", (i) => { i.ops[0].outputZeroPoint = 128; }, /field ops\[0\]\.outputZeroPoint must be a whole number from -128 to 127/],
+    ["a zero point out of int16", (i) => { i.ops[0].outputZeroPoint = 40000; }, /field ops\[0\]\.outputZeroPoint must be a whole number from -32768 to 32767/],
     ["op counts that disagree with the ops", (i) => { i.opCounts.SOFTMAX = 2; }, /field opCounts\.SOFTMAX must be a whole number from 1 to 1, not 2/],
     ["a file size that is not the file's", (i) => { i.wispBytes = 1; }, /field wispBytes is 1, but the file size says \d+/],
     ["a top level that is an array", () => "[]", /field \(top level\) must be an object, not an array of 0/],

@@ -1,4 +1,4 @@
-// The spatial and reduction ops: TRANSPOSE_CONV, RESIZE_NEAREST_NEIGHBOR,
+// The spatial and reduction ops: grouped CONV_2D, TRANSPOSE_CONV, RESIZE_NEAREST_NEIGHBOR,
 // RESIZE_BILINEAR, L2_NORMALIZATION, MEAN, SUM, REDUCE_MAX, REDUCE_MIN,
 // ARG_MAX, ARG_MIN. Variants the shared models lack are built here and run
 // on TFLM's reference kernels (the tflm-oracle binary, when present); Wisp
@@ -95,6 +95,45 @@ test("TRANSPOSE_CONV refusals", () => {
   assertRejects(withVersion(base, 5), "UNSUPPORTED_OP", /^operator 0 \(TRANSPOSE_CONV\): op version 5 is not supported/);
   // int16 activations (the 16x8 kernel) are not run.
   assertRejects({ ...base, tensors: base.tensors.map((t, i) => (i === 0 ? { ...t, type: TensorType.INT16 } : t)) }, "UNSUPPORTED_TYPE", /^operator 0 \(TRANSPOSE_CONV\): input tensor "t0" is INT16/);
+});
+
+// --- Grouped CONV_2D (int8) -------------------------------------------
+
+// CONV_2D version 6 with filter depth inC / groups (Conv2DOptions: padding,
+// stride_w, stride_h, activation, dilation_w, dilation_h).
+function groupedConv(o: { inShape: number[]; outShape: number[]; k: [number, number]; fi: number; stride: number; dilation: number; padding: number; activation: number; perChannel: boolean; bias: boolean; inZp: number; seed: number }): ModelSpec {
+  const outC = o.outShape[3];
+  const filterShape = [outC, o.k[0], o.k[1], o.fi];
+  const scales = o.perChannel ? random(o.seed, outC, 1, 9).map((s) => s * 0.003) : [0.01];
+  const tensors: TensorSpec[] = [
+    q8(o.inShape, 0.05, o.inZp),
+    { shape: filterShape, type: TensorType.INT8, data: int8Bytes(random(o.seed + 1, elements(filterShape), -127, 127)), scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: 0 },
+  ];
+  const inputs = [0, 1];
+  if (o.bias) {
+    tensors.push({ shape: [outC], type: TensorType.INT32, data: int32Bytes(random(o.seed + 2, outC, -3000, 3000)) });
+    inputs.push(2);
+  }
+  tensors.push(q8(o.outShape, 0.3, -7));
+  const options = table(scalar("i8", o.padding), scalar("i32", o.stride), scalar("i32", o.stride), scalar("i8", o.activation), scalar("i32", o.dilation), scalar("i32", o.dilation));
+  return one(Builtin.CONV_2D, 6, tensors, inputs, options);
+}
+
+test("int8 grouped CONV_2D matches TFLM: 2, 3 and 4 groups, several filters per group, stride, dilation, VALID, RELU6, per-tensor, no bias", { skip: !haveOracle }, () => {
+  assertMatchesTflm(groupedConv({ inShape: [1, 6, 5, 4], outShape: [1, 6, 5, 6], k: [3, 3], fi: 2, stride: 1, dilation: 1, padding: 0, activation: 0, perChannel: true, bias: true, inZp: 3, seed: 21 }), 21);
+  assertMatchesTflm(groupedConv({ inShape: [1, 9, 8, 8], outShape: [1, 5, 4, 8], k: [3, 2], fi: 2, stride: 2, dilation: 1, padding: 0, activation: 3, perChannel: false, bias: false, inZp: -20, seed: 22 }), 22);
+  assertMatchesTflm(groupedConv({ inShape: [1, 9, 9, 6], outShape: [1, 5, 5, 9], k: [3, 3], fi: 2, stride: 1, dilation: 2, padding: 1, activation: 1, perChannel: true, bias: true, inZp: 0, seed: 23 }), 23);
+  assertMatchesTflm(groupedConv({ inShape: [1, 4, 4, 6], outShape: [1, 4, 4, 4], k: [1, 1], fi: 3, stride: 1, dilation: 1, padding: 0, activation: 0, perChannel: true, bias: true, inZp: 100, seed: 24 }), 24);
+});
+
+test("int8 grouped CONV_2D refusals", () => {
+  const base = groupedConv({ inShape: [1, 4, 4, 6], outShape: [1, 4, 4, 4], k: [3, 3], fi: 3, stride: 1, dilation: 1, padding: 0, activation: 0, perChannel: true, bias: true, inZp: 0, seed: 30 });
+  const withFilterDepth = (fi: number): ModelSpec => ({ ...base, tensors: base.tensors.map((t, i) => (i === 1 ? { ...t, shape: [4, 3, 3, fi], data: int8Bytes(random(31, 36 * fi)) } : t)) });
+  assertRejects(withFilterDepth(4), "BAD_MODEL", /^operator 0 \(CONV_2D\): filter \[4,3,3,4\] does not fit 6 -> 4 channels/);
+  // 6 channels in 3 groups of 2 cannot make 4 outputs.
+  assertRejects(withFilterDepth(2), "BAD_MODEL", /^operator 0 \(CONV_2D\): filter \[4,3,3,2\] does not fit 6 -> 4 channels/);
+  assertRejects({ ...base, tensors: base.tensors.map((t, i) => (i === 2 ? { ...t, type: TensorType.INT64, data: new Uint8Array(32) } : t)) }, "UNSUPPORTED_TYPE", /^operator 0 \(CONV_2D\): int8 CONV_2D needs an int32 bias/);
+  assertRejects(withVersion(base, 7), "UNSUPPORTED_OP", /^operator 0 \(CONV_2D\): op version 7 is not supported/);
 });
 
 // --- RESIZE ---------------------------------------------------------------
@@ -194,6 +233,7 @@ test("an int32 model output (ARG_MAX) comes back as its raw little-endian bytes"
 
 test("mutated graph words of these ops end in success or a coded error, never a trap", () => {
   const specs = [
+    groupedConv({ inShape: [1, 5, 5, 4], outShape: [1, 3, 3, 6], k: [3, 3], fi: 2, stride: 2, dilation: 1, padding: 0, activation: 0, perChannel: true, bias: true, inZp: 2, seed: 41 }),
     transposeConv({ inShape: [1, 3, 4, 2], outShape: [1, 6, 8, 3], k: [3, 3], stride: [2, 2], padding: 0, activation: 0, perChannel: true, bias: true, seed: 40 }),
     resize(Builtin.RESIZE_BILINEAR, [1, 4, 5, 2], [7, 9], false, true),
     resize(Builtin.RESIZE_NEAREST_NEIGHBOR, [1, 4, 5, 2], [7, 9], true, false),

@@ -110,6 +110,7 @@ export interface TensorSpec {
   zeroPoint?: number[];
   quantizedDimension?: number;
   shapeSignature?: number[];
+  variable?: boolean; // is_variable: state that persists across invokes (LSTM, SVDF)
 }
 
 export interface OpSpec {
@@ -134,7 +135,7 @@ export interface ModelSpec {
 // them by field id either way.
 export const BUILTIN_OPTIONS_TYPE: Record<number, number> = {
   3: 1, 4: 2, 1: 5, 17: 5, 9: 8, 25: 9, 0: 11, 11: 12, 23: 15, 18: 21, 40: 27, 74: 27, 82: 27, 89: 27,
-  56: 40, 67: 49, 79: 57, 97: 74,
+  56: 40, 67: 49, 79: 57, 97: 74, 27: 6, 44: 71,
 };
 
 // Builds a .tflite file. Each operator gets its own operator code.
@@ -150,7 +151,7 @@ export function buildTflite(spec: ModelSpec, { optionsTypes = false } = {}): Uin
     }
     const quant = t.scale ? table(undefined, undefined, vector("f32", t.scale), vector("i64", t.zeroPoint ?? t.scale.map(() => 0)), undefined, undefined, scalar("i32", t.quantizedDimension ?? 0)) : undefined;
     return table(vector("i32", t.shape), scalar("u8", t.type), scalar("u32", buffer), string(`t${i}`), quant,
-      undefined, undefined, t.shapeSignature ? vector("i32", t.shapeSignature) : undefined);
+      t.variable ? scalar("u8", 1) : undefined, undefined, t.shapeSignature ? vector("i32", t.shapeSignature) : undefined);
   });
   const codes = spec.ops.map((o) => table(scalar("i8", Math.min(o.builtin, 127)), o.custom ? string(o.custom) : undefined, scalar("i32", o.version ?? 1), scalar("i32", o.builtin)));
   const optionsType = (o: OpSpec) => (optionsTypes && o.options && BUILTIN_OPTIONS_TYPE[o.builtin] !== undefined ? scalar("u8", BUILTIN_OPTIONS_TYPE[o.builtin]) : undefined);

@@ -17,22 +17,14 @@ import { cli, readModel } from "./helpers";
 
 // Model -> [code, message] of the refusal, and why.
 const REFUSED: Record<string, [string, RegExp]> = {
-  // SVDF (stateful) after the int16 input's QUANTIZE.
-  real_keyword_scrambled: ["UNSUPPORTED_OP", /SVDF\): this op is not supported/],
-  real_keyword_scrambled_8bit: ["UNSUPPORTED_OP", /SVDF\): this op is not supported/],
   // Float islands (DEQUANTIZE, a float op, QUANTIZE) need float32 kernels.
   elu: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],
   neg: ["UNSUPPORTED_OP", /DEQUANTIZE is only supported as the last op/],
-  // Stateful sequence ops are not implemented yet.
-  real_dtln_noise_suppression: ["UNSUPPORTED_OP", /UNIDIRECTIONAL_SEQUENCE_LSTM/],
-  real_micro_speech_lstm: ["UNSUPPORTED_OP", /UNIDIRECTIONAL_SEQUENCE_LSTM/],
-  real_mnist_lstm_int8: ["UNSUPPORTED_OP", /UNIDIRECTIONAL_SEQUENCE_LSTM/],
   // Ops outside the model-breadth list, not implemented yet.
   abs: ["UNSUPPORTED_OP", /ABS/],
   rsqrt: ["UNSUPPORTED_OP", /RSQRT/],
   mirror_pad_reflect: ["UNSUPPORTED_OP", /MIRROR_PAD/],
   batch_matmul: ["UNSUPPORTED_OP", /BATCH_MATMUL/],
-  conv_grouped: ["UNSUPPORTED_OP", /CONV_2D\): op version 6/],
 };
 
 interface Meta {

@@ -1,5 +1,5 @@
-// SOFTMAX, int8 in, int8 out (scale 1/256, zero point -128), over the last
-// dimension. Fixed-point exp and reciprocal follow gemmlowp exactly, as TFLM's
+// SOFTMAX, int8 in, int8 out (scale 1/256, zero point -128) or int16 out
+// (outBits 16: scale 1/65536, zero point -32768), over the last dimension. Fixed-point exp and reciprocal follow gemmlowp exactly, as TFLM's
 // reference kernel uses them: differences in Q5.26, exp in Q0.31, sums in Q12.19.
 import { expOnNegative, oneOverOnePlusX } from "../fixedpoint";
 import { roundingDivideByPOT, saturatingRoundingDoublingHighMul as mul } from "../quant";
@@ -9,8 +9,9 @@ const ACCUMULATION_INTEGER_BITS = 12;
 
 export function softmaxS8(
   input: usize, output: usize, rows: i32, depth: i32,
-  inputMultiplier: i32, inputLeftShift: i32, diffMin: i32,
+  inputMultiplier: i32, inputLeftShift: i32, diffMin: i32, outBits: i32 = 8,
 ): void {
+  const outMin = -(1 << (outBits - 1)), outMax = -1 - outMin;
   for (let r = 0; r < rows; r++) {
     const row = input + <usize>(r * depth);
     const outRow = output + <usize>(r * depth);
@@ -31,17 +32,18 @@ export function softmaxS8(
     const bitsOverUnit = ACCUMULATION_INTEGER_BITS - headroomPlusOne;
     const shiftedSumMinusOne = <i32>((<u32>sumOfExps << headroomPlusOne) - (<u32>1 << 31));
     const shiftedScale = oneOverOnePlusX(shiftedSumMinusOne);
-    const exponent = bitsOverUnit + 31 - 8;
+    const exponent = bitsOverUnit + 31 - outBits;
 
     for (let c = 0; c < depth; c++) {
       const diff = <i32>load<i8>(row + <usize>c) - maxInRow;
-      let value = -128;
+      let value = outMin;
       if (diff >= diffMin) {
         const scaled = mul(diff << inputLeftShift, inputMultiplier);
         const unsaturated = roundingDivideByPOT(mul(shiftedScale, expOnNegative(scaled, SCALED_DIFF_INTEGER_BITS)), exponent);
-        value = min(max(unsaturated - 128, -128), 127);
+        value = min(max(unsaturated + outMin, outMin), outMax);
       }
-      store<i8>(outRow + <usize>c, <i8>value);
+      if (outBits == 16) store<i16>(output + (<usize>(r * depth + c) << 1), <i16>value);
+      else store<i8>(outRow + <usize>c, <i8>value);
     }
   }
 }

@@ -8,9 +8,11 @@
 //                   identity shift, alpha multiplier (magnitude), alpha shift,
 //                   alpha negative (0/1)
 //   LEAKY_RELU16 (4): as LEAKY_RELU, int16 elements (TFLM's int16 path);
-//                   5: int16 in, int8 out; 6: int8 in, int16 out (with the
-//                   alpha multiplier the identity one: QUANTIZE, as TFLM's
-//                   Requantize, for host/convert/ops/quantize16.ts)
+//                   5: int16 in, int8 out; 6: int8 in, int16 out; 7: int16
+//                   in, int32 out (with the alpha multiplier the identity
+//                   one: QUANTIZE, as TFLM's Requantize, for
+//                   host/convert/ops/quantize16.ts; int16 zero points in
+//                   the int16 range)
 //   HARD_SWISH (3): input zero point, output zero point, reluish multiplier
 //                   (int16), reluish exponent, output multiplier (int16),
 //                   output exponent (<= 0)
@@ -24,6 +26,18 @@ const CLAMP = 1;
 const LEAKY_RELU = 2;
 const HARD_SWISH = 3;
 const LEAKY_RELU16 = 4;
+const LAST_KIND = 7;
+
+// log2 of the element bytes of the input and the output, by kind.
+@inline
+function inShift(kind: i32): i32 {
+  return kind == 4 || kind == 5 || kind == 7 ? 1 : 0;
+}
+
+@inline
+function outShift(kind: i32): i32 {
+  return kind == 7 ? 2 : kind == 4 || kind == 6 ? 1 : 0;
+}
 
 @inline
 function isInt8(v: i32): bool {
@@ -42,10 +56,10 @@ function isMultiplier(m: i32, shift: i32): bool {
 
 export function validate(index: i32, op: usize, n: i32): i32 {
   if (n < 1 || tensorCount(op) != 2) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument or tensor count", n);
-  const k = arg(op, 0), inWide = k == 4 || k == 5 ? 1 : 0, outWide = k == 4 || k == 6 ? 1 : 0;
+  const k = arg(op, 0), inWide = inShift(k), outWide = outShift(k);
   if (tensorBytes(op, 0) << inWide != tensorBytes(op, 1) << outWide) return failAt(F.ERR_BAD_OP, index, "ACTIVATION output and input sizes differ", tensorBytes(op, 0));
   let kind = arg(op, 0);
-  if (kind >= LEAKY_RELU16 && kind <= 6) kind = LEAKY_RELU;
+  if (kind >= LEAKY_RELU16 && kind <= LAST_KIND) kind = LEAKY_RELU;
   const expected = kind == RELU ? 7 : kind == CLAMP ? 3 : kind == LEAKY_RELU ? 8 : kind == HARD_SWISH ? 7 : -1;
   if (expected < 0) return failAt(F.ERR_BAD_OP, index, "ACTIVATION kind invalid", kind);
   if (n != expected) return failAt(F.ERR_BAD_OP, index, "ACTIVATION has the wrong argument count", n);
@@ -53,7 +67,8 @@ export function validate(index: i32, op: usize, n: i32): i32 {
     if (!isInt8(arg(op, 1)) || !isInt8(arg(op, 2)) || arg(op, 1) > arg(op, 2)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION clamp range invalid", arg(op, 1));
     return F.ERR_NONE;
   }
-  if (!isInt8(arg(op, 1)) || !isInt8(arg(op, 2))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION zero point out of range", arg(op, 1));
+  const inZpOk = inWide == 1 ? isInt16(arg(op, 1)) : isInt8(arg(op, 1)), outZpOk = outWide == 1 ? isInt16(arg(op, 2)) : outWide == 2 || isInt8(arg(op, 2));
+  if (!inZpOk || !outZpOk) return failAt(F.ERR_BAD_OP, index, "ACTIVATION zero point out of range", arg(op, 1));
   if (kind == RELU) {
     if (!isMultiplier(arg(op, 3), arg(op, 4))) return failAt(F.ERR_BAD_OP, index, "ACTIVATION multiplier invalid", arg(op, 3));
     if (!isInt8(arg(op, 5)) || !isInt8(arg(op, 6)) || arg(op, 5) > arg(op, 6)) return failAt(F.ERR_BAD_OP, index, "ACTIVATION range invalid", arg(op, 5));
@@ -141,7 +156,7 @@ export function run(op: usize, arena: usize): void {
     }
   } else if (kind == LEAKY_RELU || kind >= LEAKY_RELU16) {
     const identity = arg(op, 3), identityShift = arg(op, 4), alpha = arg(op, 5), alphaShift = arg(op, 6), negative = arg(op, 7) != 0;
-    const inWide = kind == 4 || kind == 5, wide = kind == 4 || kind == 6, hi = wide ? 32767 : 127, elements = wide ? count >> 1 : count;
+    const inWide = inShift(kind) == 1, out = outShift(kind), wide = out == 1, hi = out == 2 ? i32.MAX_VALUE : wide ? 32767 : 127, elements = count >> out;
     for (let i = 0; i < elements; i++) {
       const x = (inWide ? <i32>load<i16>(input + (<usize>i << 1)) : <i32>load<i8>(input + <usize>i)) - inZp;
       let v = outZp;
@@ -151,7 +166,8 @@ export function run(op: usize, arena: usize): void {
         v += negative ? -scaled : scaled;
       }
       v = min(max(v, -1 - hi), hi);
-      if (wide) store<i16>(output + (<usize>i << 1), <i16>v);
+      if (out == 2) store<i32>(output + (<usize>i << 2), v);
+      else if (wide) store<i16>(output + (<usize>i << 1), <i16>v);
       else store<i8>(output + <usize>i, <i8>v);
     }
   } else {

@@ -51,25 +51,30 @@ function tanh(a: i32): i32 {
   return negative ? -t : t;
 }
 
+// TFLM's int16 LOGISTIC / TANH of one value: v times the multiplier, rounded
+// right by the shift, indexes `table` (the 256-entry uint16 sigmoid table)
+// with linear interpolation. Also the LSTM's gate functions (lstm.ts).
+export function sigmoidOrTanh16(v: i32, multiplier: i32, leftShift: i32, tanh: bool, table: usize): i32 {
+  const round = leftShift > 0 ? 1 << (leftShift - 1) : 0;
+  const x = (v * multiplier + round) >> leftShift;
+  const a = x < 0 ? -x : x, bits = tanh ? 8 : 9, uh = <u32>a >> bits;
+  let r: i32;
+  if (uh >= 255) r = tanh ? 0xffff << 8 : 0x7fff << 10;
+  else {
+    const ua = <i32>load<u16>(table + (<usize>uh << 1)), ub = <i32>load<u16>(table + (<usize>uh << 1), 2);
+    r = (ua << bits) + (a & ((1 << bits) - 1)) * (ub - ua);
+  }
+  if (tanh) return (x >= 0 ? r - (1 << 23) + (1 << 7) : (1 << 23) + (1 << 7) - 1 - r) >> 8;
+  return <i32>(<u32>(x >= 0 ? r + (1 << 9) : (1 << 25) - r + (1 << 9) - 1) >> 10);
+}
+
 export function run(op: usize, arena: usize): void {
   const kind = arg(op, 0), zeroPoint = arg(op, 1), radius = arg(op, 2), multiplier = arg(op, 3), leftShift = arg(op, 4);
   const output = tensorAt(arena, op, 0), input = tensorAt(arena, op, 1);
   const count = tensorBytes(op, 0);
   if (kind >= 2) {
-    const table = blockAt(op, 0), round = leftShift > 0 ? 1 << (leftShift - 1) : 0, tanh = kind == 3;
-    for (let i = 0; i < count >> 1; i++) {
-      const x = (<i32>load<i16>(input + (<usize>i << 1)) * multiplier + round) >> leftShift;
-      const a = x < 0 ? -x : x, bits = tanh ? 8 : 9, uh = <u32>a >> bits;
-      let r: i32;
-      if (uh >= 255) r = tanh ? 0xffff << 8 : 0x7fff << 10;
-      else {
-        const ua = <i32>load<u16>(table + (<usize>uh << 1)), ub = <i32>load<u16>(table + (<usize>uh << 1), 2);
-        r = (ua << bits) + (a & ((1 << bits) - 1)) * (ub - ua);
-      }
-      if (tanh) r = (x >= 0 ? r - (1 << 23) + (1 << 7) : (1 << 23) + (1 << 7) - 1 - r) >> 8;
-      else r = <i32>(<u32>(x >= 0 ? r + (1 << 9) : (1 << 25) - r + (1 << 9) - 1) >> 10);
-      store<i16>(output + (<usize>i << 1), <i16>r);
-    }
+    const table = blockAt(op, 0), tanh = kind == 3;
+    for (let i = 0; i < count >> 1; i++) store<i16>(output + (<usize>i << 1), <i16>sigmoidOrTanh16(<i32>load<i16>(input + (<usize>i << 1)), multiplier, leftShift, tanh, table));
     return;
   }
   for (let i = 0; i < count; i++) {

@@ -4,13 +4,22 @@
 // the sum's reciprocal from a second table (words 513..1025) on the sum
 // normalised by its leading zeros, then each exp times the reciprocal.
 // Arguments: rows, depth, input multiplier, input shift.
+// With int8 input (no block, a fifth argument diffMin): TFLM's int8 softmax
+// with an int16 output (kernels/softmax.ts, scale 1/65536, zero point -32768).
 import * as F from "../format";
 import { failAt } from "../errors";
 import { multiplyByQuantizedMultiplier } from "../quant";
+import { softmaxS8 } from "../kernels/softmax";
 import { argAt, blockAt, blockBytes, blockCount, tensorAt, tensorBytes } from "./record";
 
 export function validate(index: i32, op: usize, n: i32): i32 {
   const a = argAt(op, 0);
+  if (n == 5 && blockCount(op) == 0) {
+    const rows = <i64>load<i32>(a), depth = <i64>load<i32>(a, 4), shift = load<i32>(a, 12);
+    if (rows < 1 || depth < 1 || rows * depth * 2 != <i64>tensorBytes(op, 0) || rows * depth != <i64>tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "SOFTMAX16 size", 0);
+    if (load<i32>(a, 8) < 0 || shift < 0 || shift > 31 || load<i32>(a, 16) > 0) return failAt(F.ERR_BAD_OP, index, "SOFTMAX16 multiplier", shift);
+    return F.ERR_NONE;
+  }
   if (n != 4 || blockCount(op) != 1 || blockBytes(op, 0) != 2052) return failAt(F.ERR_BAD_OP, index, "SOFTMAX16 args", n);
   const rows = <i64>load<i32>(a), depth = <i64>load<i32>(a, 4), shift = load<i32>(a, 12);
   if (rows < 1 || depth < 1 || rows * depth * 2 != <i64>tensorBytes(op, 0) || tensorBytes(op, 1) != tensorBytes(op, 0)) return failAt(F.ERR_BAD_OP, index, "SOFTMAX16 size", 0);
@@ -34,6 +43,10 @@ function lookup16(lut: usize, v: i32): i32 {
 export function run(op: usize, arena: usize): void {
   const a = argAt(op, 0);
   const rows = load<i32>(a), depth = load<i32>(a, 4), multiplier = load<i32>(a, 8), shift = load<i32>(a, 12);
+  if (blockCount(op) == 0) {
+    softmaxS8(tensorAt(arena, op, 1), tensorAt(arena, op, 0), rows, depth, multiplier, shift, load<i32>(a, 16), 16);
+    return;
+  }
   const exp = blockAt(op, 0), reciprocal = exp + 1026;
   let input = tensorAt(arena, op, 1), output = tensorAt(arena, op, 0);
   for (let r = 0; r < rows; r++) {

@@ -43,6 +43,10 @@ export interface Graph {
   // Float edges removed by the converter: the host quantizes/dequantizes.
   floatInput: boolean;
   floatOutput: boolean;
+  // Values alive across invokes (TFLite variable tensors), which the planner
+  // keeps apart from everything. The arena is zeroed on load; `fill` is the
+  // byte a fresh start holds (0: the owning op encodes its state so).
+  variables?: { value: number; name: string; fill: number }[];
 }
 
 // Geometry of a sliding-window op (conv, depthwise, pool) over NHWC tensors.

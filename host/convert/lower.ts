@@ -11,9 +11,9 @@ import { Builtin, Operator, Tensor, TensorType, TENSOR_TYPE_NAMES, TfliteModel, 
 import { REGISTERED, REGISTERED_TYPED } from "./ops";
 
 // Highest op version whose semantics Wisp implements; newer versions add
-// types or features (int16, int4, grouped conv, ...) that are rejected.
+// types or features (int16, int4, ...) that are rejected.
 const MAX_VERSION: Record<number, number> = {
-  [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 5, [Builtin.DEPTHWISE_CONV_2D]: 6,
+  [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 6, [Builtin.DEPTHWISE_CONV_2D]: 6,
   [Builtin.FULLY_CONNECTED]: 9, [Builtin.MAX_POOL_2D]: 2, [Builtin.RESHAPE]: 2, [Builtin.SOFTMAX]: 2,
   [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
 };
@@ -44,6 +44,7 @@ export class Lowering {
   private ops: LoweredOp[] = [];
   private readers = new Map<number, number>(); // tensor index -> ops (and graph outputs) reading it
   private pads = new Map<number, PadInfo>(); // PAD outputs a convolution may absorb
+  private persistent: { value: number; name: string; fill: number }[] = []; // state tensors (Graph.variables)
   op!: Operator; // the op being lowered
   private atModelLevel = false; // past the ops: messages name the model
 
@@ -70,7 +71,9 @@ export class Lowering {
     const scale = t.scales[0];
     const zeroPoint = t.zeroPoints[0] ?? 0;
     if (!(scale > 0) || !Number.isFinite(scale)) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has scale ${scale}`);
-    if (zeroPoint < -128 || zeroPoint > 127) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has zero point ${zeroPoint}`);
+    // int16 tensors may sit anywhere in their range (int8 SOFTMAX's int16 output has -32768); the int16 ops check for 0.
+    const [lo, hi] = t.type === TensorType.INT16 ? [-32768, 32767] : [-128, 127];
+    if (zeroPoint < lo || zeroPoint > hi) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has zero point ${zeroPoint}`);
     return { scale, zeroPoint };
   }
 
@@ -93,6 +96,24 @@ export class Lowering {
     const value: Value = { id: this.values.length, bytes, shape: t.shape, quant, name: t.name, type: t.type };
     this.values.push(value);
     this.valueOf.set(i, value.id);
+    return value;
+  }
+
+  // A variable tensor (an LSTM or SVDF state) as a value of its own, `bytes`
+  // long in the layout its op chooses, alive across invokes. The arena is
+  // zeroed on load, so the op must read all-zero bytes as TFLM's reset state.
+  stateTensor(i: number, role: string, types: number[], bytes: number): Value {
+    const t = this.tensor(i, role);
+    const typeName = (x: number) => TENSOR_TYPE_NAMES[x] ?? String(x);
+    if (!t.isVariable) this.reject("BAD_MODEL", `${role} tensor "${t.name}" must be a variable tensor`);
+    if (t.data) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is a variable with initial data`);
+    if (!types.includes(t.type)) this.reject("UNSUPPORTED_TYPE", `${role} tensor "${t.name}" is ${typeName(t.type)}; Wisp runs ${types.map(typeName).join(" or ").toLowerCase()} here`);
+    if (this.valueOf.has(i)) this.reject("UNSUPPORTED_OP", `${role} tensor "${t.name}" is used by another op too`);
+    if (t.shape.some((d) => d <= 0)) this.reject("BAD_MODEL", `${role} tensor "${t.name}" has shape ${JSON.stringify(t.shape)}`);
+    const value: Value = { id: this.values.length, bytes, shape: t.shape, quant: this.quant(t, role), name: t.name, type: t.type };
+    this.values.push(value);
+    this.valueOf.set(i, value.id);
+    this.persistent.push({ value: value.id, name: t.name, fill: 0 });
     return value;
   }
 
@@ -193,7 +214,7 @@ export class Lowering {
     this.atModelLevel = true;
     const input = this.activation(inputTensor, "model input", [TensorType.INT8, TensorType.INT16]);
     const output = this.activation(outputTensor, "model output", [TensorType.INT8, TensorType.INT16, TensorType.INT32]);
-    return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput };
+    return { values: this.values, ops: this.ops, input: input.id, output: output.id, floatInput, floatOutput, variables: this.persistent };
   }
 
   private lowerOp(op: Operator): void {
@@ -276,7 +297,11 @@ export class Lowering {
     } else {
       const [fo, fh, fw, fi] = filter.shape;
       if (fo !== outC) this.reject("BAD_MODEL", `filter has ${fo} output channels, output has ${outC}`);
-      if (fi !== inC) this.reject("UNSUPPORTED_OP", `filter has ${fi} input channels for ${inC}: grouped convolution is not supported`);
+      // Grouped: the int16x8 convolution's kernel has an int8 mode for it.
+      if (fi !== inC) {
+        const grouped = REGISTERED_TYPED.CONV_2D;
+        return grouped.lower(this, "CONV_2D", grouped.opcode);
+      }
       [kH, kW] = [fh, fw];
     }
     let padTop = this.spatial(padding, inH, kH, strideH, dilH, outH, "height");

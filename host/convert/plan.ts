@@ -52,10 +52,18 @@ function alignDown(x: number): number {
   return Math.floor(x / ALIGN) * ALIGN;
 }
 
+// Variable tensors (LSTM and SVDF states) hold their contents from one
+// invoke to the next: alive before the first op and after the last, so
+// nothing else is ever placed over them.
+function keepPersistent(graph: Graph, life: Lifetime[]): void {
+  for (const v of graph.variables ?? []) life[v.value] = { start: -1, end: graph.ops.length };
+}
+
 export function lifetimes(graph: Graph): Lifetime[] {
   const n = graph.ops.length;
   const life = graph.values.map(() => ({ start: Infinity, end: -Infinity }));
   life[graph.input] = { start: -1, end: -1 };
+  keepPersistent(graph, life);
   graph.ops.forEach((op, i) => {
     for (const v of op.inputs) {
       if (life[v].start === Infinity) fail("BAD_MODEL", `operator ${op.tfliteIndex} (${op.name}) reads tensor "${graph.values[v].name}" before any op writes it`);

@@ -135,7 +135,9 @@ function tensor(x: unknown, path: string, graphBytes: number): TensorInfo {
   equal(integer(t.bytes, `${path}.bytes`, 1, L.MAX_ARENA_BYTES), size * shape(t.shape, `${path}.shape`), `${path}.bytes`, `shape (of ${t.type})`);
   equal(t.bytes as number, graphBytes, `${path}.bytes`, "graph section");
   scale(t.scale, `${path}.scale`);
-  integer(t.zeroPoint, `${path}.zeroPoint`, -128, 127);
+  // int16 tensors may have int16 zero points (int8 SOFTMAX's int16 output).
+  if (t.type === "int16") integer(t.zeroPoint, `${path}.zeroPoint`, -32768, 32767);
+  else integer(t.zeroPoint, `${path}.zeroPoint`, -128, 127);
   if (typeof t.float !== "boolean") bad(`${path}.float`, `must be true or false, not ${describe(t.float)}`);
   return t as unknown as TensorInfo;
 }
@@ -154,7 +156,7 @@ function op(x: unknown, i: number, facts: GraphFacts): OpInfo {
   if (facts.opOutputs[i] >= 0) equal(offset, facts.opOutputs[i], `${path}.arenaOffset`, "graph section");
   integer(o.macs, `${path}.macs`, 0, Number.MAX_SAFE_INTEGER);
   scale(o.outputScale, `${path}.outputScale`);
-  integer(o.outputZeroPoint, `${path}.outputZeroPoint`, -128, 127);
+  integer(o.outputZeroPoint, `${path}.outputZeroPoint`, -32768, 32767);
   integer(o.weightsBytes, `${path}.weightsBytes`, 0, facts.weightsBytes);
   return o as unknown as OpInfo;
 }

@@ -3,9 +3,11 @@
 // records (assembly/ops/conv16.ts). Prepare as TFLM's: per-channel
 // multipliers input * filter / output in double (per-tensor dense: the
 // product in float32), int64 or int32 bias, the int16 activation range.
+// The int8 grouped CONV_2D (filter depth < input depth) comes here too, from
+// the built-in int8 convolution (lower.ts): same kernel, int8 mode, int32 bias.
 import type { Lowering } from "../lower";
 import type { Value } from "../graph";
-import { perChannelMultipliers, perTensorDenseMultiplier, roundHalfAwayFromZero } from "../quantization";
+import { activationRange, perChannelMultipliers, perTensorDenseMultiplier, roundHalfAwayFromZero } from "../quantization";
 import { TensorType } from "../tflite";
 import { pushRecord } from "./record";
 
@@ -72,12 +74,14 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   const op = l.op;
   const dense = builtin === "FULLY_CONNECTED", depthwise = builtin === "DEPTHWISE_CONV_2D";
   l.arity([2, 3], 1);
+  // Only the int8 grouped CONV_2D reaches here with an int8 input.
+  const int8 = l.tensor(op.inputs[0], "input").type === TensorType.INT8;
   // An int16 input with another output type (TFLM refuses it): the int8 op's message.
-  if (l.tensor(op.outputs[0], "output").type !== TensorType.INT16) l.activation(op.inputs[0], "input");
-  const input = int16(l, op.inputs[0], "input");
-  const output = int16(l, op.outputs[0], "output");
+  if (!int8 && l.tensor(op.outputs[0], "output").type !== TensorType.INT16) l.activation(op.inputs[0], "input");
+  const input = int8 ? l.activation(op.inputs[0], "input") : int16(l, op.inputs[0], "input");
+  const output = int8 ? l.activation(op.outputs[0], "output") : int16(l, op.outputs[0], "output");
   const filter = l.tensor(op.inputs[1], "filter");
-  if (filter.type !== TensorType.INT8) l.reject("UNSUPPORTED_TYPE", "int16 input needs int8 weights (TFLM refuses others)");
+  if (filter.type !== TensorType.INT8) l.reject("UNSUPPORTED_TYPE", `int${int8 ? 8 : 16} input needs int8 weights (Wisp runs no others)`);
   const o = l.options();
   let inH = 1, inW: number, inC: number, outH = 1, outW: number, outC: number, kH = 1, kW = 1, icPer: number, cDiv: number;
   let sH = 1, sW = 1, dH = 1, dW = 1, padTop = 0, padLeft = 0, activation: number, biasTypeOption: number;
@@ -139,9 +143,10 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   const mults = dense && scales.length === 1
     ? new Array(outC).fill(perTensorDenseMultiplier(iq.scale, scales[0], oq.scale))
     : perChannelMultipliers(iq.scale, scales, oq.scale, outC);
-  // TFLM sums in int32 with an int32 bias (or none and quantized_bias_type INT32), else in int64.
-  const wide = bias ? bias.type === TensorType.INT64 : biasTypeOption !== TensorType.INT32;
-  if (bias && bias.type !== TensorType.INT64 && (depthwise || bias.type !== TensorType.INT32)) l.reject("UNSUPPORTED_TYPE", `int16 ${builtin} needs an int64${depthwise ? "" : " or int32"} bias`);
+  // TFLM sums in int32 with an int32 bias (or none and quantized_bias_type INT32), else in int64; int8 always in int32.
+  const wide = !int8 && (bias ? bias.type === TensorType.INT64 : biasTypeOption !== TensorType.INT32);
+  if (int8 && bias && bias.type !== TensorType.INT32) l.reject("UNSUPPORTED_TYPE", "int8 CONV_2D needs an int32 bias");
+  if (!int8 && bias && bias.type !== TensorType.INT64 && (depthwise || bias.type !== TensorType.INT32)) l.reject("UNSUPPORTED_TYPE", `int16 ${builtin} needs an int64${depthwise ? "" : " or int32"} bias`);
   if (bias && (!bias.data || bias.data.length !== outC * (wide ? 8 : 4))) l.reject("BAD_MODEL", `bias must be a constant of ${outC} values`);
   const records = new Uint8Array(outC * 16);
   const rv = new DataView(records.buffer);
@@ -151,11 +156,14 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
     rv.setInt32(16 * c + 8, mults[c].multiplier, true);
     rv.setInt32(16 * c + 12, mults[c].shift, true);
   }
-  const [actMin, actMax] = range16(l, activation, oq.scale);
+  let actMin: number, actMax: number;
+  if (int8) ({ min: actMin, max: actMax } = activationRange(activation, oq.scale, oq.zeroPoint, l.where()));
+  else [actMin, actMax] = range16(l, activation, oq.scale);
+  const mode = int8 ? 4 : wide ? 1 : 0;
   pushRecord(l, opcode, {
     output,
     inputs: [input],
-    args: [inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, icPer, cDiv, actMin, actMax, wide ? 1 : 0],
+    args: [inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, icPer, cDiv, actMin, actMax, mode, ...(int8 ? [iq.zeroPoint, oq.zeroPoint] : [])],
     blocks: [new Uint8Array(weights.buffer, weights.byteOffset, weights.length), records],
     macs: outH * outW * outC * taps,
   });

@@ -12,7 +12,7 @@ import { TensorType } from "../tflite";
 // TFLM's sigmoid_table_uint16: sigmoid(i / 24) in 0.16, each sample moved
 // by half its midpoint error so that linear interpolation errs both ways;
 // the last entry is the uint16 maximum.
-function sigmoidTable(): Uint8Array {
+export function sigmoidTable(): Uint8Array {
   const s = (x: number) => 1 / (1 + Math.exp(-x / 24));
   const table = new Uint16Array(256);
   for (let i = 0; i < 255; i++) table[i] = Math.round(65536 * (s(i) + (s(i) - (s(i - 0.5) + s(i + 0.5)) / 2) / 2));
@@ -21,7 +21,7 @@ function sigmoidTable(): Uint8Array {
 }
 
 // TFLM's CheckedLog2 in float32: the rounded log2 and whether x is a power of two.
-function checkedLog2(x: number): [number, boolean] {
+export function checkedLog2(x: number): [number, boolean] {
   const log2 = Math.fround(Math.fround(Math.log(x)) * Math.fround(1 / Math.fround(Math.log(2))));
   const rounded = roundHalfAwayFromZero(log2);
   return [rounded, Math.abs(Math.fround(log2 - rounded)) < Math.fround(1e-3)];

@@ -5,7 +5,8 @@
 // LUTPopulate<int16_t> builds in float32 (each sample moved by half its
 // midpoint interpolation error).
 import type { Lowering } from "../lower";
-import { quantizeMultiplier, roundHalfAwayFromZero } from "../quantization";
+import { quantizeMultiplier, roundHalfAwayFromZero, softmaxParams } from "../quantization";
+import { TensorType } from "../tflite";
 import { pushRecord } from "./record";
 import { int16 } from "./conv16";
 
@@ -30,8 +31,22 @@ function populate(lut: Int16Array, at: number, inScale: number, inZp: number, ou
   lut[at + 512] = clamp(round(fn(inMax) * inv));
 }
 
+// int8 input, int16 output: TFLM's int8 softmax with zero point -32768 and
+// scale 1/65536 (within 0.1%) on the output.
+function fromInt8(l: Lowering, opcode: number): void {
+  const input = l.activation(l.op.inputs[0], "input");
+  const output = l.activation(l.op.outputs[0], "output", [TensorType.INT16]);
+  if (input.bytes * 2 !== output.bytes) l.reject("BAD_MODEL", "output size differs from input size");
+  const os = f(output.quant.scale);
+  if (output.quant.zeroPoint !== -32768 || f(Math.abs(f(os - f(1 / 65536)))) > f(f(0.001) * f(1 / 65536))) l.reject("UNSUPPORTED_TYPE", `int8 SOFTMAX with int16 output needs scale 1/65536 and zero point -32768 (TFLM refuses ${os}, ${output.quant.zeroPoint})`);
+  const p = softmaxParams(l.options().f32(0), input.quant.scale);
+  const depth = input.shape[input.shape.length - 1];
+  pushRecord(l, opcode, { output, inputs: [input], args: [input.bytes / depth, depth, p.multiplier, p.leftShift, p.diffMin] });
+}
+
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   l.arity([1], 1);
+  if (l.tensor(l.op.inputs[0], "input").type === TensorType.INT8) return fromInt8(l, opcode);
   const input = int16(l, l.op.inputs[0], "input");
   const output = int16(l, l.op.outputs[0], "output");
   if (input.bytes !== output.bytes) l.reject("BAD_MODEL", "output size differs from input size");
