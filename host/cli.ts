@@ -11,6 +11,7 @@ import { benchModel, formatBench } from "./node/bench-model";
 import { listen, streamWindow } from "./audio/listen";
 import { scoreDetections } from "./audio/score";
 import { readWav } from "./audio/wav";
+import { flCommand, signCommand, verifyCommand } from "./fl/cli";
 
 const USAGE = `usage:
   wisp convert <model.tflite> -o <model.wisp>
@@ -19,14 +20,18 @@ const USAGE = `usage:
   wisp listen <model.tflite|model.wisp> <file.wav> [--json] [--score <windows.json>]
   wisp build-module <model.tflite|model.wisp> -o <runtime.wasm> [--with-audio]
   wisp bench <model.tflite|model.wisp> [--runs N] [--input <in.bin>] [--no-board] [--json]
-  wisp fetch-models [--dir <folder>]`;
+  wisp fetch-models [--dir <folder>]
+  wisp fl provision --devices <N> --out <dir> [--fleet <name>]
+  wisp sign <file> --key <server.json> [--version <N>] [-o <file.sig>]
+  wisp verify <file> --key <server.json|device.json> [--sig <file.sig>] [--installed <N>]
+  wisp fl serve --config <fl.json> --server <server.json> --broker <mqtt://host:port> (--params <N> | --weights <f32 file>)`;
 
 interface Args {
   positional: string[];
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--runs"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--runs", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms", "--key", "--version", "--sig", "--installed"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -192,6 +197,14 @@ async function main(argv: string[]): Promise<void> {
       console.log(`wrote ${output} (${wasm.length} bytes) for ${Object.keys(model.info.opCounts).join(", ")}${args.flags.has("--with-audio") ? ", with the audio front ends" : ""}`);
       return;
     }
+    case "sign":
+      expectFlags(args, ["--key", "--version", "-o"]);
+      return signCommand(args.positional, args.flags);
+    case "verify":
+      expectFlags(args, ["--key", "--sig", "--installed"]);
+      return verifyCommand(args.positional, args.flags);
+    case "fl":
+      return flCommand(args.positional, args.flags, expectFlags);
     case "bench": {
       expectFlags(args, ["--runs", "--input", "--no-board", "--json"]);
       const modelPath = onePath(args, "model file");

@@ -15,6 +15,7 @@ export type WispErrorCode =
   | "BAD_UPDATE" // a federated update message failed validation
   | "BAD_CONFIG" // a federated-learning configuration is invalid
   | "USAGE" // the CLI was called wrongly
+  | "BAD_SIGNATURE" // a signed model, module or file failed verification
   | "IO"; // a file could not be read or written
 
 export class WispError extends Error {

@@ -1,0 +1,93 @@
+// Robustness under load, bounded and on loopback: a device outside the
+// round floods 10,000 messages; a member sends a 10 MB payload, NaN and
+// infinite scales, an index beyond the model, a norm far above the clip,
+// then its real update. The server stays up, refuses each bad message with
+// a logged reason, the broker cuts the flooder off at its rate limit, and
+// the round's result is the honest devices' FedAvg.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MqttClient } from "mqtt";
+import { parseConfig, RoundAggregator } from "../host/fl/aggregate";
+import { crc32 } from "../host/crc32";
+import { provisionFleet } from "../host/fl/fleet-policy";
+import { connect, MqttRoundServer, runClient } from "../host/fl/mqtt";
+import { equalGroups, quantizeDelta } from "../host/fl/quantize";
+import { encodeUpdate, Update } from "../host/fl/update-format";
+import { fleetBroker } from "./fleet-helpers";
+
+const N = 100;
+
+function update(id: number, step: number, topk = 1): Update {
+  const q = quantizeDelta(new Float32Array(N).fill(step).map((x, i) => x * (1 + i / N)), new Float32Array(N), { bits: 8, topk, groupEnds: equalGroups(N, 1) });
+  return { modelVersion: 1, clientId: id, round: 0, sampleCount: 10, bits: 8, elements: N, scales: q.scales, groupEnds: q.groupEnds, indices: q.indices, values: q.values };
+}
+
+// Re-stamps the CRC after a change, so the field checks are what refuse it.
+function withCrc(bytes: Uint8Array): Uint8Array {
+  new DataView(bytes.buffer, bytes.byteOffset).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+  return bytes;
+}
+
+test("a flood and garbage leave the server up and the round's result honest", async () => {
+  const p = provisionFleet("flood", 4);
+  const broker = await fleetBroker("aedes", [p]);
+  const log: string[] = [];
+  const config = parseConfig({ rounds: 1, clients_per_round: 3, lr: 0.1, clip_norm: 1, reject_norm: 5, store: ":memory:" });
+  const server = await MqttRoundServer.start(broker.url, p.server, config, 1, new Float32Array(N), { sample: () => [0, 1, 2], log: (l) => log.push(l) });
+  const clients: MqttClient[] = [];
+  const F = p.server.fleet;
+  try {
+    for (const id of [0, 1]) clients.push(await runClient(broker.url, p.devices[id], () => encodeUpdate(update(id, 0.01 * (id + 1)))));
+    const round = server.runRound(10_000);
+    await new Promise((r) => setTimeout(r, 50));
+
+    // Device 3, not in the round, sends 10,000 messages as fast as it can.
+    const flooder = await connect(broker.url, p.devices[3]);
+    clients.push(flooder);
+    const garbage = Buffer.alloc(64, 7);
+    for (let i = 0; i < 10_000; i++) flooder.publish(`wisp/${F}/round/0/update/3`, garbage, { qos: 0 });
+
+    // Device 2, a member: garbage of each kind first, each on its own topic.
+    let member = await connect(broker.url, p.devices[2]);
+    const send = (bytes: Uint8Array) => member.publishAsync(`wisp/${F}/round/0/update/2`, Buffer.from(bytes), { qos: 1 });
+    const nan = encodeUpdate({ ...update(2, 0.03), scales: Float32Array.of(NaN) });
+    const inf = encodeUpdate({ ...update(2, 0.03), scales: Float32Array.of(Infinity) });
+    const sparse = encodeUpdate(update(2, 0.03, 0.1)); // 10 indices, each one varint byte at offset 48
+    const beyond = sparse.slice();
+    beyond[48 + 9] = 0x7f; // the last gap jumps past element 99
+    const huge = encodeUpdate({ ...update(2, 0.03), scales: Float32Array.of(1) }); // values up to 127: norm ~1000
+    for (const bytes of [nan, inf, withCrc(beyond), huge, new Uint8Array(Buffer.alloc(50_000))]) await send(bytes);
+    // A 10 MB payload: the broker refuses it and closes the connection; the device comes back.
+    await Promise.race([send(new Uint8Array(10 << 20)).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    member.end(true);
+    member = await connect(broker.url, p.devices[2]);
+    clients.push(member);
+    await send(encodeUpdate(update(2, 0.03)));
+    await round;
+
+    const honest = new RoundAggregator(config, 1, N, 0);
+    for (const id of [0, 1, 2]) honest.accept(encodeUpdate(update(id, 0.01 * (id + 1))));
+    assert.deepEqual(server.weights, honest.average());
+    const at2 = server.refused.filter((r) => r.includes("update/2")).map((r) => r.split(": ").slice(1).join(": "));
+    assert.deepEqual(at2, [
+      "scale 0 is not a finite non-negative number",
+      "scale 0 is not a finite non-negative number",
+      "sparse index beyond the element count",
+      `update norm ${at2[3].split(" ")[2]} is out of range (limit 5)`,
+      "update of 50000 bytes, more than any update of a 100-parameter model",
+    ]);
+    assert.ok(Number(at2[3].split(" ")[2]) > 100);
+    assert.ok(broker.log.some((l) => /refused publish by "flood.device-2" .*payload of 10485760 bytes, the limit is 1048576/.test(l)), broker.log.join("\n"));
+    assert.ok(broker.log.some((l) => /refused publish by "flood.device-3" .*rate limit/.test(l)), broker.log.join("\n"));
+    // The flooder was cut off after its burst (100, refilled at 20 a second while it
+    // lasted, well under 5 s): the server saw at most that many of its 10,000, each refused.
+    const at3 = server.refused.filter((r) => r.includes("update/3"));
+    assert.ok(at3.length >= 100 && at3.length <= 200, `${at3.length} flood messages reached the server`);
+    assert.ok(at3.every((r) => r.endsWith("client 3 is not on round 0's roster") || /bad magic|too short|CRC/.test(r)), at3[0]);
+    assert.equal(log.filter((l) => l.startsWith("refused")).length, server.refused.length, "every refusal is logged");
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    await server.close();
+    await broker.close();
+  }
+});
