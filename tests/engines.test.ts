@@ -1,6 +1,7 @@
 // The C host over both engines, natively on this machine: the wasm2c AOT
-// engine always (with gcc and wasm2c), the wasm3 engine when WASM3_DIR points
-// at the user's wasm3 sources (the project neither ships nor downloads wasm3).
+// engine (with gcc and wasm2c) and the wasm3 engine (wasm3's sources from
+// $WASM3_DIR or ../shared/wasm3/source; the project neither ships nor
+// downloads wasm3).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -8,11 +9,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { buildNativeGolden } from "../host/boards/build";
+import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
 import { modelsDir } from "./helpers";
 
 const VECTORS = 4;
 const haveAot = ["gcc", "wasm2c"].every((t) => !spawnSync(t, ["--version"]).error);
-const wasm3Dir = process.env.WASM3_DIR;
+const haveWasm3 = findWasm3Dir() !== null;
 
 function golden(task: string) {
   const dir = join(modelsDir(), task);
@@ -30,8 +32,8 @@ for (const task of ["kws", "ad", "sww"]) {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`${task}: ${VECTORS}/${VECTORS} byte-exact`));
   });
-  test(`C host, wasm3 engine: ${task} byte-exact`, { skip: wasm3Dir ? false : "WASM3_DIR is not set (point it at wasm3's source folder)" }, () => {
-    const r = spawnSync(buildNativeGolden("wasm3", golden(task), wasm3Dir), { encoding: "utf8" });
+  test(`C host, wasm3 engine: ${task} byte-exact`, { skip: haveWasm3 ? false : MISSING_WASM3_HINT }, () => {
+    const r = spawnSync(buildNativeGolden("wasm3", golden(task)), { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`${task}: ${VECTORS}/${VECTORS} byte-exact`));
   });

@@ -10,6 +10,7 @@ import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
 import { loadSync } from "../node/api";
 import { instantiate, wasmPath } from "../node/runtime";
+import { wasm3Dir as findWasm3 } from "../node/wasm3-source";
 
 export const BOARDS_DIR = join(PACKAGE_ROOT, "host", "boards");
 const C_DIR = join(PACKAGE_ROOT, "host", "c");
@@ -20,7 +21,7 @@ export type Engine = "aot" | "wasm3";
 
 export interface GoldenFirmware {
   board: string; // a folder of host/boards, e.g. "mps2-an386"
-  engine?: Engine; // default "aot"; "wasm3" needs WASM3_DIR
+  engine?: Engine; // default "aot"; "wasm3" needs wasm3's source (host/node/wasm3-source.ts)
   fromFlash?: boolean; // leave the model in flash (streamed) instead of copying it to RAM
   weightWindow?: number; // with fromFlash: the weights window in bytes (0: room for the largest op)
   modelFile?: boolean; // with fromFlash: read the model from a file over semihosting, as from an external flash (too big for the board's own)
@@ -112,8 +113,8 @@ const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-D
 // The C library for a board ("native": this machine's cc) and engine, made by
 // host/c/Makefile once per board, engine and checking mode (WISP_UNCHECKED=1
 // in the environment builds AOT without checks). Returns libwisp.a.
-function cLibrary(board: string, engine: Engine, wasm3Dir?: string): string {
-  if (engine === "wasm3" && (!wasm3Dir || !existsSync(join(wasm3Dir, "wasm3.h")))) fail("USAGE", "WASM3_DIR must point at wasm3's source folder (the one with wasm3.h)");
+function cLibrary(board: string, engine: Engine): string {
+  const wasm3Dir = engine === "wasm3" ? findWasm3() : "";
   const unchecked = engine === "aot" && process.env.WISP_UNCHECKED === "1";
   const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}`);
   run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath()}`,
@@ -150,6 +151,9 @@ const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, 
 ${cArray("golden_model", f.modelFile ? new Uint8Array(0) : f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
 }
 
+// golden.c counts the heap through wrappers around the allocator.
+const HEAP_COUNTING = "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free";
+
 export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
@@ -167,19 +171,19 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const boardFiles = program === "dut" ? [join(BOARDS_DIR, board.name, "board.c"), "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m")] : [];
   const engineFiles = engine === "aot"
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
-    : [cLibrary(board.name, "wasm3", process.env.WASM3_DIR)];
+    : [cLibrary(board.name, "wasm3")];
   run(board.cc, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", GEN_DIR, "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...boardFiles, ...engineFiles,
-    ...startup, ...board.ldflags, "-Wl,--gc-sections", "-lm", "-o", elf,
+    ...startup, ...board.ldflags, ...(program === "golden" ? [HEAP_COUNTING] : []), "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
 }
 
 // The same golden firmware as a native program on this machine, over either
-// engine: "aot" (wasm2c) or "wasm3" (the wasm3 sources in wasm3Dir, with
-// build/wisp.wasm embedded). Returns the executable.
-export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmware, "board">, wasm3Dir?: string): string {
+// engine: "aot" (wasm2c) or "wasm3" (wasm3's sources, with build/wisp.wasm
+// embedded). Returns the executable.
+export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmware, "board">): string {
   const out = join(OUT_DIR, `native-${engine}-${f.name}`);
   writeGoldenData(out, { ...f, board: "native" });
   const common = ["-O2", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-I", C_DIR, "-I", GEN_DIR, "-I", out, join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c")];
@@ -189,7 +193,7 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
     run("gcc", [...common, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", join(C_DIR, "aot"), join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary("native", "aot"),
       `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-lm", "-o", exe]);
   } else {
-    run("gcc", [...common, cLibrary("native", "wasm3", wasm3Dir), "-lm", "-o", exe]);
+    run("gcc", [...common, cLibrary("native", "wasm3"), "-lm", "-o", exe]);
   }
   return exe;
 }
