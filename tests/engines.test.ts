@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { buildNativeGolden } from "../host/boards/build";
 import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
-import { modelsDir } from "./helpers";
+import { loadSync } from "../host/node/api";
+import { instantiateOn } from "../host/node/engine";
+import { modelsDir, throwsCoded } from "./helpers";
 
 const VECTORS = 4;
 const haveAot = ["gcc", "wasm2c"].every((t) => !spawnSync(t, ["--version"]).error);
@@ -46,4 +48,18 @@ test("C host rejects a corrupt model with the module's message", { skip: haveAot
   const r = spawnSync(buildNativeGolden("aot", { ...g, name: "ad-corrupt", wisp }), { encoding: "utf8" });
   assert.equal(r.status, 2);
   assert.match(r.stdout, /load failed \(2\): CRC32 mismatch/);
+});
+
+// The Node API's engine choice: V8 or wasm3 through our binding.
+test("load() takes engine \"node\" or \"wasm3\" and refuses any other", () => {
+  const model = readFileSync(join(modelsDir(), "ad", "model.tflite"));
+  throwsCoded(() => loadSync(new Uint8Array(model), { engine: "v8" as never }), "BAD_INPUT", /engine must be one of node, wasm3/);
+});
+
+test("wasm3 in Node: a read outside the streamed model traps into a coded error, as under V8", { skip: haveWasm3 ? false : MISSING_WASM3_HINT }, () => {
+  const { wisp } = golden("ad");
+  for (const engine of ["node", "wasm3"] as const) {
+    const w = instantiateOn(engine, wisp.subarray(0, 16));
+    assert.throws(() => w.wisp_load_streamed(wisp.length, 0), (e: Error & { code?: string }) => e.code === "RUNTIME" && /outside the model/.test(e.message), engine);
+  }
 });

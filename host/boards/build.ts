@@ -171,7 +171,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const boardFiles = program === "dut" ? [join(BOARDS_DIR, board.name, "board.c"), "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m")] : [];
   const engineFiles = engine === "aot"
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
-    : [cLibrary(board.name, "wasm3")];
+    : [cLibrary(board.name, "wasm3"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
   run(board.cc, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", GEN_DIR, "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...boardFiles, ...engineFiles,
@@ -193,7 +193,7 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
     run("gcc", [...common, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", join(C_DIR, "aot"), join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary("native", "aot"),
       `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-lm", "-o", exe]);
   } else {
-    run("gcc", [...common, cLibrary("native", "wasm3"), "-lm", "-o", exe]);
+    run("gcc", [...common, cLibrary("native", "wasm3"), `-Wl,--defsym=wisp_memory_limit=${linearMemoryBytes(f.wisp, false)}`, "-lm", "-o", exe]);
   }
   return exe;
 }
