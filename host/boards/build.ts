@@ -4,11 +4,13 @@
 // compiler links them with a firmware program and the startup code. QEMU
 // runs the image with semihosting.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
 import { loadSync } from "../node/api";
+import { buildModule } from "../node/build-module";
 import { instantiate, wasmPath } from "../node/runtime";
 import { wasm3Dir as findWasm3 } from "../node/wasm3-source";
 
@@ -34,6 +36,7 @@ export interface GoldenFirmware {
   inputZeroPoint?: number;
   window?: { frames: number; bins: number }; // listen: the front end's window, the model input's shape
   modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
+  module?: Uint8Array; // wasm3: the Wisp module to embed instead of build/wisp.wasm (a per-model one, perModelModule)
   name: string;
   wisp: Uint8Array;
   inputs: Uint8Array; // count x input bytes
@@ -66,19 +69,19 @@ function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
 // wakeword front end for the listen firmware): the module itself says, after
 // loading the model the same way in Node. A model that does not load (a test
 // of the refusal) gets room for its bytes.
-function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number; frames: number; bins: number; incremental: boolean }, weightWindow = 0): number {
+function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number; frames: number; bins: number; incremental: boolean }, weightWindow = 0, module?: Uint8Array): number {
   let used: number;
   if (frontEnd) {
     // As firmware/listen.c does it: the front end first, then the model from flash.
-    const w = instantiate(wisp);
+    const w = instantiate(wisp, module);
     if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint, frontEnd.frames, frontEnd.bins) !== 0 || w.wisp_load_streamed(wisp.length, 0) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
     if (frontEnd.incremental && w.wisp_stream_incremental() <= 0) fail("BAD_MODEL", "the wakeword model cannot run incrementally");
     used = w.wisp_memory_used();
   } else {
     try {
-      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow }).memoryBytes;
+      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow, module }).memoryBytes;
     } catch {
-      used = instantiate().wisp_model_buffer(0) + wisp.length + 4096;
+      used = instantiate(undefined, module).wisp_model_buffer(0) + wisp.length + 4096;
     }
   }
   return Math.ceil(used / 16) * 16;
@@ -113,11 +116,19 @@ const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-D
 // The C library for a board ("native": this machine's cc) and engine, made by
 // host/c/Makefile once per board, engine and checking mode (WISP_UNCHECKED=1
 // in the environment builds AOT without checks). Returns libwisp.a.
-function cLibrary(board: string, engine: Engine): string {
+// `module` (wasm3): a Wisp module of its own, in a library of its own.
+function cLibrary(board: string, engine: Engine, module?: Uint8Array): string {
   const wasm3Dir = engine === "wasm3" ? findWasm3() : "";
   const unchecked = engine === "aot" && process.env.WISP_UNCHECKED === "1";
-  const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}`);
-  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath()}`,
+  let wasm = wasmPath(), tag = "";
+  if (module && engine === "wasm3") {
+    tag = `-${createHash("sha256").update(module).digest("hex").slice(0, 12)}`;
+    wasm = join(GEN_DIR, "modules", `${tag.slice(1)}.wasm`);
+    mkdirSync(dirname(wasm), { recursive: true });
+    if (!existsSync(wasm)) writeFileSync(wasm, module);
+  }
+  const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${tag}${unchecked ? "-unchecked" : ""}`);
+  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasm}`,
     ...(board === "native" ? [] : [`BOARD=${board}`]), ...(unchecked ? ["UNCHECKED=1"] : []), ...(engine === "wasm3" ? [`WASM3_DIR=${wasm3Dir}`] : [])]);
   return join(out, "libwisp.a");
 }
@@ -158,11 +169,12 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
   const program = f.program ?? "golden";
-  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
+  const out = join(OUT_DIR, `${f.board}-${engine}${f.module ? "-own" : ""}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
   if (program === "listen" && !f.window) fail("USAGE", "the listen firmware needs the front end's window");
   const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0, ...f.window!, incremental: f.incremental ?? false } : undefined;
-  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow);
+  if (f.module && engine !== "wasm3") fail("USAGE", "a module of its own is for the wasm3 engine (the AOT build translates build/wisp.wasm)");
+  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow, f.module);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
@@ -171,7 +183,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const boardFiles = program === "dut" ? [join(BOARDS_DIR, board.name, "board.c"), "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m")] : [];
   const engineFiles = engine === "aot"
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
-    : [cLibrary(board.name, "wasm3"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
+    : [cLibrary(board.name, "wasm3", f.module), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
   run(board.cc, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", GEN_DIR, "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...boardFiles, ...engineFiles,
@@ -196,6 +208,19 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
     run("gcc", [...common, cLibrary("native", "wasm3"), `-Wl,--defsym=wisp_memory_limit=${linearMemoryBytes(f.wisp, false)}`, "-lm", "-o", exe]);
   }
   return exe;
+}
+
+// A module with only the kernels this model uses (`wisp build-module`),
+// made once per model and build/wisp.wasm, kept in build/c/modules/.
+export function perModelModule(wisp: Uint8Array): Uint8Array {
+  const key = createHash("sha256").update(wisp).update(readFileSync(wasmPath())).digest("hex").slice(0, 16);
+  const file = join(GEN_DIR, "modules", `model-${key}.wasm`);
+  if (existsSync(file)) return new Uint8Array(readFileSync(file));
+  const { wasm } = buildModule(wisp);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.${process.pid}`, wasm);
+  renameSync(`${file}.${process.pid}`, file);
+  return wasm;
 }
 
 // The instruction-counting TCG plugin, built for the host once.

@@ -7,12 +7,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../convert";
 import { fail } from "../errors";
-import { buildGoldenFirmware, Engine, readBoard, runFirmware } from "./build";
+import { buildGoldenFirmware, Engine, perModelModule, readBoard, runFirmware } from "./build";
 import { ModelPlacement } from "./matrix";
 
 export interface BoardMeasurement {
   board: string;
   engine: Engine;
+  ownModule: boolean;
   placement: ModelPlacement;
   task: string;
   vectors: number;
@@ -35,12 +36,14 @@ function sectionSizes(board: string, elf: string): { text: number; data: number;
   return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
 }
 
-export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}): BoardMeasurement {
+// `ownModule` (wasm3): embed a module with only the model's kernels.
+export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}, ownModule = false): BoardMeasurement {
   const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(modelDir, "model.tflite"))));
+  const module = ownModule ? perModelModule(wisp) : undefined;
   const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
   const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
   const build = (count: number) => buildGoldenFirmware({
-    board, engine, ...placement, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
+    board, engine, ...placement, module, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
     inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
   });
   const one = build(1), many = build(vectors);
@@ -55,7 +58,7 @@ export function measureOnBoard(board: string, task: string, modelDir: string, ve
   const peakStack = Number(report[5]);
   const flash = sizes.text + sizes.data;
   return {
-    board, engine, placement, task, vectors, exact: Number(report[1]),
+    board, engine, ownModule, placement, task, vectors, exact: Number(report[1]),
     instructionsPerInference: perInference,
     instructionsPerMac: perInference / info.macs,
     flashBytes: flash,

@@ -19,6 +19,7 @@ interface Binding {
 }
 
 const SOURCE = join(PACKAGE_ROOT, "host", "node", "wasm3", "binding.c");
+const SMALL_RAM = join(PACKAGE_ROOT, "host", "c", "wasm3", "wasm3_small_ram.h");
 const OUT = join(PACKAGE_ROOT, "build", "wasm3-node");
 const ADDON = join(OUT, "wisp_wasm3.node");
 
@@ -42,7 +43,8 @@ function build(source: string): void {
       sources: [SOURCE, ...sources].map((f) => relative(tmp, f)),
       include_dirs: [relative(tmp, source)],
       defines: ["NAPI_VERSION=8"],
-      cflags: ["-O2", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers"],
+      // the same wasm3 settings as the C host's (host/c/Makefile)
+      cflags: ["-include", SMALL_RAM, "-O2", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers"],
     }],
   }));
   // This Node's own headers when it has them (a distribution's), so nothing is downloaded.
@@ -59,7 +61,7 @@ let binding: Binding | null = null;
 export function wasm3Binding(): Binding {
   if (!binding) {
     const source = wasm3Dir();
-    if (!existsSync(ADDON) || statSync(ADDON).mtimeMs < statSync(SOURCE).mtimeMs) {
+    if (!existsSync(ADDON) || [SOURCE, SMALL_RAM].some((f) => statSync(ADDON).mtimeMs < statSync(f).mtimeMs)) {
       mkdirSync(OUT, { recursive: true });
       build(source);
     }

@@ -2,7 +2,8 @@
  * The wasm3 engine: build/wisp.wasm (or a per-model module), embedded as
  * wisp_wasm[] by the build, interpreted by the user's own wasm3.
  * Sizing for small RAM (docs/wasm3.md):
- * - WISP_WASM3_STACK sets the interpreter's value stack;
+ * - wasm3_small_ram.h: wasm3's own settings, and WISP_WASM3_STACK, the
+ *   interpreter's value stack;
  * - the linear memory is only as large as the symbol wisp_memory_limit says
  *   (-Wl,--defsym=wisp_memory_limit=<bytes>, what wisp_memory_bytes()
  *   reports, as for the AOT engine), not whole 64 KiB pages; without it,
@@ -26,7 +27,7 @@
 extern const char wisp_memory_limit[] __attribute__((weak));
 
 #ifndef WISP_WASM3_STACK
-#define WISP_WASM3_STACK (8u * 1024u)
+#define WISP_WASM3_STACK (8u * 1024u) /* wasm3_small_ram.h sets 2 KiB */
 #endif
 
 extern const uint8_t wisp_wasm[];

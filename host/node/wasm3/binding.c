@@ -18,8 +18,9 @@
 
 #include "wasm3.h"
 
-/* Enough for the module's value stack on every model (as the C host). */
-#define STACK_BYTES (64u * 1024u)
+/* The value stack of the C host's wasm3 engine (wasm3_small_ram.h), so a
+ * model that overflows it on a device overflows it here too. */
+#define STACK_BYTES WISP_WASM3_STACK
 
 typedef struct {
   IM3Environment environment;
