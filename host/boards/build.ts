@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fail } from "../errors";
+import { fail, WispError } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
 import { loadSync } from "../node/api";
 import { buildModule } from "../node/build-module";
@@ -89,12 +89,31 @@ function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { sc
 
 interface Board {
   name: string;
+  ramBytes: number; // the RAM region the linker gives the firmware
   cc: string;
   cpu: string[];
   startup: "cortex-m" | "picolibc";
   memory: string[]; // linker memory map flags (picolibc boards)
   ldflags: string[]; // extra link flags (e.g. newlib-nano)
   qemu: string[];
+}
+
+// The RAM region's size: the board's linker script (Cortex-M), else its
+// MEMORY flags (picolibc's __ram_size).
+function ramBytesOf(name: string, memoryFlags?: string): number {
+  const size = /__ram_size=(0x[0-9a-f]+|\d+)/i.exec(memoryFlags ?? "");
+  if (size) return Number(size[1]);
+  const script = join(BOARDS_DIR, name, "board.ld");
+  const m = existsSync(script) ? /RAM\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*\w+\s*,\s*LENGTH\s*=\s*(\d+)\s*([KM]?)/.exec(readFileSync(script, "utf8")) : null;
+  return m ? Number(m[1]) * (m[2] === "M" ? 1 << 20 : m[2] === "K" ? 1024 : 1) : 0;
+}
+
+// A firmware that needs more RAM than its board has: at least `needed`
+// bytes (what the link or the heap was refused beyond what it held).
+export class DoesNotFit extends WispError {
+  constructor(readonly what: string, readonly needed: number, readonly available: number) {
+    super("OUT_OF_MEMORY", `${what}: does not fit: needs at least ${needed.toLocaleString("en-US")} bytes of RAM, the board has ${available.toLocaleString("en-US")}`);
+  }
 }
 
 // host/boards/<name>/board.mk: "KEY = value" lines.
@@ -107,7 +126,7 @@ export function readBoard(name: string): Board {
     if (m) vars[m[1]] = m[2].trim();
   }
   const words = (v?: string) => (v ? v.split(/\s+/) : []);
-  return { name, cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU) };
+  return { name, ramBytes: ramBytesOf(name, vars.MEMORY), cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU) };
 }
 
 // The firmware programs' flags, as host/c/Makefile compiles the library.
@@ -165,6 +184,18 @@ ${cArray("golden_model", f.modelFile ? new Uint8Array(0) : f.wisp)}${cArray("gol
 // golden.c counts the heap through wrappers around the allocator.
 const HEAP_COUNTING = "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free";
 
+// Links a firmware; a RAM region too small for its static data is a
+// DoesNotFit with the linker's count.
+function linkFirmware(board: Board, what: string, args: string[]): void {
+  try {
+    run(board.cc, args);
+  } catch (e) {
+    const over = /region .RAM. overflowed by (\d+) bytes/.exec((e as Error).message);
+    if (over) throw new DoesNotFit(what, board.ramBytes + Number(over[1]), board.ramBytes);
+    throw e;
+  }
+}
+
 export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
@@ -184,7 +215,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const engineFiles = engine === "aot"
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
     : [cLibrary(board.name, "wasm3", f.module), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
-  run(board.cc, [
+  linkFirmware(board, `${f.board} ${engine} ${f.name}`, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", GEN_DIR, "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...boardFiles, ...engineFiles,
     ...startup, ...board.ldflags, ...(program === "golden" ? [HEAP_COUNTING] : []), "-Wl,--gc-sections", "-lm", "-o", elf,

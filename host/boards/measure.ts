@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite } from "../convert";
 import { fail } from "../errors";
-import { buildGoldenFirmware, Engine, perModelModule, readBoard, runFirmware } from "./build";
+import { buildGoldenFirmware, DoesNotFit, Engine, perModelModule, readBoard, runFirmware } from "./build";
 import { ModelPlacement } from "./matrix";
 
 export interface BoardMeasurement {
@@ -50,6 +50,11 @@ export function measureOnBoard(board: string, task: string, modelDir: string, ve
   const first = runFirmware(board, one.elf, { countInstructions: true });
   const all = runFirmware(board, many.elf, { countInstructions: true });
   const report = /(\d+)\/(\d+) byte-exact, arena \d+ bytes, linear memory (\d+) bytes, heap (\d+) bytes, peak stack (\d+) bytes/.exec(all.stdout);
+  const refused = /heap (\d+) bytes in use, a request for (\d+) more refused/.exec(all.stdout);
+  if (all.status !== 0 && !report && refused) {
+    const sizes = sectionSizes(board, many.elf);
+    throw new DoesNotFit(`${board} ${engine} ${task}`, sizes.data + sizes.bss + Number(refused[1]) + Number(refused[2]), readBoard(board).ramBytes);
+  }
   if (all.status !== 0 && !report) fail("IO", `${board} ${task}: firmware failed: ${all.stdout.trim()}`);
   if (!report || first.instructions === undefined || all.instructions === undefined) fail("IO", `${board} ${task}: no report from the firmware`);
   const perInference = Math.round((all.instructions - first.instructions) / (vectors - 1));

@@ -70,23 +70,28 @@ void *__real_malloc(size_t);
 void *__real_calloc(size_t, size_t);
 void *__real_realloc(void *, size_t);
 void __real_free(void *);
-static size_t heap_in_use, heap_peak, heap_before;
+static size_t heap_in_use, heap_peak, heap_before, heap_refused, heap_held;
 
-static void *counted(void *p) {
+/* `n`: the bytes asked for, remembered when the allocator refuses them. */
+static void *counted(void *p, size_t n) {
+  if (!p) {
+    heap_refused = n;
+    heap_held = heap_in_use; /* a realloc's old block included: it is still held */
+  }
   if (p) {
     heap_in_use += malloc_usable_size(p);
     if (heap_in_use > heap_peak) heap_peak = heap_in_use;
   }
   return p;
 }
-void *__wrap_malloc(size_t n) { return counted(__real_malloc(n)); }
-void *__wrap_calloc(size_t n, size_t size) { return counted(__real_calloc(n, size)); }
+void *__wrap_malloc(size_t n) { return counted(__real_malloc(n), n); }
+void *__wrap_calloc(size_t n, size_t size) { return counted(__real_calloc(n, size), n * size); }
 void *__wrap_realloc(void *p, size_t n) {
   size_t old = p ? malloc_usable_size(p) : 0;
   void *q = __real_realloc(p, n);
-  if (!q) return NULL;
+  if (!q) return counted(NULL, n);
   heap_in_use -= old;
-  return counted(q);
+  return counted(q, n);
 }
 void __wrap_free(void *p) {
   if (p) heap_in_use -= malloc_usable_size(p);
@@ -95,8 +100,14 @@ void __wrap_free(void *p) {
 #else
 static void paint_stack(uintptr_t frame) { (void)frame; }
 static unsigned stack_peak(uintptr_t frame) { (void)frame; return 0; }
-static size_t heap_peak, heap_before;
+static size_t heap_peak, heap_before, heap_refused, heap_held;
 #endif
+
+/* After a failure: what the heap held and what it refused, for the
+ * benchmark's "does not fit" (host/boards/measure.ts). */
+static void report_refusal(void) {
+  if (heap_refused) printf("wisp: heap %u bytes in use, a request for %u more refused\n", (unsigned)(heap_held - heap_before), (unsigned)heap_refused);
+}
 
 int main(void) {
   volatile uint32_t marker = 0;
@@ -121,6 +132,7 @@ int main(void) {
 #endif
   if (!loaded) {
     printf("wisp: load failed (%d): %s\n", wisp_error_code(), wisp_error_message());
+    report_refusal();
     return 2;
   }
   size_t in_bytes = 0, out_bytes = 0;
@@ -136,6 +148,7 @@ int main(void) {
     memcpy(input, golden_inputs + i * in_bytes, in_bytes);
     if (wisp_invoke() != WISP_OK) {
       printf("wisp: invoke failed (%d): %s\n", wisp_error_code(), wisp_error_message());
+      report_refusal();
       return 2;
     }
     if (memcmp(output, golden_outputs + i * out_bytes, out_bytes) == 0) exact++;
