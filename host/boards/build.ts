@@ -135,19 +135,11 @@ const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-D
 // The C library for a board ("native": this machine's cc) and engine, made by
 // host/c/Makefile once per board, engine and checking mode (WISP_UNCHECKED=1
 // in the environment builds AOT without checks). Returns libwisp.a.
-// `module` (wasm3): a Wisp module of its own, in a library of its own.
-function cLibrary(board: string, engine: Engine, module?: Uint8Array): string {
+function cLibrary(board: string, engine: Engine): string {
   const wasm3Dir = engine === "wasm3" ? findWasm3() : "";
   const unchecked = engine === "aot" && process.env.WISP_UNCHECKED === "1";
-  let wasm = wasmPath(), tag = "";
-  if (module && engine === "wasm3") {
-    tag = `-${createHash("sha256").update(module).digest("hex").slice(0, 12)}`;
-    wasm = join(GEN_DIR, "modules", `${tag.slice(1)}.wasm`);
-    mkdirSync(dirname(wasm), { recursive: true });
-    if (!existsSync(wasm)) writeFileSync(wasm, module);
-  }
-  const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${tag}${unchecked ? "-unchecked" : ""}`);
-  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasm}`,
+  const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}`);
+  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath()}`,
     ...(board === "native" ? [] : [`BOARD=${board}`]), ...(unchecked ? ["UNCHECKED=1"] : []), ...(engine === "wasm3" ? [`WASM3_DIR=${wasm3Dir}`] : [])]);
   return join(out, "libwisp.a");
 }
@@ -179,6 +171,16 @@ const int golden_input_zero_point = ${f.inputZeroPoint ?? 0};
 const int golden_window_frames = ${f.window?.frames ?? 0}, golden_window_bins = ${f.window?.bins ?? 0};
 const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, golden_input_bytes = ${inputBytes}, golden_output_bytes = ${outputBytes};
 ${cArray("golden_model", f.modelFile ? new Uint8Array(0) : f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
+}
+
+// A module of its own as a C array (wisp_wasm[]) for the wasm3 engine: it
+// defines what the library's own copy of build/wisp.wasm would, so the
+// linker leaves that copy out and the library serves every module.
+function embeddedModule(out: string, module: Uint8Array): string {
+  const wasm = join(out, "module.wasm"), source = join(out, "module_wasm.c");
+  writeFileSync(wasm, module);
+  run(process.execPath, [join(C_DIR, "wasm3", "embed-wasm.mjs"), wasm, source]);
+  return source;
 }
 
 // golden.c counts the heap through wrappers around the allocator.
@@ -214,7 +216,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const boardFiles = program === "dut" ? [join(BOARDS_DIR, board.name, "board.c"), "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m")] : [];
   const engineFiles = engine === "aot"
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
-    : [cLibrary(board.name, "wasm3", f.module), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
+    : [...(f.module ? [embeddedModule(out, f.module)] : []), cLibrary(board.name, "wasm3"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
   linkFirmware(board, `${f.board} ${engine} ${f.name}`, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", GEN_DIR, "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...boardFiles, ...engineFiles,
