@@ -62,6 +62,8 @@ export const WASM3_BOARD = "mps2-an386";
 export const WASM3_PLACEMENT: ModelPlacement = { fromFlash: true, weightWindow: 8192 };
 export const WASM3_RAM_GOALS: Record<Task, number> = { kws: 96 * 1024, ic: 160 * 1024, vww: 160 * 1024, ad: 160 * 1024, sww: 160 * 1024 };
 export const WASM3_FIRMWARE_MODELS: Task[] = ["kws", "ad"];
+// Their instruction budgets' entry in BUDGET_FILE.
+export const WASM3_BUDGET_KEY = "mps2-an386 wasm3";
 
 // Committed instruction counts per inference; the tests fail when a count
 // grows more than 2% over its budget.
