@@ -2,9 +2,10 @@
 // model on every emulated target, with the wasm2c AOT engine and, when
 // wasm3's source is found (host/node/wasm3-source.ts), the wasm3
 // interpreter: guest instructions per inference, instructions per MAC, flash
-// and RAM; a combination that does not fit says so with the bytes. `--update-budget` rewrites the AOT
-// and wasm3 (small-device configuration) instruction budgets the tests hold to; `--if-available` skips, with a note,
-// on a machine without the toolchain.
+// and RAM; a combination that does not fit says so with the bytes.
+// `--update-budget` rewrites the AOT and wasm3 (small-device configuration)
+// instruction budgets the tests hold to; `--if-available` skips, with a
+// note, on a machine without the toolchain.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DoesNotFit, Engine, missingTools } from "../host/boards/build";
