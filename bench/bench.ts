@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadSync } from "../host/node/api";
 import { findModelsDir, goldenSets, MISSING_MODELS_HINT, TASKS } from "../host/node/models";
 import { wasmBytes } from "../host/node/runtime";
-import { medianLatency, printTable, vectors } from "./measure";
+import { medianLatency, printTable, runMain, vectors } from "./measure";
 
 const RUNS = Number(process.env.WISP_RUNS ?? 200);
 
@@ -70,4 +70,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+runMain(main);

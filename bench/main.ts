@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadSync } from "../host/node/api";
 import { findModelsDir, goldenSets, MISSING_MODELS_HINT, TASKS, tflmArenaBytes } from "../host/node/models";
 import { wasmBytes } from "../host/node/runtime";
-import { medianLatency, printTable, runGolden, vectors } from "./measure";
+import { medianLatency, printTable, runGolden, runMain, vectors } from "./measure";
 
 const RUNS = Number(process.env.WISP_RUNS ?? 50);
 
@@ -43,4 +43,4 @@ function main(): number {
   return allExact ? 0 : 1;
 }
 
-process.exitCode = main();
+runMain(main);

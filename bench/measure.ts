@@ -45,10 +45,32 @@ export function medianLatency(invoke: (x: Int8Array) => unknown, inputs: Int8Arr
 
 // Prints rows as aligned columns; the first row is the header. Columns listed
 // in `leftAligned` are padded on the right, the rest on the left.
+// A row shorter than the header is a note: its leading cells in their
+// columns, its last cell as free text after them (e.g. "does not fit: ...").
 export function printTable(rows: string[][], leftAligned: number[]): void {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const full = rows.filter((r) => r.length === rows[0].length);
+  const widths = rows[0].map((_, c) => Math.max(...full.map((r) => r[c].length), ...rows.filter((r) => c < r.length - 1).map((r) => r[c].length)));
   rows.forEach((r, i) => {
-    console.log(r.map((cell, c) => (leftAligned.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd());
+    const pad = (cell: string, c: number) => (leftAligned.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]));
+    if (r.length < rows[0].length) return console.log([...r.slice(0, -1).map(pad), r[r.length - 1]].join("  ").trimEnd());
+    console.log(r.map(pad).join("  ").trimEnd());
     if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
   });
+}
+
+// Runs a benchmark's main: a failure prints its message (and code), not a
+// stack trace, and sets the exit code.
+export function runMain(main: () => number | void | Promise<number | void>): void {
+  const failed = (e: unknown) => {
+    const code = (e as { code?: string }).code;
+    console.error(`${code ? `${code}: ` : ""}${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  };
+  try {
+    const r = main();
+    if (r instanceof Promise) r.then((code) => (process.exitCode = code ?? 0), failed);
+    else process.exitCode = r ?? 0;
+  } catch (e) {
+    failed(e);
+  }
 }

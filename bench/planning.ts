@@ -15,7 +15,7 @@ import { WispError } from "../host/errors";
 import { findKernelZooDir, findModelsDir, TASKS } from "../host/node/models";
 import { PACKAGE_ROOT } from "../host/node/package-root";
 import { chainModel, fanOutModel } from "../tests/hostile-models";
-import { median, printTable } from "./measure";
+import { median, printTable, runMain } from "./measure";
 
 const SIZES = [10, 30, 100, 300, 1000, 3000, 10000];
 
@@ -111,10 +111,12 @@ function realModels(): void {
   if (baseline) console.log(`${worse} models with a bigger arena than the baseline`);
 }
 
-console.log(`Arena planner, Node ${process.version}; plan ms is the median of 5 runs (1000 ops: 3; more: 1)`);
-const warm = lower(readTflite(fanOutModel(50)));
-for (let i = 0; i < 5; i++) planArena(warm); // let V8 compile the planner first
-growthTable("chain of QUANTIZE ops (2 tensors live at a time)", chainModel);
-growthTable("fan-out then ADD chain (half the tensors live at once)", (ops) => fanOutModel(Math.ceil((ops + 1) / 2)));
-targets();
-realModels();
+runMain(() => {
+  console.log(`Arena planner, Node ${process.version}; plan ms is the median of 5 runs (1000 ops: 3; more: 1)`);
+  const warm = lower(readTflite(fanOutModel(50)));
+  for (let i = 0; i < 5; i++) planArena(warm); // let V8 compile the planner first
+  growthTable("chain of QUANTIZE ops (2 tensors live at a time)", chainModel);
+  growthTable("fan-out then ADD chain (half the tensors live at once)", (ops) => fanOutModel(Math.ceil((ops + 1) / 2)));
+  targets();
+  realModels();
+});

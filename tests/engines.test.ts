@@ -1,6 +1,7 @@
 // The C host over both engines, natively on this machine: the wasm2c AOT
-// engine always (with gcc and wasm2c), the wasm3 engine when WASM3_DIR points
-// at the user's wasm3 sources (the project neither ships nor downloads wasm3).
+// engine (with gcc and wasm2c) and the wasm3 engine (wasm3's sources from
+// $WASM3_DIR or ../shared/wasm3/source; the project neither ships nor
+// downloads wasm3).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -9,11 +10,14 @@ import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { buildNativeGolden } from "../host/boards/build";
 import { findZoo2Dir } from "../host/node/models";
-import { modelsDir } from "./helpers";
+import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
+import { loadSync } from "../host/node/api";
+import { instantiateOn } from "../host/node/engine";
+import { modelsDir, throwsCoded } from "./helpers";
 
 const VECTORS = 4;
 const haveAot = ["gcc", "wasm2c"].every((t) => !spawnSync(t, ["--version"]).error);
-const wasm3Dir = process.env.WASM3_DIR;
+const haveWasm3 = findWasm3Dir() !== null;
 
 function golden(task: string, dir = join(modelsDir(), task), count = VECTORS) {
   const { wisp, info } = convertTflite(new Uint8Array(readFileSync(join(dir, "model.tflite"))));
@@ -30,8 +34,8 @@ for (const task of ["kws", "ad", "sww"]) {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`${task}: ${VECTORS}/${VECTORS} byte-exact`));
   });
-  test(`C host, wasm3 engine: ${task} byte-exact`, { skip: wasm3Dir ? false : "WASM3_DIR is not set (point it at wasm3's source folder)" }, () => {
-    const r = spawnSync(buildNativeGolden("wasm3", golden(task), wasm3Dir), { encoding: "utf8" });
+  test(`C host, wasm3 engine: ${task} byte-exact`, { skip: haveWasm3 ? false : MISSING_WASM3_HINT }, () => {
+    const r = spawnSync(buildNativeGolden("wasm3", golden(task)), { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`${task}: ${VECTORS}/${VECTORS} byte-exact`));
   });
@@ -56,3 +60,17 @@ for (const task of ["real_dtln_noise_suppression", "real_keyword_scrambled_8bit"
     assert.match(r.stdout, new RegExp(`${task}: 8/8 byte-exact`));
   });
 }
+
+// The Node API's engine choice: V8 or wasm3 through our binding.
+test("load() takes engine \"node\" or \"wasm3\" and refuses any other", () => {
+  const model = readFileSync(join(modelsDir(), "ad", "model.tflite"));
+  throwsCoded(() => loadSync(new Uint8Array(model), { engine: "v8" as never }), "BAD_INPUT", /engine must be one of node, wasm3/);
+});
+
+test("wasm3 in Node: a read outside the streamed model traps into a coded error, as under V8", { skip: haveWasm3 ? false : MISSING_WASM3_HINT }, () => {
+  const { wisp } = golden("ad");
+  for (const engine of ["node", "wasm3"] as const) {
+    const w = instantiateOn(engine, wisp.subarray(0, 16));
+    assert.throws(() => w.wisp_load_streamed(wisp.length, 0), (e: Error & { code?: string }) => e.code === "RUNTIME" && /outside the model/.test(e.message), engine);
+  }
+});

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { measureListenOnBoard } from "../host/boards/listen";
 import { missingTools } from "../host/boards/build";
 import { measureOnBoard } from "../host/boards/measure";
-import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix, ZOO2_BOARD, ZOO2_FIRMWARE_MODELS, ZOO2_PLACEMENT } from "../host/boards/matrix";
+import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix, WASM3_BOARD, WASM3_BUDGET_KEY, WASM3_FIRMWARE_MODELS, WASM3_PLACEMENT, WASM3_RAM_GOALS, ZOO2_BOARD, ZOO2_FIRMWARE_MODELS, ZOO2_PLACEMENT } from "../host/boards/matrix";
+import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
 import { findZoo2Dir } from "../host/node/models";
 import { modelsDir, PACKAGE_ROOT } from "./helpers";
 
@@ -45,6 +46,26 @@ for (const [task, goal] of Object.entries(RAM_GOALS)) {
     const m = measureOnBoard("mps2-an386", task, join(modelsDir(), task), VECTORS, "aot", { fromFlash: true });
     assert.equal(m.exact, VECTORS, `${task}: ${m.exact}/${VECTORS} byte-exact from flash`);
     assert.ok(m.ramBytes <= goal, `${task}: ${m.ramBytes} bytes of RAM from flash, goal ${goal}`);
+  });
+}
+
+// The same module under wasm3 in firmware: build/wisp.wasm as it is, and a
+// per-model module within the RAM goal (heap high-water mark counted).
+const wasm3 = skip || (findWasm3Dir() ? false : MISSING_WASM3_HINT);
+test(`${WASM3_BOARD} (${TARGETS[WASM3_BOARD]}, wasm3, build/wisp.wasm, model in RAM): sww byte-exact`, { skip: wasm3 }, () => {
+  const m = measureOnBoard(WASM3_BOARD, "sww", join(modelsDir(), "sww"), VECTORS, "wasm3");
+  assert.equal(m.exact, VECTORS, `sww: ${m.exact}/${VECTORS} byte-exact under wasm3`);
+});
+for (const task of WASM3_FIRMWARE_MODELS) {
+  const goal = WASM3_RAM_GOALS[task];
+  test(`${WASM3_BOARD} (${TARGETS[WASM3_BOARD]}, wasm3, per-model module, model in flash): ${task} byte-exact within its ${goal / 1024} KiB RAM goal and its instruction budget`, { skip: wasm3 }, () => {
+    const m = measureOnBoard(WASM3_BOARD, task, join(modelsDir(), task), VECTORS, "wasm3", WASM3_PLACEMENT, true);
+    assert.equal(m.exact, VECTORS, `${task}: ${m.exact}/${VECTORS} byte-exact under wasm3`);
+    assert.ok(m.heapBytes > m.linearMemoryBytes, `${task}: the counted heap (${m.heapBytes}) holds the linear memory (${m.linearMemoryBytes})`);
+    assert.ok(m.ramBytes <= goal, `${task}: ${m.ramBytes} bytes of RAM under wasm3 (heap ${m.heapBytes}, peak stack ${m.peakStackBytes}), goal ${goal}`);
+    const allowed = budget[WASM3_BUDGET_KEY]?.[task];
+    assert.ok(allowed, `${task}: no ${WASM3_BUDGET_KEY} budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
+    assert.ok(m.instructionsPerInference <= allowed * (1 + BUDGET_TOLERANCE), `${task} under wasm3: ${m.instructionsPerInference} instructions per inference, budget ${allowed} (+${BUDGET_TOLERANCE * 100}%)`);
   });
 }
 

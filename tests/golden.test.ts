@@ -1,7 +1,9 @@
 // Byte-exactness against TFLM's reference kernels: every golden vector of the
 // five MLPerf Tiny models and of the 31 kernel-zoo models, through the Node
 // API (from .tflite and from .wisp) and through the CLI; and every
-// intermediate tensor of input 0 against TFLM's debug dumps.
+// intermediate tensor of input 0 against TFLM's debug dumps; and the first
+// vectors of every set of every model under wasm3 (our Node binding), the
+// interpreter devices run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
@@ -11,16 +13,22 @@ import { loadSync, Model } from "../host/node/api";
 import { convertTflite } from "../host/convert";
 import { goldenSets, TASKS } from "../host/node/models";
 import { runGolden } from "../bench/measure";
+import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
 import { cli, kernelZoo, modelsDir, readModel } from "./helpers";
+
+const wasm3 = findWasm3Dir() ? false : MISSING_WASM3_HINT;
+const WASM3_VECTORS = 3; // per golden set: the interpreter is slower than V8
 
 const EXPECTED_SETS: Record<string, string[]> = {
   kws: ["public", "real"], ic: ["images", "public"], vww: ["images", "public"], ad: ["public", "real"], sww: ["marvin", "public", "real"],
 };
 
-function assertAllExact(model: Model, dir: string, label: string): void {
+// `limit`: only the first vectors of each set.
+function assertAllExact(model: Model, dir: string, label: string, limit?: number): void {
   const sets = goldenSets(dir);
   assert.ok(sets.length > 0, `${label}: no golden sets`);
-  for (const set of sets) {
+  for (const whole of sets) {
+    const set = limit === undefined ? whole : { ...whole, inputs: whole.inputs.subarray(0, limit * model.inputBytes), outputs: whole.outputs.subarray(0, limit * model.outputBytes) };
     const r = runGolden(model, set);
     assert.ok(r.vectors > 0, `${label}/${set.name}: empty set`);
     assert.equal(r.exact, r.vectors, `${label}/${set.name}: ${r.exact}/${r.vectors} byte-exact, first mismatch at vector ${r.firstMismatch}`);
@@ -97,6 +105,12 @@ for (const task of TASKS) {
   test(`${task}: every intermediate tensor of input 0 matches TFLM's dump`, () => {
     assertLayersMatch(loadSync(readModel(dir)), dir, task);
   });
+  test(`${task}: the first ${WASM3_VECTORS} vectors of every golden set byte-exact under wasm3, resident and streamed through the smallest window, and every layer of input 0`, { skip: wasm3 }, () => {
+    assertAllExact(loadSync(readModel(dir), { engine: "wasm3" }), dir, `${task} (wasm3)`, WASM3_VECTORS);
+    const window = smallestWindow(readModel(dir));
+    assertAllExact(loadSync(readModel(dir), { engine: "wasm3", streamWeights: true, weightWindow: window }), dir, `${task} (wasm3, window ${window})`, WASM3_VECTORS);
+    assertLayersMatch(loadSync(readModel(dir), { engine: "wasm3" }), dir, `${task} (wasm3)`);
+  });
   test(`${task}: every golden vector byte-exact through the CLI`, () => {
     const tmp = mkdtempSync(join(tmpdir(), "wisp-golden-"));
     for (const set of goldenSets(dir)) {
@@ -124,3 +138,6 @@ for (const { name, dir } of zoo) {
     assert.ok(readFileSync(join(tmp, "out.bin")).equals(readFileSync(join(dir, "public", "outputs.bin"))), `${name}: CLI output differs`);
   });
 }
+test(`kernel zoo under wasm3: the first ${WASM3_VECTORS} vectors of every model byte-exact`, { skip: wasm3 }, () => {
+  for (const { name, dir } of zoo) assertAllExact(loadSync(readModel(dir), { engine: "wasm3" }), dir, `${name} (wasm3)`, WASM3_VECTORS);
+});

@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { convertTflite } from "../host/convert";
 import { loadSync } from "../host/node/api";
 import { missingTools, readBoard, runFirmware, writeGoldenData } from "../host/boards/build";
+import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
 import { modelsDir, PACKAGE_ROOT } from "./helpers";
 
 const tmp = mkdtempSync(join(tmpdir(), "wisp-sdk-"));
@@ -18,7 +19,7 @@ const sdk = join(tmp, "wisp-c");
 const missing = missingTools(["gcc", "wasm2c", "cmake"]);
 const skip = missing.length ? `toolchain missing (${missing.join(", ")}); run host/c/install-toolchain.sh as root` : false;
 const armMissing = missingTools(["arm-none-eabi-gcc", "qemu-system-arm"]);
-const wasm3Dir = process.env.WASM3_DIR ?? resolve(modelsDir(), "..", "wasm3", "source");
+const wasm3Dir = findWasm3Dir() ?? "";
 const version = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version;
 const BOARD = "mps2-an386";
 
@@ -72,7 +73,7 @@ test("CMake, native, AOT engine: kws byte-exact", { skip }, () => {
   assert.match(out, /4\/4 byte-exact/);
 });
 
-test("CMake, native, wasm3 engine: ad byte-exact", { skip: skip || (existsSync(join(wasm3Dir, "wasm3.h")) ? false : "wasm3's source not found (set WASM3_DIR)") }, () => {
+test("CMake, native, wasm3 engine: ad byte-exact", { skip: skip || (wasm3Dir ? false : MISSING_WASM3_HINT) }, () => {
   const g = golden("ad", 4);
   const out = run(cmakeBuild("native-wasm3", { GOLDEN_DIR: g.dir, WISP_ENGINE: "wasm3", WISP_WASM3_DIR: wasm3Dir }), []);
   assert.match(out, /4\/4 byte-exact/);

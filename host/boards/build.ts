@@ -4,12 +4,15 @@
 // compiler links them with a firmware program and the startup code. QEMU
 // runs the image with semihosting.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { fail } from "../errors";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fail, WispError } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
 import { loadSync } from "../node/api";
+import { buildModule } from "../node/build-module";
 import { instantiate, wasmPath } from "../node/runtime";
+import { wasm3Dir as findWasm3 } from "../node/wasm3-source";
 
 export const BOARDS_DIR = join(PACKAGE_ROOT, "host", "boards");
 const C_DIR = join(PACKAGE_ROOT, "host", "c");
@@ -20,7 +23,7 @@ export type Engine = "aot" | "wasm3";
 
 export interface GoldenFirmware {
   board: string; // a folder of host/boards, e.g. "mps2-an386"
-  engine?: Engine; // default "aot"; "wasm3" needs WASM3_DIR
+  engine?: Engine; // default "aot"; "wasm3" needs wasm3's source (host/node/wasm3-source.ts)
   fromFlash?: boolean; // leave the model in flash (streamed) instead of copying it to RAM
   weightWindow?: number; // with fromFlash: the weights window in bytes (0: room for the largest op)
   modelFile?: boolean; // with fromFlash: read the model from a file over semihosting, as from an external flash (too big for the board's own)
@@ -34,6 +37,7 @@ export interface GoldenFirmware {
   window?: { frames: number; bins: number }; // listen: the front end's window, the model input's shape
   modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
   resetEvery?: number; // golden: wisp_reset() before every n-th vector after the first (a stateful model's sequence again)
+  module?: Uint8Array; // wasm3: the Wisp module to embed instead of build/wisp.wasm (a per-model one, perModelModule)
   name: string;
   wisp: Uint8Array;
   inputs: Uint8Array; // count x input bytes
@@ -66,19 +70,19 @@ function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
 // wakeword front end for the listen firmware): the module itself says, after
 // loading the model the same way in Node. A model that does not load (a test
 // of the refusal) gets room for its bytes.
-function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number; frames: number; bins: number; incremental: boolean }, weightWindow = 0): number {
+function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { scale: number; zeroPoint: number; frames: number; bins: number; incremental: boolean }, weightWindow = 0, module?: Uint8Array): number {
   let used: number;
   if (frontEnd) {
     // As firmware/listen.c does it: the front end first, then the model from flash.
-    const w = instantiate(wisp);
+    const w = instantiate(wisp, module);
     if (w.wisp_lfbe_init(frontEnd.scale, frontEnd.zeroPoint, frontEnd.frames, frontEnd.bins) !== 0 || w.wisp_load_streamed(wisp.length, 0) !== 0) fail("BAD_MODEL", "the wakeword model does not load");
     if (frontEnd.incremental && w.wisp_stream_incremental() <= 0) fail("BAD_MODEL", "the wakeword model cannot run incrementally");
     used = w.wisp_memory_used();
   } else {
     try {
-      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow }).memoryBytes;
+      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow, module }).memoryBytes;
     } catch {
-      used = instantiate().wisp_model_buffer(0) + wisp.length + 4096;
+      used = instantiate(undefined, module).wisp_model_buffer(0) + wisp.length + 4096;
     }
   }
   return Math.ceil(used / 16) * 16;
@@ -86,12 +90,31 @@ function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { sc
 
 interface Board {
   name: string;
+  ramBytes: number; // the RAM region the linker gives the firmware
   cc: string;
   cpu: string[];
   startup: "cortex-m" | "picolibc";
   memory: string[]; // linker memory map flags (picolibc boards)
   ldflags: string[]; // extra link flags (e.g. newlib-nano)
   qemu: string[];
+}
+
+// The RAM region's size: the board's linker script (Cortex-M), else its
+// MEMORY flags (picolibc's __ram_size).
+function ramBytesOf(name: string, memoryFlags?: string): number {
+  const size = /__ram_size=(0x[0-9a-f]+|\d+)/i.exec(memoryFlags ?? "");
+  if (size) return Number(size[1]);
+  const script = join(BOARDS_DIR, name, "board.ld");
+  const m = existsSync(script) ? /RAM\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*\w+\s*,\s*LENGTH\s*=\s*(\d+)\s*([KM]?)/.exec(readFileSync(script, "utf8")) : null;
+  return m ? Number(m[1]) * (m[2] === "M" ? 1 << 20 : m[2] === "K" ? 1024 : 1) : 0;
+}
+
+// A firmware that needs more RAM than its board has: at least `needed`
+// bytes (what the link or the heap was refused beyond what it held).
+export class DoesNotFit extends WispError {
+  constructor(readonly what: string, readonly needed: number, readonly available: number) {
+    super("OUT_OF_MEMORY", `${what}: does not fit: needs at least ${needed.toLocaleString("en-US")} bytes of RAM, the board has ${available.toLocaleString("en-US")}`);
+  }
 }
 
 // host/boards/<name>/board.mk: "KEY = value" lines.
@@ -104,7 +127,7 @@ export function readBoard(name: string): Board {
     if (m) vars[m[1]] = m[2].trim();
   }
   const words = (v?: string) => (v ? v.split(/\s+/) : []);
-  return { name, cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU) };
+  return { name, ramBytes: ramBytesOf(name, vars.MEMORY), cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU) };
 }
 
 // The firmware programs' flags, as host/c/Makefile compiles the library.
@@ -113,8 +136,8 @@ const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-D
 // The C library for a board ("native": this machine's cc) and engine, made by
 // host/c/Makefile once per board, engine and checking mode (WISP_UNCHECKED=1
 // in the environment builds AOT without checks). Returns libwisp.a.
-function cLibrary(board: string, engine: Engine, wasm3Dir?: string): string {
-  if (engine === "wasm3" && (!wasm3Dir || !existsSync(join(wasm3Dir, "wasm3.h")))) fail("USAGE", "WASM3_DIR must point at wasm3's source folder (the one with wasm3.h)");
+function cLibrary(board: string, engine: Engine): string {
+  const wasm3Dir = engine === "wasm3" ? findWasm3() : "";
   const unchecked = engine === "aot" && process.env.WISP_UNCHECKED === "1";
   const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}`);
   run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath()}`,
@@ -151,15 +174,41 @@ const unsigned golden_model_size = ${f.wisp.length}, golden_count = ${f.count}, 
 ${cArray("golden_model", f.modelFile ? new Uint8Array(0) : f.wisp)}${cArray("golden_inputs", f.inputs, "int8_t")}${cArray("golden_outputs", f.outputs, "int8_t")}`);
 }
 
+// A module of its own as a C array (wisp_wasm[]) for the wasm3 engine: it
+// defines what the library's own copy of build/wisp.wasm would, so the
+// linker leaves that copy out and the library serves every module.
+function embeddedModule(out: string, module: Uint8Array): string {
+  const wasm = join(out, "module.wasm"), source = join(out, "module_wasm.c");
+  writeFileSync(wasm, module);
+  run(process.execPath, [join(C_DIR, "wasm3", "embed-wasm.mjs"), wasm, source]);
+  return source;
+}
+
+// golden.c counts the heap through wrappers around the allocator.
+const HEAP_COUNTING = "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free";
+
+// Links a firmware; a RAM region too small for its static data is a
+// DoesNotFit with the linker's count.
+function linkFirmware(board: Board, what: string, args: string[]): void {
+  try {
+    run(board.cc, args);
+  } catch (e) {
+    const over = /region .RAM. overflowed by (\d+) bytes/.exec((e as Error).message);
+    if (over) throw new DoesNotFit(what, board.ramBytes + Number(over[1]), board.ramBytes);
+    throw e;
+  }
+}
+
 export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryBytes: number } {
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
   const program = f.program ?? "golden";
-  const out = join(OUT_DIR, `${f.board}-${engine}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
+  const out = join(OUT_DIR, `${f.board}-${engine}${f.module ? "-own" : ""}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
   if (program === "listen" && !f.window) fail("USAGE", "the listen firmware needs the front end's window");
   const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0, ...f.window!, incremental: f.incremental ?? false } : undefined;
-  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow);
+  if (f.module && engine !== "wasm3") fail("USAGE", "a module of its own is for the wasm3 engine (the AOT build translates build/wisp.wasm)");
+  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow, f.module);
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
@@ -168,19 +217,19 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const boardFiles = program === "dut" ? [join(BOARDS_DIR, board.name, "board.c"), "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m")] : [];
   const engineFiles = engine === "aot"
     ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
-    : [cLibrary(board.name, "wasm3", process.env.WASM3_DIR)];
-  run(board.cc, [
+    : [...(f.module ? [embeddedModule(out, f.module)] : []), cLibrary(board.name, "wasm3"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
+  linkFirmware(board, `${f.board} ${engine} ${f.name}`, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", GEN_DIR, "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...boardFiles, ...engineFiles,
-    ...startup, ...board.ldflags, "-Wl,--gc-sections", "-lm", "-o", elf,
+    ...startup, ...board.ldflags, ...(program === "golden" ? [HEAP_COUNTING] : []), "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
 }
 
 // The same golden firmware as a native program on this machine, over either
-// engine: "aot" (wasm2c) or "wasm3" (the wasm3 sources in wasm3Dir, with
-// build/wisp.wasm embedded). Returns the executable.
-export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmware, "board">, wasm3Dir?: string): string {
+// engine: "aot" (wasm2c) or "wasm3" (wasm3's sources, with build/wisp.wasm
+// embedded). Returns the executable.
+export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmware, "board">): string {
   const out = join(OUT_DIR, `native-${engine}-${f.name}`);
   writeGoldenData(out, { ...f, board: "native" });
   const common = ["-O2", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", `-DWISP_RESET_EVERY=${f.resetEvery ?? 0}`, "-I", C_DIR, "-I", GEN_DIR, "-I", out, join(BOARDS_DIR, "firmware", "golden.c"), join(out, "golden_data.c")];
@@ -190,9 +239,22 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
     run("gcc", [...common, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", join(C_DIR, "aot"), join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary("native", "aot"),
       `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-lm", "-o", exe]);
   } else {
-    run("gcc", [...common, cLibrary("native", "wasm3", wasm3Dir), "-lm", "-o", exe]);
+    run("gcc", [...common, cLibrary("native", "wasm3"), `-Wl,--defsym=wisp_memory_limit=${linearMemoryBytes(f.wisp, false)}`, "-lm", "-o", exe]);
   }
   return exe;
+}
+
+// A module with only the kernels this model uses (`wisp build-module`),
+// made once per model and build/wisp.wasm, kept in build/c/modules/.
+export function perModelModule(wisp: Uint8Array): Uint8Array {
+  const key = createHash("sha256").update(wisp).update(readFileSync(wasmPath())).digest("hex").slice(0, 16);
+  const file = join(GEN_DIR, "modules", `model-${key}.wasm`);
+  if (existsSync(file)) return new Uint8Array(readFileSync(file));
+  const { wasm } = buildModule(wisp);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.${process.pid}`, wasm);
+  renameSync(`${file}.${process.pid}`, file);
+  return wasm;
 }
 
 // The instruction-counting TCG plugin, built for the host once.

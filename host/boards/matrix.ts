@@ -56,6 +56,18 @@ export const ZOO2_PLACEMENT: ModelPlacement = { fromFlash: true };
 // there by the matrix (the link fails beyond it).
 export const RAM_GOALS: Record<string, number> = { kws: 64 * 1024, vww: 256 * 1024 };
 
+// wasm3 on the Cortex-M4 as a small device runs it: the model in flash
+// through an 8 KiB weights window, a module with only the model's kernels
+// (perModelModule), wasm3 sized by host/c/wasm3/wasm3_small_ram.h. RAM goals
+// (bytes: .data + .bss + the heap's high-water mark + peak stack), checked by
+// the tests for WASM3_FIRMWARE_MODELS and printed by the benchmark for all.
+export const WASM3_BOARD = "mps2-an386";
+export const WASM3_PLACEMENT: ModelPlacement = { fromFlash: true, weightWindow: 8192 };
+export const WASM3_RAM_GOALS: Record<Task, number> = { kws: 96 * 1024, ic: 160 * 1024, vww: 160 * 1024, ad: 160 * 1024, sww: 160 * 1024 };
+export const WASM3_FIRMWARE_MODELS: Task[] = ["kws", "ad"];
+// Their instruction budgets' entry in BUDGET_FILE.
+export const WASM3_BUDGET_KEY = "mps2-an386 wasm3";
+
 // Committed instruction counts per inference; the tests fail when a count
 // grows more than 2% over its budget.
 export const BUDGET_FILE = "bench/instruction-budget.json";

@@ -7,12 +7,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite, ModelInfo } from "../convert";
 import { fail } from "../errors";
-import { buildGoldenFirmware, Engine, readBoard, runFirmware } from "./build";
+import { buildGoldenFirmware, DoesNotFit, Engine, perModelModule, readBoard, runFirmware } from "./build";
 import { ModelPlacement } from "./matrix";
 
 export interface BoardMeasurement {
   board: string;
   engine: Engine;
+  ownModule: boolean;
   placement: ModelPlacement;
   task: string;
   vectors: number;
@@ -35,20 +36,22 @@ function sectionSizes(board: string, elf: string): { text: number; data: number;
   return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
 }
 
-export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}): BoardMeasurement {
+// `ownModule` (wasm3): embed a module with only the model's kernels.
+export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}, ownModule = false): BoardMeasurement {
   const tflite = new Uint8Array(readFileSync(join(modelDir, "model.tflite")));
   const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
   const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
-  return measureModelOnBoard(board, task, convertTflite(tflite), inputs, outputs, vectors, engine, placement);
+  return measureModelOnBoard(board, task, convertTflite(tflite), inputs, outputs, vectors, engine, placement, undefined, ownModule);
 }
 
 // The same for any converted model: `vectors` inputs and the outputs they
 // must give; onStep sees the four builds and runs done.
 export function measureModelOnBoard(board: string, task: string, model: { wisp: Uint8Array; info: ModelInfo }, inputs: Uint8Array, outputs: Uint8Array, vectors: number,
-  engine: Engine = "aot", placement: ModelPlacement = {}, onStep?: (done: number) => void): BoardMeasurement {
+  engine: Engine = "aot", placement: ModelPlacement = {}, onStep?: (done: number) => void, ownModule = false): BoardMeasurement {
   const { wisp, info } = model;
+  const module = ownModule ? perModelModule(wisp) : undefined;
   const build = (count: number) => buildGoldenFirmware({
-    board, engine, ...placement, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
+    board, engine, ...placement, module, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
     inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
   });
   const one = build(1);
@@ -60,6 +63,11 @@ export function measureModelOnBoard(board: string, task: string, model: { wisp: 
   const all = runFirmware(board, many.elf, { countInstructions: true });
   onStep?.(4);
   const report = /(\d+)\/(\d+) byte-exact, arena \d+ bytes, linear memory (\d+) bytes, heap (\d+) bytes, peak stack (\d+) bytes/.exec(all.stdout);
+  const refused = /heap (\d+) bytes in use, a request for (\d+) more refused/.exec(all.stdout);
+  if (all.status !== 0 && !report && refused) {
+    const sizes = sectionSizes(board, many.elf);
+    throw new DoesNotFit(`${board} ${engine} ${task}`, sizes.data + sizes.bss + Number(refused[1]) + Number(refused[2]), readBoard(board).ramBytes);
+  }
   if (all.status !== 0 && !report) fail("IO", `${board} ${task}: firmware failed: ${all.stdout.trim()}`);
   if (!report || first.instructions === undefined || all.instructions === undefined) fail("IO", `${board} ${task}: no report from the firmware`);
   const perInference = Math.round((all.instructions - first.instructions) / (vectors - 1));
@@ -68,7 +76,7 @@ export function measureModelOnBoard(board: string, task: string, model: { wisp: 
   const peakStack = Number(report[5]);
   const flash = sizes.text + sizes.data;
   return {
-    board, engine, placement, task, vectors, exact: Number(report[1]),
+    board, engine, ownModule, placement, task, vectors, exact: Number(report[1]),
     instructionsPerInference: perInference,
     instructionsPerMac: perInference / info.macs,
     flashBytes: flash,

@@ -5,7 +5,8 @@ import { convertTflite, ModelInfo } from "../convert";
 import { fail, WispError } from "../errors";
 import { RUNTIME_CODES } from "./abi";
 import { graphFacts, readDescription } from "./description";
-import { instantiate, lastError, WispExports } from "./runtime";
+import { EngineName, instantiateOn } from "./engine";
+import { lastError, WispExports } from "./runtime";
 
 export type ModelFormat = "tflite" | "wisp";
 
@@ -112,6 +113,9 @@ export interface LoadOptions {
   // A Wisp module's bytes to run instead of build/wisp.wasm, such as one
   // `wisp build-module` made for this model.
   module?: Uint8Array;
+  // The engine that runs the module: "node" (V8, the default) or "wasm3"
+  // (the interpreter devices run; see docs/wasm3.md).
+  engine?: EngineName;
 }
 
 export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Model {
@@ -124,10 +128,10 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
   if (window !== 0 && !options.streamWeights) fail("BAD_INPUT", "weightWindow applies only with streamWeights");
   if (options.module !== undefined && !(options.module instanceof Uint8Array)) fail("BAD_INPUT", "module must be a Uint8Array");
   if (options.streamWeights) {
-    w = instantiate(wisp, options.module);
+    w = instantiateOn(options.engine, wisp, options.module);
     status = w.wisp_load_streamed(wisp.length, window);
   } else {
-    w = instantiate(undefined, options.module);
+    w = instantiateOn(options.engine, undefined, options.module);
     const ptr = w.wisp_model_buffer(wisp.length);
     if (ptr === 0) fail("OUT_OF_MEMORY", `cannot reserve ${wisp.length} bytes for the model`);
     new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);

@@ -5,10 +5,12 @@
  * read from a semihosted file, as from an external flash), runs each
  * input through Wisp and compares with TFLM's output byte for byte. Exits 0
  * when every vector matches, 1 otherwise (2 when the model fails to load).
- * On bare metal (WISP_PAINT_STACK) it also reports the heap the engine took
- * (wasm3 allocates; the AOT engine does not) and the peak stack of the
- * inferences, found by painting the free stack after loading and looking for
- * the deepest overwritten word.
+ * On bare metal (WISP_PAINT_STACK) it also reports the heap's high-water
+ * mark (wasm3 allocates; the AOT engine does not), counted by wrappers
+ * around malloc, calloc, realloc and free (linked with -Wl,--wrap=...), and
+ * the peak stack of loading and the inferences (wasm3 may compile during
+ * either), found by painting the free stack before opening Wisp and looking
+ * for the deepest overwritten word above the heap.
  */
 #ifndef WISP_RESET_EVERY
 #define WISP_RESET_EVERY 0
@@ -40,30 +42,85 @@ static int read_model(void *context, uint32_t offset, void *dst, uint32_t bytes)
 #endif
 
 #define PAINT 0xA5A5A5A5u
+/* How far below main's frame the stack is painted: more than any engine
+ * needs, and far enough from the heap on the boards' RAM. */
+#define PAINT_SPAN (192u * 1024u)
 static volatile uint32_t *painted_low;
 
 #if WISP_PAINT_STACK
+#include <malloc.h>
+
 static void paint_stack(uintptr_t frame) {
-  painted_low = (volatile uint32_t *)(((uintptr_t)sbrk(0) + 256) & ~(uintptr_t)3);
+  uintptr_t low = (uintptr_t)sbrk(0) + 256;
+  if (frame - low > PAINT_SPAN) low = frame - PAINT_SPAN;
+  painted_low = (volatile uint32_t *)(low & ~(uintptr_t)3);
   for (volatile uint32_t *p = painted_low; (uintptr_t)p < frame - 512; p++) *p = PAINT;
 }
 
+/* The heap may since have grown over the lowest painted words: the stack's
+ * reach is searched above it. */
 static unsigned stack_peak(uintptr_t frame) {
   volatile uint32_t *p = painted_low;
-  while (*p == PAINT) p++;
+  uintptr_t heap_end = (uintptr_t)sbrk(0);
+  if ((uintptr_t)p < heap_end) p = (volatile uint32_t *)((heap_end + 3) & ~(uintptr_t)3);
+  while ((uintptr_t)p < frame && *p == PAINT) p++;
   return (unsigned)(frame - (uintptr_t)p);
+}
+
+/* The heap counter: bytes the allocator handed out and not yet freed (its
+ * usable sizes, so rounding counts; its few header bytes per block do not). */
+void *__real_malloc(size_t);
+void *__real_calloc(size_t, size_t);
+void *__real_realloc(void *, size_t);
+void __real_free(void *);
+static size_t heap_in_use, heap_peak, heap_before, heap_refused, heap_held;
+
+/* `n`: the bytes asked for, remembered when the allocator refuses them. */
+static void *counted(void *p, size_t n) {
+  if (!p) {
+    heap_refused = n;
+    heap_held = heap_in_use; /* a realloc's old block included: it is still held */
+  }
+  if (p) {
+    heap_in_use += malloc_usable_size(p);
+    if (heap_in_use > heap_peak) heap_peak = heap_in_use;
+  }
+  return p;
+}
+void *__wrap_malloc(size_t n) { return counted(__real_malloc(n), n); }
+void *__wrap_calloc(size_t n, size_t size) { return counted(__real_calloc(n, size), n * size); }
+void *__wrap_realloc(void *p, size_t n) {
+  size_t old = p ? malloc_usable_size(p) : 0;
+  void *q = __real_realloc(p, n);
+  if (!q) return counted(NULL, n);
+  heap_in_use -= old;
+  return counted(q, n);
+}
+void __wrap_free(void *p) {
+  if (p) heap_in_use -= malloc_usable_size(p);
+  __real_free(p);
 }
 #else
 static void paint_stack(uintptr_t frame) { (void)frame; }
 static unsigned stack_peak(uintptr_t frame) { (void)frame; return 0; }
+static size_t heap_peak, heap_before, heap_refused, heap_held;
 #endif
+
+/* After a failure: what the heap held and what it refused, for the
+ * benchmark's "does not fit" (host/boards/measure.ts). */
+static void report_refusal(void) {
+  if (heap_refused) printf("wisp: heap %u bytes in use, a request for %u more refused\n", (unsigned)(heap_held - heap_before), (unsigned)heap_refused);
+}
 
 int main(void) {
   volatile uint32_t marker = 0;
   uintptr_t frame = (uintptr_t)&marker;
   setvbuf(stdout, NULL, _IONBF, 0); /* no stdio buffer: 1 KB matters on a 16 KiB board */
   printf("wisp golden firmware\n"); /* stdio allocates what it still needs first */
-  uintptr_t heap_start = (uintptr_t)sbrk(0);
+#if WISP_PAINT_STACK
+  heap_before = heap_peak = heap_in_use; /* from here on, the engine's */
+#endif
+  paint_stack(frame);
 #if WISP_MODEL_FILE
   model_file = open(golden_model_path, O_RDONLY);
   if (model_file < 0) {
@@ -78,10 +135,9 @@ int main(void) {
 #endif
   if (!loaded) {
     printf("wisp: load failed (%d): %s\n", wisp_error_code(), wisp_error_message());
+    report_refusal();
     return 2;
   }
-  unsigned heap = (unsigned)((uintptr_t)sbrk(0) - heap_start);
-  paint_stack(frame);
   size_t in_bytes = 0, out_bytes = 0;
   int8_t *input = wisp_input(&in_bytes);
   const int8_t *output = wisp_output(&out_bytes);
@@ -102,12 +158,13 @@ int main(void) {
     memcpy(input, golden_inputs + i * in_bytes, in_bytes);
     if (wisp_invoke() != WISP_OK) {
       printf("wisp: invoke failed (%d): %s\n", wisp_error_code(), wisp_error_message());
+      report_refusal();
       return 2;
     }
     if (memcmp(output, golden_outputs + i * out_bytes, out_bytes) == 0) exact++;
     else printf("vector %u differs\n", i);
   }
   printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, heap %u bytes, peak stack %u bytes\n", golden_name, exact,
-         golden_count, (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), heap, stack_peak(frame));
+         golden_count, (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), (unsigned)(heap_peak - heap_before), stack_peak(frame));
   return exact == golden_count ? 0 : 1;
 }

@@ -1,17 +1,33 @@
 /*
- * The wasm3 engine: build/wisp.wasm, embedded as wisp_wasm[] by the build,
- * interpreted by the user's own wasm3 (its public API in wasm3.h only).
- * Sizing for small RAM: WISP_WASM3_STACK sets the interpreter's stack; see
- * the README for d_m3MaxFunctionStackHeight and d_m3CodePageAlignSize.
+ * The wasm3 engine: build/wisp.wasm (or a per-model module), embedded as
+ * wisp_wasm[] by the build, interpreted by the user's own wasm3.
+ * Sizing for small RAM (docs/wasm3.md):
+ * - wasm3_small_ram.h: wasm3's own settings, and WISP_WASM3_STACK, the
+ *   interpreter's value stack;
+ * - the linear memory is only as large as the symbol wisp_memory_limit says
+ *   (-Wl,--defsym=wisp_memory_limit=<bytes>, what wisp_memory_bytes()
+ *   reports, as for the AOT engine), not whole 64 KiB pages; without it,
+ *   whole pages;
+ * - functions are compiled when first called (WISP_WASM3_EAGER=1: all of
+ *   them when Wisp opens), so only the code a model runs takes RAM; the
+ *   first load and the first invoke then allocate, later calls do not.
  */
 #include <string.h>
 
 #include "engine.h"
 #include "wasm3.h"
+#include "m3_env.h" /* wasm3's runtime struct, for its memoryLimit */
 #include "wisp.h"
 
+#ifndef WISP_WASM3_EAGER
+#define WISP_WASM3_EAGER 0
+#endif
+
+/* Weak: an application that does not define it gets whole pages. */
+extern const char wisp_memory_limit[] __attribute__((weak));
+
 #ifndef WISP_WASM3_STACK
-#define WISP_WASM3_STACK (8u * 1024u)
+#define WISP_WASM3_STACK (8u * 1024u) /* wasm3_small_ram.h sets 2 KiB */
 #endif
 
 extern const uint8_t wisp_wasm[];
@@ -57,16 +73,18 @@ int engine_open(void) {
   if (!environment) return failed("wasm3: cannot create the environment");
   runtime = m3_NewRuntime(environment, WISP_WASM3_STACK, NULL);
   if (!runtime) return failed("wasm3: cannot create the runtime");
+  if (wisp_memory_limit) runtime->memoryLimit = (uint32_t)(uintptr_t)wisp_memory_limit;
   if ((r = m3_ParseModule(environment, &module, wisp_wasm, wisp_wasm_size))) return failed(r);
   if ((r = m3_LoadModule(runtime, module))) return failed(r);
-  /* Compile every function now, so no inference allocates. */
-  if ((r = m3_CompileModule(module))) return failed(r);
   r = m3_LinkRawFunction(module, "env", "abort", "v(iiii)", &wisp_abort);
   if (r && r != m3Err_functionLookupFailed) return failed(r);
   if ((r = m3_LinkRawFunction(module, "env", "wisp_read", "v(iii)", &wisp_read))) return failed(r);
+#if WISP_WASM3_EAGER
+  if ((r = m3_CompileModule(module))) return failed(r);
   for (int i = 0; i < WISP_EXPORT_COUNT; i++) {
     if ((r = m3_FindFunction(&functions[i], runtime, export_names[i]))) return failed(r);
   }
+#endif
   return WISP_OK;
 }
 
@@ -80,8 +98,9 @@ int engine_open(void) {
 
 int engine_call(enum wisp_export fn, const union wisp_value *args, uint32_t *result) {
   if ((unsigned)fn >= WISP_EXPORT_COUNT) return WISP_ERR_ENGINE;
-  IM3Function f = functions[fn];
   M3Result r;
+  if (!functions[fn] && (r = m3_FindFunction(&functions[fn], runtime, export_names[fn]))) return failed(r);
+  IM3Function f = functions[fn];
   switch (fn) {
     WISP_EXPORTS(WISP_CASE)
     default: return WISP_ERR_ENGINE;
