@@ -16,8 +16,11 @@ const GEN = join(ROOT, "build", "c");
 const out = process.argv[2] ?? join(ROOT, "build", "wisp-c");
 const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 
-// The generated C: the ABI headers, wasm2c's module and the embedded .wasm.
-execFileSync("make", ["-s", "-C", C_DIR, "headers", join(GEN, "wisp_module.c"), join(GEN, "wisp_wasm.c")], { stdio: "inherit" });
+// The generated C: the ABI headers and wasm2c's module (make), and the
+// .wasm as a C array for wasm3.
+execFileSync("make", ["-s", "-C", C_DIR, "headers", join(GEN, "wisp_module.c")], { stdio: "inherit" });
+const embedded = join(GEN, "sdk-wisp_wasm.c");
+execFileSync(process.execPath, [join(C_DIR, "wasm3", "embed-wasm.mjs"), join(ROOT, "build", "wisp.wasm"), embedded], { stdio: "inherit" });
 
 const AOT = "#ifndef WISP_ENGINE_WASM3";
 const WASM3 = "#ifdef WISP_ENGINE_WASM3";
@@ -27,14 +30,14 @@ const SOURCES = [
   [join(GEN, "wisp_codes.h"), null], [join(GEN, "wisp_exports.h"), null],
   [join(C_DIR, "aot", "wisp_aot.c"), AOT], [join(C_DIR, "aot", "wasm_rt_static.c"), AOT], [join(C_DIR, "aot", "wasm_rt_static.h"), null],
   [join(GEN, "wisp_module.c"), AOT], [join(GEN, "wisp_module.h"), null], [join(GEN, "wasm-rt.h"), null],
-  [join(C_DIR, "wasm3", "wisp_wasm3.c"), WASM3], [join(GEN, "wisp_wasm.c"), WASM3],
+  [join(C_DIR, "wasm3", "wisp_wasm3.c"), WASM3], [embedded, WASM3, "wisp_wasm.c"], [join(C_DIR, "wasm3", "wasm3_small_ram.h"), null],
 ];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "src"), { recursive: true });
-for (const [file, guard] of SOURCES) {
+for (const [file, guard, as] of SOURCES) {
   const text = readFileSync(file, "utf8");
-  const name = file.split("/").pop();
+  const name = as ?? file.split("/").pop();
   writeFileSync(join(out, "src", name), guard
     ? `/* From ${relative(ROOT, file)}; compiled for its engine only. */\n${guard}\n#ifndef WASM_RT_MEMCHECK_SIGNAL_HANDLER\n#define WASM_RT_MEMCHECK_SIGNAL_HANDLER 0\n#endif\n${text}\n#endif\n`
     : text);
