@@ -36,6 +36,15 @@ export function cli(args: string[]): { status: number | null; stdout: string; st
 }
 
 // A deterministic PRNG (xorshift32) so every run mutates the same bytes.
+// Deterministic pseudo-random integers in [lo, hi].
+export function random(seed: number, n: number, lo: number, hi: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return lo + (s % (hi - lo + 1));
+  });
+}
+
 export function prng(seed: number): (n: number) => number {
   let s = seed >>> 0 || 1;
   return (n: number) => {

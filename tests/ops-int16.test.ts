@@ -21,7 +21,7 @@ import { WispError } from "../host/errors";
 import { loadSync, Model } from "../host/node/api";
 import { findZoo2Dir } from "../host/node/models";
 import type { WispExports } from "../host/node/runtime";
-import { prng, haveOracle, runOracle, throwsCoded } from "./helpers";
+import { haveOracle, prng, random, runOracle, throwsCoded } from "./helpers";
 import { buildTflite, ModelSpec, scalar, table, TensorSpec } from "./tflite-writer";
 import { opRecords } from "../host/node/wisp-file";
 
@@ -31,14 +31,6 @@ const f32 = Math.fround;
 // The oracle's models name their options' type, so TFLM reads the options.
 const model = (spec: ModelSpec): Uint8Array => buildTflite(spec, { optionsTypes: true });
 
-// Deterministic pseudo-random integers in [lo, hi].
-function random(seed: number, n: number, lo: number, hi: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (s % (hi - lo + 1));
-  });
-}
 
 const elements = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const i16 = (shape: number[], scale: number, zeroPoint = 0): TensorSpec => ({ shape, type: TensorType.INT16, scale: [f32(scale)], zeroPoint: [zeroPoint] });

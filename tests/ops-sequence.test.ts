@@ -18,20 +18,13 @@ import { loadSync, Model } from "../host/node/api";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findZoo2Dir } from "../host/node/models";
-import { haveOracle, prng, runConfined, runOracle, throwsCoded } from "./helpers";
+import { haveOracle, prng, random, runConfined, runOracle, throwsCoded } from "./helpers";
 import { buildTflite, int32Bytes, int8Bytes, ModelSpec, scalar, table, TensorSpec } from "./tflite-writer";
 
 const needsOracle = haveOracle ? {} : { skip: "tflm-oracle is not present" };
 const f32 = Math.fround;
 const model = (spec: ModelSpec): Uint8Array => buildTflite(spec, { optionsTypes: true });
 
-function random(seed: number, n: number, lo: number, hi: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (s % (hi - lo + 1));
-  });
-}
 
 const bytesOf = (values: number[], Kind: Int16ArrayConstructor | Int32ArrayConstructor): Uint8Array => new Uint8Array(Kind.from(values).buffer);
 const int64Bytes = (values: number[]) => new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer);
