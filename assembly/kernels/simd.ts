@@ -1,0 +1,134 @@
+// The SIMD inner loops of build/wisp-simd.wasm (compiled with --enable simd;
+// the kernels call these only under `if (ASC_FEATURE_SIMD)`, so the scalar
+// build/wisp.wasm never contains them). Same sums as the scalar loops: int8
+// widened to int16 (input - inZp is -255..255, and a product of that with a
+// weight fits int16 too), multiplied and summed into int32 lanes. Int32
+// addition wraps alike in any order, so every accumulator, and so every
+// requantized output, equals the scalar kernel's bit for bit.
+import { storeFourChannels } from "./output";
+
+// [sum(a), sum(b), sum(c), sum(d)]: the lanes of four accumulators added up.
+@inline function laneSums(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+// Eight int8 at p as int16 lanes.
+@inline function eight(p: usize): v128 {
+  return v128.load8x8_s(p);
+}
+
+// Four int8 at p as the low int16 lanes, the high lanes zero.
+@inline function four(p: usize): v128 {
+  return i16x8.extend_low_i8x16_s(v128.load32_zero(p));
+}
+
+// Four output channels of one pixel, or of two pixels `pairStep` apart when
+// `pair`: each sums (input - inZp) * filter over `rows` rows of `runs` runs of
+// `runLen` contiguous bytes (input: rows `rowStep` apart, runs `runStep`
+// apart; filter: rows `wRowStep`, runs `wRunStep`), for the four filters
+// `filterSize` apart from w0, then stores the requantized outputs.
+// Conv and dense (rows = runs = 1) share it.
+export function dotFourChannels(
+  p0: usize, pairStep: usize, pair: bool, w0: usize, filterSize: usize,
+  rows: i32, rowStep: usize, wRowStep: usize, runs: i32, runLen: i32, runStep: usize, wRunStep: usize,
+  inZp: i32, out: usize, oc: i32, outC: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const zp = i16x8.splat(<i16>inZp);
+  const zero = i32x4.splat(0);
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+  let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // the last 1-3 bytes of each run
+  let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  const w1 = w0 + filterSize, w2 = w1 + filterSize, w3 = w2 + filterSize;
+  let rowStart = p0;
+  let wRow: usize = 0;
+  for (let ky = 0; ky < rows; ky++) {
+    let p = rowStart;
+    let wi = wRow;
+    for (let r = 0; r < runs; r++) {
+      let i = 0;
+      if (pair) {
+        const q = p + pairStep;
+        for (; i + 8 <= runLen; i += 8) {
+          const k = wi + <usize>i;
+          const x = i16x8.sub(eight(p + <usize>i), zp);
+          const y = i16x8.sub(eight(q + <usize>i), zp);
+          let f = eight(w0 + k);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(y, f));
+          f = eight(w1 + k);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(y, f));
+          f = eight(w2 + k);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(y, f));
+          f = eight(w3 + k);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(y, f));
+        }
+        if (i + 4 <= runLen) {
+          // The filter's high lanes are zero, so the input's (-inZp) add nothing.
+          const k = wi + <usize>i;
+          const x = i16x8.sub(four(p + <usize>i), zp);
+          const y = i16x8.sub(four(q + <usize>i), zp);
+          let f = four(w0 + k);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(y, f));
+          f = four(w1 + k);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(y, f));
+          f = four(w2 + k);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(y, f));
+          f = four(w3 + k);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(y, f));
+          i += 4;
+        }
+        for (; i < runLen; i++) {
+          const k = wi + <usize>i;
+          const x = <i32>load<i8>(p + <usize>i) - inZp;
+          const y = <i32>load<i8>(q + <usize>i) - inZp;
+          const f0 = <i32>load<i8>(w0 + k), f1 = <i32>load<i8>(w1 + k);
+          const f2 = <i32>load<i8>(w2 + k), f3 = <i32>load<i8>(w3 + k);
+          s0 += x * f0; s1 += x * f1; s2 += x * f2; s3 += x * f3;
+          t0 += y * f0; t1 += y * f1; t2 += y * f2; t3 += y * f3;
+        }
+      } else {
+        for (; i + 8 <= runLen; i += 8) {
+          const k = wi + <usize>i;
+          const x = i16x8.sub(eight(p + <usize>i), zp);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, eight(w0 + k)));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, eight(w1 + k)));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, eight(w2 + k)));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, eight(w3 + k)));
+        }
+        if (i + 4 <= runLen) {
+          const k = wi + <usize>i;
+          const x = i16x8.sub(four(p + <usize>i), zp);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, four(w0 + k)));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, four(w1 + k)));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, four(w2 + k)));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, four(w3 + k)));
+          i += 4;
+        }
+        for (; i < runLen; i++) {
+          const k = wi + <usize>i;
+          const x = <i32>load<i8>(p + <usize>i) - inZp;
+          s0 += x * <i32>load<i8>(w0 + k);
+          s1 += x * <i32>load<i8>(w1 + k);
+          s2 += x * <i32>load<i8>(w2 + k);
+          s3 += x * <i32>load<i8>(w3 + k);
+        }
+      }
+      p += runStep;
+      wi += wRunStep;
+    }
+    rowStart += rowStep;
+    wRow += wRowStep;
+  }
+  const a = laneSums(a0, a1, a2, a3);
+  storeFourChannels(out, oc,
+    i32x4.extract_lane(a, 0) + s0, i32x4.extract_lane(a, 1) + s1, i32x4.extract_lane(a, 2) + s2, i32x4.extract_lane(a, 3) + s3,
+    records, outZp, actMin, actMax);
+  if (pair) {
+    const b = laneSums(b0, b1, b2, b3);
+    storeFourChannels(out + <usize>outC, oc,
+      i32x4.extract_lane(b, 0) + t0, i32x4.extract_lane(b, 1) + t1, i32x4.extract_lane(b, 2) + t2, i32x4.extract_lane(b, 3) + t3,
+      records, outZp, actMin, actMax);
+  }
+}
