@@ -5,7 +5,88 @@
 // weight fits int16 too), multiplied and summed into int32 lanes. Int32
 // addition wraps alike in any order, so every accumulator, and so every
 // requantized output, equals the scalar kernel's bit for bit.
+import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
+import { channelRecord } from "../weights";
 import { storeFourChannels } from "./output";
+
+// Requantization four channels at a time needs each channel's constants as
+// vector lanes; prepareChannels lays them out once per kernel call, for up to
+// MAX_VECTOR_CHANNELS channels (more: the outputs are requantized one by one).
+const MAX_VECTOR_CHANNELS = 2048;
+// Per group of four channels, seven vectors: bias, 2^leftShift, multiplier,
+// 2^(32 - rightShift) (0 when rightShift is 0), all-ones when rightShift is 0,
+// the rounding mask 2^rightShift - 1, and half of it.
+const GROUP_BYTES = 7 * 16;
+@lazy let channelVectors: usize = 0;
+
+function channelVectorSpace(): usize {
+  return memory.data(MAX_VECTOR_CHANNELS / 4 * GROUP_BYTES, 16);
+}
+
+export function prepareChannels(records: usize, channels: i32): void {
+  if (channels > MAX_VECTOR_CHANNELS) {
+    channelVectors = 0;
+    return;
+  }
+  const base = channelVectorSpace();
+  for (let c = 0; c < channels; c++) {
+    const record = channelRecord(records, c);
+    const shift = load<i32>(record, CHANNEL_SHIFT);
+    const leftShift = shift > 0 ? shift : 0;
+    const rightShift = shift > 0 ? 0 : -shift; // 0..31 (checked at load)
+    const mask = (1 << rightShift) - 1;
+    const at = base + <usize>((c >> 2) * GROUP_BYTES + (c & 3) * 4);
+    store<i32>(at, load<i32>(record, CHANNEL_BIAS), 0);
+    store<i32>(at, 1 << leftShift, 16);
+    store<i32>(at, load<i32>(record, CHANNEL_MULT), 32);
+    store<i32>(at, rightShift == 0 ? 0 : 1 << (32 - rightShift), 48);
+    store<i32>(at, rightShift == 0 ? -1 : 0, 64);
+    store<i32>(at, mask, 80);
+    store<i32>(at, mask >> 1, 96);
+  }
+  channelVectors = base;
+}
+
+// quant.ts's requantize() on four lanes, for the four channels of `group`
+// (then + outZp, clamped to [lo, hi]). highMulByMultiplier via 64-bit lanes;
+// roundingDivideByPOT's arithmetic shift by a per-lane amount (wasm shifts
+// take one amount for all lanes) as the high word of h, read unsigned,
+// times 2^(32 - rightShift), less 2^(32 - rightShift) where h < 0.
+@inline function requantizeFour(acc: v128, group: usize, outZp: v128, lo: v128, hi: v128): v128 {
+  const x = i32x4.mul(i32x4.add(acc, v128.load(group, 0)), v128.load(group, 16));
+  const m = v128.load(group, 32);
+  const half = i64x2.splat(1 << 30);
+  const h = i32x4.shuffle(
+    i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), half), 31),
+    i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), half), 31), 0, 2, 4, 6);
+  const f = v128.load(group, 48);
+  const negative = i32x4.shr_s(h, 31);
+  const high = i32x4.shuffle(i64x2.extmul_low_i32x4_u(h, f), i64x2.extmul_high_i32x4_u(h, f), 1, 3, 5, 7);
+  const shifted = i32x4.add(i32x4.sub(high, v128.and(f, negative)), v128.and(h, v128.load(group, 64)));
+  const threshold = i32x4.sub(v128.load(group, 96), negative);
+  const rounded = i32x4.sub(shifted, i32x4.gt_s(v128.and(h, v128.load(group, 80)), threshold));
+  return i32x4.min_s(i32x4.max_s(i32x4.add(rounded, outZp), lo), hi);
+}
+
+// The low byte of each of four lanes (store<i8>'s truncation), in lanes 0-3.
+@inline function lowBytes(v: v128): v128 {
+  return i8x16.shuffle(v, v, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
+}
+
+// Adds the 1-3 trailing products to four lane sums, requantizes and stores
+// the four channels of one pixel.
+@inline function storeFour(sums: v128, s0: i32, s1: i32, s2: i32, s3: i32, out: usize, oc: i32, records: usize, outZp: i32, actMin: i32, actMax: i32): void {
+  if (channelVectors) {
+    let tail = i32x4.replace_lane(i32x4.splat(s0), 1, s1);
+    tail = i32x4.replace_lane(i32x4.replace_lane(tail, 2, s2), 3, s3);
+    const q = requantizeFour(i32x4.add(sums, tail), channelVectors + <usize>((oc >> 2) * GROUP_BYTES), i32x4.splat(outZp), i32x4.splat(actMin), i32x4.splat(actMax));
+    v128.store32_lane(out + <usize>oc, lowBytes(q), 0);
+  } else {
+    storeFourChannels(out, oc,
+      i32x4.extract_lane(sums, 0) + s0, i32x4.extract_lane(sums, 1) + s1, i32x4.extract_lane(sums, 2) + s2, i32x4.extract_lane(sums, 3) + s3,
+      records, outZp, actMin, actMax);
+  }
+}
 
 // [sum(a), sum(b), sum(c), sum(d)]: the lanes of four accumulators added up.
 @inline function laneSums(a: v128, b: v128, c: v128, d: v128): v128 {
@@ -29,7 +110,7 @@ import { storeFourChannels } from "./output";
 // `runLen` contiguous bytes (input: rows `rowStep` apart, runs `runStep`
 // apart; filter: rows `wRowStep`, runs `wRunStep`), for the four filters
 // `filterSize` apart from w0, then stores the requantized outputs.
-// Conv and dense (rows = runs = 1) share it.
+// Conv and dense (rows = runs = 1) share it; both call prepareChannels first.
 export function dotFourChannels(
   p0: usize, pairStep: usize, pair: bool, w0: usize, filterSize: usize,
   rows: i32, rowStep: usize, wRowStep: usize, runs: i32, runLen: i32, runStep: usize, wRunStep: usize,
@@ -121,14 +202,6 @@ export function dotFourChannels(
     rowStart += rowStep;
     wRow += wRowStep;
   }
-  const a = laneSums(a0, a1, a2, a3);
-  storeFourChannels(out, oc,
-    i32x4.extract_lane(a, 0) + s0, i32x4.extract_lane(a, 1) + s1, i32x4.extract_lane(a, 2) + s2, i32x4.extract_lane(a, 3) + s3,
-    records, outZp, actMin, actMax);
-  if (pair) {
-    const b = laneSums(b0, b1, b2, b3);
-    storeFourChannels(out + <usize>outC, oc,
-      i32x4.extract_lane(b, 0) + t0, i32x4.extract_lane(b, 1) + t1, i32x4.extract_lane(b, 2) + t2, i32x4.extract_lane(b, 3) + t3,
-      records, outZp, actMin, actMax);
-  }
+  storeFour(laneSums(a0, a1, a2, a3), s0, s1, s2, s3, out, oc, records, outZp, actMin, actMax);
+  if (pair) storeFour(laneSums(b0, b1, b2, b3), t0, t1, t2, t3, out + <usize>outC, oc, records, outZp, actMin, actMax);
 }
