@@ -6,10 +6,12 @@
 // Only `channels` output channels from firstChannel are computed (filter and
 // records start at firstChannel's; the rest of the output is left alone), so
 // streamed weights can arrive a block at a time.
+import { CHANNEL_RECORD_BYTES } from "../format";
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
+import { depthwiseSixteenChannels, depthwiseSixteens } from "./simd";
 
 export function depthwiseS8(
   input: usize, output: usize,
@@ -22,6 +24,18 @@ export function depthwiseS8(
   assert(outC % inC == 0, "depthwise: outC must be a multiple of inC");
   const taps = kH * kW;
   const depthMultiplier = outC / inC;
+  if (ASC_FEATURE_SIMD) {
+    // Sixteen channels at a time where they fit; the rest below, as here.
+    const n = depthMultiplier == 1 ? depthwiseSixteenChannels(taps, channels) : 0;
+    if (n > 0) {
+      depthwiseSixteens(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, n);
+      if (n < channels) {
+        depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax,
+          filter + <usize>(n * taps), records + <usize>(n * CHANNEL_RECORD_BYTES), firstChannel + n, channels - n);
+      }
+      return;
+    }
+  }
   const rowBytes = inW * inC;
   const tapStepX = <usize>(dilW * inC);
   const tapStepY = <usize>(dilH * rowBytes);
