@@ -48,18 +48,31 @@ export function prepareChannels(records: usize, channels: i32): void {
   channelVectors = base;
 }
 
+// quant.ts's highMulByMultiplier on four lanes, through 64-bit products.
+@inline function highMulFour(x: v128, m: v128): v128 {
+  const half = i64x2.splat(1 << 30);
+  return i32x4.shuffle(
+    i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), half), 31),
+    i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), half), 31), 0, 2, 4, 6);
+}
+
+// quant.ts's multiplyByQuantizedMultiplier on four lanes, one multiplier and
+// shift for all.
+@inline function multiplyFour(x: v128, m: v128, shift: i32): v128 {
+  const h = highMulFour(i32x4.shl(x, shift > 0 ? shift : 0), m);
+  const exponent = shift > 0 ? 0 : -shift;
+  const mask = (1 << exponent) - 1;
+  const threshold = i32x4.sub(i32x4.splat(mask >> 1), i32x4.shr_s(h, 31));
+  return i32x4.sub(i32x4.shr_s(h, exponent), i32x4.gt_s(v128.and(h, i32x4.splat(mask)), threshold));
+}
+
 // quant.ts's requantize() on four lanes, for the four channels of `group`
 // (then + outZp, clamped to [lo, hi]). highMulByMultiplier via 64-bit lanes;
 // roundingDivideByPOT's arithmetic shift by a per-lane amount (wasm shifts
 // take one amount for all lanes) as the high word of h, read unsigned,
 // times 2^(32 - rightShift), less 2^(32 - rightShift) where h < 0.
 @inline function requantizeFour(acc: v128, group: usize, outZp: v128, lo: v128, hi: v128): v128 {
-  const x = i32x4.mul(i32x4.add(acc, v128.load(group, 0)), v128.load(group, 16));
-  const m = v128.load(group, 32);
-  const half = i64x2.splat(1 << 30);
-  const h = i32x4.shuffle(
-    i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), half), 31),
-    i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), half), 31), 0, 2, 4, 6);
+  const h = highMulFour(i32x4.mul(i32x4.add(acc, v128.load(group, 0)), v128.load(group, 16)), v128.load(group, 32));
   const f = v128.load(group, 48);
   const negative = i32x4.shr_s(h, 31);
   const high = i32x4.shuffle(i64x2.extmul_low_i32x4_u(h, f), i64x2.extmul_high_i32x4_u(h, f), 1, 3, 5, 7);
@@ -317,4 +330,31 @@ export function depthwiseSixteens(
       out += <usize>(pixels * outC);
     }
   }
+}
+
+// ADD (add.ts) on the first n elements, n a multiple of 16.
+export function addSixteens(
+  input1: usize, input2: usize, output: usize, n: i32,
+  in1Zp: i32, in2Zp: i32, outZp: i32, leftShift: i32,
+  in1Mult: i32, in1Shift: i32, in2Mult: i32, in2Shift: i32,
+  outMult: i32, outShift: i32, actMin: i32, actMax: i32,
+): void {
+  const z1 = i16x8.splat(<i16>in1Zp), z2 = i16x8.splat(<i16>in2Zp);
+  const m1 = i32x4.splat(in1Mult), m2 = i32x4.splat(in2Mult), mOut = i32x4.splat(outMult);
+  const vOutZp = i32x4.splat(outZp), lo = i32x4.splat(actMin), hi = i32x4.splat(actMax);
+  for (let i = 0; i < n; i += 16) {
+    const x = v128.load(input1 + <usize>i), y = v128.load(input2 + <usize>i);
+    const xl = i16x8.sub(i16x8.extend_low_i8x16_s(x), z1), xh = i16x8.sub(i16x8.extend_high_i8x16_s(x), z1);
+    const yl = i16x8.sub(i16x8.extend_low_i8x16_s(y), z2), yh = i16x8.sub(i16x8.extend_high_i8x16_s(y), z2);
+    v128.store(output + <usize>i, packBytes(
+      addFour(i32x4.extend_low_i16x8_s(xl), i32x4.extend_low_i16x8_s(yl), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi),
+      addFour(i32x4.extend_high_i16x8_s(xl), i32x4.extend_high_i16x8_s(yl), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi),
+      addFour(i32x4.extend_low_i16x8_s(xh), i32x4.extend_low_i16x8_s(yh), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi),
+      addFour(i32x4.extend_high_i16x8_s(xh), i32x4.extend_high_i16x8_s(yh), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi)));
+  }
+}
+
+@inline function addFour(a: v128, b: v128, leftShift: i32, m1: v128, s1: i32, m2: v128, s2: i32, mOut: v128, sOut: i32, outZp: v128, lo: v128, hi: v128): v128 {
+  const sum = i32x4.add(multiplyFour(i32x4.shl(a, leftShift), m1, s1), multiplyFour(i32x4.shl(b, leftShift), m2, s2));
+  return i32x4.min_s(i32x4.max_s(i32x4.add(multiplyFour(sum, mOut, sOut), outZp), lo), hi);
 }
