@@ -10,18 +10,30 @@ import { channelRecord } from "../weights";
 import { storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 
+// The kernels' scratch: a region index.ts reserves past everything else the
+// loaded model uses (so wisp_memory_used() counts it), set by reserveScratch.
+@lazy let scratch: usize = 0;
+
 // Requantization four channels at a time needs each channel's constants as
 // vector lanes; prepareChannels lays them out once per kernel call, for up to
 // MAX_VECTOR_CHANNELS channels (more: the outputs are requantized one by one).
-const MAX_VECTOR_CHANNELS = 2048;
+const MAX_VECTOR_CHANNELS = 1024;
 // Per group of four channels, seven vectors: bias, 2^leftShift, multiplier,
 // 2^(32 - rightShift) (0 when rightShift is 0), all-ones when rightShift is 0,
 // the rounding mask 2^rightShift - 1, and half of it.
 const GROUP_BYTES = 7 * 16;
+const CHANNEL_VECTOR_BYTES = MAX_VECTOR_CHANNELS / 4 * GROUP_BYTES;
 @lazy let channelVectors: usize = 0;
 
-function channelVectorSpace(): usize {
-  return memory.data(MAX_VECTOR_CHANNELS / 4 * GROUP_BYTES, 16);
+// The depthwise filter copy: up to MAX_DEPTHWISE_WEIGHTS int16 (taps * channels).
+const MAX_DEPTHWISE_WEIGHTS = 8192;
+
+export const SCRATCH_BYTES = CHANNEL_VECTOR_BYTES + MAX_DEPTHWISE_WEIGHTS * 2;
+
+// Places the scratch at `end` (16-aligned); returns the new end.
+export function reserveScratch(end: usize): usize {
+  scratch = (end + 15) & ~15;
+  return scratch + <usize>SCRATCH_BYTES;
 }
 
 export function prepareChannels(records: usize, channels: i32): void {
@@ -29,7 +41,7 @@ export function prepareChannels(records: usize, channels: i32): void {
     channelVectors = 0;
     return;
   }
-  const base = channelVectorSpace();
+  const base = scratch;
   for (let c = 0; c < channels; c++) {
     const record = channelRecord(records, c);
     const shift = load<i32>(record, CHANNEL_SHIFT);
@@ -221,15 +233,9 @@ export function dotFourChannels(
 }
 
 // DEPTHWISE_CONV_2D, depth multiplier 1, sixteen channels at a time: the
-// filter ([channel][tap]) is laid out again as int16 [tap][channel] so each
-// tap's sixteen weights are two vector loads, beside the input's sixteen
-// neighbouring channels.
-const MAX_DEPTHWISE_WEIGHTS = 16384;
-
-function depthwiseWeightSpace(): usize {
-  return memory.data(MAX_DEPTHWISE_WEIGHTS * 2, 16);
-}
-
+// filter ([channel][tap]) is laid out again as int16 [tap][channel] in the
+// scratch, so each tap's sixteen weights are two vector loads, beside the
+// input's sixteen neighbouring channels.
 // The channels depthwiseSixteens can take: a multiple of 16 (0: none).
 export function depthwiseSixteenChannels(taps: i32, channels: i32): i32 {
   const n = channels & ~15;
@@ -261,7 +267,7 @@ export function depthwiseSixteens(
   firstChannel: i32, n: i32,
 ): void {
   const taps = kH * kW;
-  const weights = depthwiseWeightSpace();
+  const weights = scratch + <usize>CHANNEL_VECTOR_BYTES;
   for (let c = 0; c < n; c++) {
     for (let t = 0; t < taps; t++) store<i16>(weights + <usize>((t * n + c) * 2), <i16>load<i8>(filter + <usize>(c * taps + t)));
   }

@@ -75,7 +75,7 @@ function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { sc
     used = w.wisp_memory_used();
   } else {
     try {
-      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow }).memoryBytes;
+      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow, simd: false }).memoryBytes; // devices run the scalar module
     } catch {
       used = instantiate().wisp_model_buffer(0) + wisp.length + 4096;
     }

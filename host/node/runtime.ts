@@ -58,9 +58,10 @@ export function engineHasSimd(): boolean {
 }
 
 // The module load() runs: SIMD where the engine has it and it is not turned
-// off (`simd: false`), scalar otherwise.
+// off (`simd: false`, or WISP_SIMD=0 in the environment for every load that
+// does not say), scalar otherwise.
 export function chooseModule(simd: boolean | undefined, hasSimd: boolean = engineHasSimd()): ModuleKind {
-  return simd !== false && hasSimd ? "simd" : "scalar";
+  return (simd ?? process.env.WISP_SIMD !== "0") && hasSimd ? "simd" : "scalar";
 }
 
 // Modules given as bytes (a per-model module from `wisp build-module`),
