@@ -6,12 +6,11 @@
 // Only `channels` output channels from firstChannel are computed (filter and
 // records start at firstChannel's; the rest of the output is left alone), so
 // streamed weights can arrive a block at a time.
-import { CHANNEL_RECORD_BYTES } from "../format";
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
-import { depthwiseSixteenChannels, depthwiseSixteens } from "./simd";
+import { depthwiseSixteensAt, prepareDepthwise } from "./simd";
 
 export function depthwiseS8(
   input: usize, output: usize,
@@ -24,18 +23,7 @@ export function depthwiseS8(
   assert(outC % inC == 0, "depthwise: outC must be a multiple of inC");
   const taps = kH * kW;
   const depthMultiplier = outC / inC;
-  if (ASC_FEATURE_SIMD) {
-    // Sixteen channels at a time where they fit; the rest below, as here.
-    const n = depthMultiplier == 1 ? depthwiseSixteenChannels(taps, channels) : 0;
-    if (n > 0) {
-      depthwiseSixteens(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, n);
-      if (n < channels) {
-        depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax,
-          filter + <usize>(n * taps), records + <usize>(n * CHANNEL_RECORD_BYTES), firstChannel + n, channels - n);
-      }
-      return;
-    }
-  }
+  if (ASC_FEATURE_SIMD) prepareDepthwise(filter, records, taps, channels, depthMultiplier);
   const rowBytes = inW * inC;
   const tapStepX = <usize>(dilW * inC);
   const tapStepY = <usize>(dilH * rowBytes);
@@ -54,6 +42,8 @@ export function depthwiseS8(
       const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
       const wOrigin = <usize>(kyStart * kW + kxStart);
       let oc = 0;
+      // The SIMD build does the first channels sixteen at a time.
+      if (ASC_FEATURE_SIMD) oc = depthwiseSixteensAt(origin + <usize>firstChannel, pair, pairStep, tapStepX, tapStepY, kyStart, kyEnd, kxStart, kxEnd, kW, inZp, out, outC, outZp, actMin, actMax);
       // Depth multiplier 1: four neighbouring channels share each tap's loop.
       if (depthMultiplier == 1) {
         for (; oc + 4 <= channels; oc += 4) {

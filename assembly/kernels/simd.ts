@@ -8,7 +8,6 @@
 import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { channelRecord } from "../weights";
 import { storeFourChannels } from "./output";
-import { endInside, firstInside } from "./window";
 
 // The kernels' scratch: a region index.ts reserves past everything else the
 // loaded model uses (so wisp_memory_used() counts it), set by reserveScratch.
@@ -236,10 +235,20 @@ export function dotFourChannels(
 // filter ([channel][tap]) is laid out again as int16 [tap][channel] in the
 // scratch, so each tap's sixteen weights are two vector loads, beside the
 // input's sixteen neighbouring channels.
-// The channels depthwiseSixteens can take: a multiple of 16 (0: none).
-export function depthwiseSixteenChannels(taps: i32, channels: i32): i32 {
-  const n = channels & ~15;
-  return n <= MAX_VECTOR_CHANNELS && taps * n <= MAX_DEPTHWISE_WEIGHTS ? n : 0;
+@lazy let depthwiseChannels: i32 = 0;
+
+// Sets up one depthwiseS8 call: with depth multiplier 1, the first channels
+// (a multiple of 16, as many as fit) go sixteen at a time; copies their
+// filter and lays out their constants.
+export function prepareDepthwise(filter: usize, records: usize, taps: i32, channels: i32, depthMultiplier: i32): void {
+  let n = depthMultiplier == 1 ? channels & ~15 : 0;
+  if (n > MAX_VECTOR_CHANNELS || taps * n > MAX_DEPTHWISE_WEIGHTS) n = 0;
+  const weights = scratch + <usize>CHANNEL_VECTOR_BYTES;
+  for (let c = 0; c < n; c++) {
+    for (let t = 0; t < taps; t++) store<i16>(weights + <usize>((t * n + c) * 2), <i16>load<i8>(filter + <usize>(c * taps + t)));
+  }
+  prepareChannels(records, n);
+  depthwiseChannels = n;
 }
 
 @inline function packBytes(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
@@ -256,86 +265,62 @@ export function depthwiseSixteenChannels(taps: i32, channels: i32): i32 {
     requantizeFour(a2, g + 2 * GROUP_BYTES, zp, lo, hi), requantizeFour(a3, g + 3 * GROUP_BYTES, zp, lo, hi)));
 }
 
-// The first n channels (n from depthwiseSixteenChannels) of depthwiseS8 with
-// depth multiplier 1; same arguments, same window walk.
-export function depthwiseSixteens(
-  input: usize, output: usize,
-  inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, outC: i32,
-  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32,
-  padTop: i32, padLeft: i32, inZp: i32, outZp: i32, actMin: i32, actMax: i32,
-  filter: usize, records: usize,
-  firstChannel: i32, n: i32,
-): void {
-  const taps = kH * kW;
+// Those first channels of one output pixel (two, `pairStep` apart, when
+// `pair`), in depthwiseS8's window walk: `origin` is the first valid tap's
+// input at the call's first channel. Returns how many channels it did, for
+// depthwiseS8 to go on from; it computes each pixel whole before the next, as
+// in-place ops (output over input) need.
+export function depthwiseSixteensAt(
+  origin: usize, pair: bool, pairStep: usize, tapStepX: usize, tapStepY: usize,
+  kyStart: i32, kyEnd: i32, kxStart: i32, kxEnd: i32, kW: i32,
+  inZp: i32, out: usize, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+): i32 {
+  const n = depthwiseChannels;
   const weights = scratch + <usize>CHANNEL_VECTOR_BYTES;
-  for (let c = 0; c < n; c++) {
-    for (let t = 0; t < taps; t++) store<i16>(weights + <usize>((t * n + c) * 2), <i16>load<i8>(filter + <usize>(c * taps + t)));
-  }
-  prepareChannels(records, n);
   const zp = i16x8.splat(<i16>inZp);
   const vOutZp = i32x4.splat(outZp), lo = i32x4.splat(actMin), hi = i32x4.splat(actMax);
-  const rowBytes = inW * inC;
-  const tapStepX = <usize>(dilW * inC);
-  const tapStepY = <usize>(dilH * rowBytes);
-  const pairStep = <usize>(strideW * inC);
   const tapWeights = <usize>(n * 2);
-  let out = output + <usize>firstChannel;
-  for (let oy = 0; oy < outH; oy++) {
-    const iy0 = oy * strideH - padTop;
-    const kyStart = firstInside(iy0, dilH);
-    const kyEnd = endInside(iy0, dilH, inH, kH);
-    let ox = 0;
-    while (ox < outW) {
-      const ix0 = ox * strideW - padLeft;
-      const kxStart = firstInside(ix0, dilW);
-      const kxEnd = endInside(ix0, dilW, inW, kW);
-      const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW;
-      const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC + firstChannel);
-      for (let cb = 0; cb < n; cb += 16) {
-        const zero = i32x4.splat(0);
-        let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
-        let rowStart = origin + <usize>cb;
-        let wRow = weights + <usize>((kyStart * kW + kxStart) * n * 2 + cb * 2);
-        for (let ky = kyStart; ky < kyEnd; ky++) {
-          let p = rowStart;
-          let w = wRow;
-          if (pair) {
-            for (let kx = kxStart; kx < kxEnd; kx++) {
-              const wl = v128.load(w), wh = v128.load(w, 16);
-              const x = v128.load(p);
-              const xl = i16x8.sub(i16x8.extend_low_i8x16_s(x), zp), xh = i16x8.sub(i16x8.extend_high_i8x16_s(x), zp);
-              a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(xl, wl)); a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(xl, wl));
-              a2 = i32x4.add(a2, i32x4.extmul_low_i16x8_s(xh, wh)); a3 = i32x4.add(a3, i32x4.extmul_high_i16x8_s(xh, wh));
-              const y = v128.load(p + pairStep);
-              const yl = i16x8.sub(i16x8.extend_low_i8x16_s(y), zp), yh = i16x8.sub(i16x8.extend_high_i8x16_s(y), zp);
-              b0 = i32x4.add(b0, i32x4.extmul_low_i16x8_s(yl, wl)); b1 = i32x4.add(b1, i32x4.extmul_high_i16x8_s(yl, wl));
-              b2 = i32x4.add(b2, i32x4.extmul_low_i16x8_s(yh, wh)); b3 = i32x4.add(b3, i32x4.extmul_high_i16x8_s(yh, wh));
-              p += tapStepX;
-              w += tapWeights;
-            }
-          } else {
-            for (let kx = kxStart; kx < kxEnd; kx++) {
-              const wl = v128.load(w), wh = v128.load(w, 16);
-              const x = v128.load(p);
-              const xl = i16x8.sub(i16x8.extend_low_i8x16_s(x), zp), xh = i16x8.sub(i16x8.extend_high_i8x16_s(x), zp);
-              a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(xl, wl)); a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(xl, wl));
-              a2 = i32x4.add(a2, i32x4.extmul_low_i16x8_s(xh, wh)); a3 = i32x4.add(a3, i32x4.extmul_high_i16x8_s(xh, wh));
-              p += tapStepX;
-              w += tapWeights;
-            }
-          }
-          rowStart += tapStepY;
-          wRow += <usize>(kW * n * 2);
+  for (let cb = 0; cb < n; cb += 16) {
+    const zero = i32x4.splat(0);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+    let rowStart = origin + <usize>cb;
+    let wRow = weights + <usize>((kyStart * kW + kxStart) * n * 2 + cb * 2);
+    for (let ky = kyStart; ky < kyEnd; ky++) {
+      let p = rowStart;
+      let w = wRow;
+      if (pair) {
+        for (let kx = kxStart; kx < kxEnd; kx++) {
+          const wl = v128.load(w), wh = v128.load(w, 16);
+          const x = v128.load(p);
+          const xl = i16x8.sub(i16x8.extend_low_i8x16_s(x), zp), xh = i16x8.sub(i16x8.extend_high_i8x16_s(x), zp);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(xl, wl)); a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(xl, wl));
+          a2 = i32x4.add(a2, i32x4.extmul_low_i16x8_s(xh, wh)); a3 = i32x4.add(a3, i32x4.extmul_high_i16x8_s(xh, wh));
+          const y = v128.load(p + pairStep);
+          const yl = i16x8.sub(i16x8.extend_low_i8x16_s(y), zp), yh = i16x8.sub(i16x8.extend_high_i8x16_s(y), zp);
+          b0 = i32x4.add(b0, i32x4.extmul_low_i16x8_s(yl, wl)); b1 = i32x4.add(b1, i32x4.extmul_high_i16x8_s(yl, wl));
+          b2 = i32x4.add(b2, i32x4.extmul_low_i16x8_s(yh, wh)); b3 = i32x4.add(b3, i32x4.extmul_high_i16x8_s(yh, wh));
+          p += tapStepX;
+          w += tapWeights;
         }
-        storeSixteen(a0, a1, a2, a3, out, cb, vOutZp, lo, hi);
-        if (pair) storeSixteen(b0, b1, b2, b3, out + <usize>outC, cb, vOutZp, lo, hi);
+      } else {
+        for (let kx = kxStart; kx < kxEnd; kx++) {
+          const wl = v128.load(w), wh = v128.load(w, 16);
+          const x = v128.load(p);
+          const xl = i16x8.sub(i16x8.extend_low_i8x16_s(x), zp), xh = i16x8.sub(i16x8.extend_high_i8x16_s(x), zp);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(xl, wl)); a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(xl, wl));
+          a2 = i32x4.add(a2, i32x4.extmul_low_i16x8_s(xh, wh)); a3 = i32x4.add(a3, i32x4.extmul_high_i16x8_s(xh, wh));
+          p += tapStepX;
+          w += tapWeights;
+        }
       }
-      const pixels = pair ? 2 : 1;
-      ox += pixels;
-      out += <usize>(pixels * outC);
+      rowStart += tapStepY;
+      wRow += <usize>(kW * n * 2);
     }
+    storeSixteen(a0, a1, a2, a3, out, cb, vOutZp, lo, hi);
+    if (pair) storeSixteen(b0, b1, b2, b3, out + <usize>outC, cb, vOutZp, lo, hi);
   }
+  return n;
 }
 
 // ADD (add.ts) on the first n elements, n a multiple of 16.
