@@ -1,4 +1,5 @@
-// `npm run bench`: Wisp in V8 against native TensorFlow Lite (tfjs-tflite-node,
+// `npm run bench`: Wisp in V8 (the scalar build/wisp.wasm and the SIMD
+// build/wisp-simd.wasm) against native TensorFlow Lite (tfjs-tflite-node,
 // libtensorflowlite_c 2.9, one thread) in the same process, on the same inputs.
 // Native TFLite is a speed peer, not an oracle: it rounds once, so it differs
 // from TFLM on some vectors; its agreement is printed for information.
@@ -35,15 +36,17 @@ function main(): number {
     return 1;
   }
   const native = loadNative();
-  console.log(`Wisp (build/wisp.wasm, ${wasmBytes()} bytes, Node ${process.version}) vs native TFLite; median of ${RUNS} invokes, same inputs (public set)\n`);
-  const header = ["model", "MACs", "Wisp ms", "TFLite ms", "Wisp/TFLite", "Wisp MMAC/s", "TFLite = TFLM"];
+  console.log(`Wisp (build/wisp.wasm, ${wasmBytes()} bytes; Wisp SIMD: build/wisp-simd.wasm, ${wasmBytes("simd")} bytes; Node ${process.version}) vs native TFLite; median of ${RUNS} invokes, same inputs (public set)\n`);
+  const header = ["model", "MACs", "Wisp ms", "Wisp SIMD ms", "TFLite ms", "Wisp/TFLite", "SIMD/TFLite", "SIMD MMAC/s", "TFLite = TFLM"];
   const rows: string[][] = [header];
   for (const task of TASKS) {
     const bytes = readFileSync(join(dir, task, "model.tflite"));
-    const model = loadSync(new Uint8Array(bytes));
+    const model = loadSync(new Uint8Array(bytes), { simd: false });
+    const simd = loadSync(new Uint8Array(bytes), { simd: true });
     const set = goldenSets(join(dir, task)).find((s) => s.name === "public");
     const inputs = set ? vectors(set.inputs, model.inputBytes) : [new Int8Array(model.inputBytes)];
     const wispMs = medianLatency((x) => model.invoke(x), inputs, RUNS);
+    const simdMs = simd.info.module === "simd" ? medianLatency((x) => simd.invoke(x), inputs, RUNS) : NaN;
     let nativeMs = NaN;
     let agreement = "n/a";
     if (native) {
@@ -61,9 +64,11 @@ function main(): number {
         agreement = `${same}/${inputs.length}`;
       }
     }
+    const ms = (v: number) => (Number.isNaN(v) ? "n/a" : v.toFixed(3));
+    const ratio = (v: number) => (Number.isNaN(v) || Number.isNaN(nativeMs) ? "n/a" : `${(v / nativeMs).toFixed(2)}x`);
     rows.push([
-      task, model.info.macs.toLocaleString("en-US"), wispMs.toFixed(3), Number.isNaN(nativeMs) ? "n/a" : nativeMs.toFixed(3),
-      Number.isNaN(nativeMs) ? "n/a" : `${(wispMs / nativeMs).toFixed(2)}x`, (model.info.macs / wispMs / 1000).toFixed(0), agreement,
+      task, model.info.macs.toLocaleString("en-US"), ms(wispMs), ms(simdMs), ms(nativeMs),
+      ratio(wispMs), ratio(simdMs), Number.isNaN(simdMs) ? "n/a" : (model.info.macs / simdMs / 1000).toFixed(0), agreement,
     ]);
   }
   printTable(rows, [0]);

@@ -1,15 +1,16 @@
 // Byte-exactness against TFLM's reference kernels: every golden vector of the
 // five MLPerf Tiny models and of the 31 kernel-zoo models, through the Node
 // API (from .tflite and from .wisp) and through the CLI; and every
-// intermediate tensor of input 0 against TFLM's debug dumps; and the first
-// vectors of every set of every model under wasm3 (our Node binding), the
-// interpreter devices run.
+// intermediate tensor of input 0 against TFLM's debug dumps. The API runs
+// through both modules: build/wisp-simd.wasm and the scalar build/wisp.wasm;
+// and the first vectors of every set of every model under wasm3 (our Node
+// binding), the interpreter devices run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSync, Model } from "../host/node/api";
+import { LoadOptions, loadSync, Model } from "../host/node/api";
 import { convertTflite } from "../host/convert";
 import { goldenSets, TASKS } from "../host/node/models";
 import { runGolden } from "../bench/measure";
@@ -18,6 +19,15 @@ import { cli, kernelZoo, modelsDir, readModel } from "./helpers";
 
 const wasm3 = findWasm3Dir() ? false : MISSING_WASM3_HINT;
 const WASM3_VECTORS = 3; // per golden set: the interpreter is slower than V8
+
+// Both modules, each checked to be the one that ran.
+const MODULES = [{ simd: true, module: "simd" }, { simd: false, module: "scalar" }] as const;
+
+function loadIn(bytes: Uint8Array, m: (typeof MODULES)[number], options: LoadOptions = {}): Model {
+  const model = loadSync(bytes, { ...options, simd: m.simd });
+  assert.equal(model.info.module, m.module);
+  return model;
+}
 
 const EXPECTED_SETS: Record<string, string[]> = {
   kws: ["public", "real"], ic: ["images", "public"], vww: ["images", "public"], ad: ["public", "real"], sww: ["marvin", "public", "real"],
@@ -57,10 +67,10 @@ function assertLayersMatch(model: Model, dir: string, label: string): void {
 
 // The least weights window a model accepts, from the error a 1-byte window
 // gets (which must say so). Models without weights accept any window.
-function smallestWindow(model: Uint8Array): number {
+function smallestWindow(model: Uint8Array, simd = true): number {
   let message = "";
   try {
-    loadSync(model, { streamWeights: true, weightWindow: 1 });
+    loadSync(model, { streamWeights: true, weightWindow: 1, simd });
     assert.ok(!loadSync(model).info.ops.some((op) => ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"].includes(op.op)), "a model with weights loaded with a 1-byte window");
     return 1;
   } catch (e) {
@@ -70,8 +80,8 @@ function smallestWindow(model: Uint8Array): number {
   assert.match(message, /weights window smaller than one channel/);
   const needed = Number(/\((\d+)\)/.exec(message)?.[1]);
   assert.ok(needed > 28, message);
-  loadSync(model, { streamWeights: true, weightWindow: needed }); // and it is enough
-  assert.throws(() => loadSync(model, { streamWeights: true, weightWindow: needed - 1 }), /weights window smaller/);
+  loadSync(model, { streamWeights: true, weightWindow: needed, simd }); // and it is enough
+  assert.throws(() => loadSync(model, { streamWeights: true, weightWindow: needed - 1, simd }), /weights window smaller/);
   return needed;
 }
 
@@ -88,26 +98,30 @@ for (const task of TASKS) {
   test(`${task}: golden sets present`, () => {
     assert.deepEqual(goldenSets(dir).map((s) => s.name), EXPECTED_SETS[task]);
   });
-  test(`${task}: every golden vector byte-exact through the Node API (.tflite)`, () => {
-    assertAllExact(loadSync(readModel(dir)), dir, task);
-  });
-  test(`${task}: every golden vector byte-exact from the converted .wisp`, () => {
-    assertAllExact(loadSync(convertTflite(readModel(dir)).wisp), dir, task);
-  });
-  test(`${task}: every golden vector byte-exact with the weights streamed (model left outside linear memory)`, () => {
-    const model = loadSync(readModel(dir), { streamWeights: true });
-    assertAllExact(model, dir, task);
-    assert.ok(model.info.arenaBytes > 0);
-  });
-  test(`${task}: every golden vector byte-exact with the weights streamed in channel blocks through small windows`, () => {
-    for (const window of [smallestWindow(readModel(dir)), smallestWindow(readModel(dir)) + 1000]) assertAllExact(loadSync(readModel(dir), { streamWeights: true, weightWindow: window }), dir, `${task} (window ${window})`);
-  });
-  test(`${task}: every intermediate tensor of input 0 matches TFLM's dump`, () => {
-    assertLayersMatch(loadSync(readModel(dir)), dir, task);
-  });
+  for (const m of MODULES) {
+    const label = `${task} [${m.module}]`;
+    test(`${label}: every golden vector byte-exact through the Node API (.tflite)`, () => {
+      assertAllExact(loadIn(readModel(dir), m), dir, label);
+    });
+    test(`${label}: every golden vector byte-exact from the converted .wisp`, () => {
+      assertAllExact(loadIn(convertTflite(readModel(dir)).wisp, m), dir, label);
+    });
+    test(`${label}: every golden vector byte-exact with the weights streamed (model left outside linear memory)`, () => {
+      const model = loadIn(readModel(dir), m, { streamWeights: true });
+      assertAllExact(model, dir, label);
+      assert.ok(model.info.arenaBytes > 0);
+    });
+    test(`${label}: every golden vector byte-exact with the weights streamed in channel blocks through small windows`, () => {
+      const smallest = smallestWindow(readModel(dir), m.simd);
+      for (const window of [smallest, smallest + 1000]) assertAllExact(loadIn(readModel(dir), m, { streamWeights: true, weightWindow: window }), dir, `${label} (window ${window})`);
+    });
+    test(`${label}: every intermediate tensor of input 0 matches TFLM's dump`, () => {
+      assertLayersMatch(loadIn(readModel(dir), m), dir, label);
+    });
+  }
   test(`${task}: the first ${WASM3_VECTORS} vectors of every golden set byte-exact under wasm3, resident and streamed through the smallest window, and every layer of input 0`, { skip: wasm3 }, () => {
     assertAllExact(loadSync(readModel(dir), { engine: "wasm3" }), dir, `${task} (wasm3)`, WASM3_VECTORS);
-    const window = smallestWindow(readModel(dir));
+    const window = smallestWindow(readModel(dir), false);
     assertAllExact(loadSync(readModel(dir), { engine: "wasm3", streamWeights: true, weightWindow: window }), dir, `${task} (wasm3, window ${window})`, WASM3_VECTORS);
     assertLayersMatch(loadSync(readModel(dir), { engine: "wasm3" }), dir, `${task} (wasm3)`);
   });
@@ -127,11 +141,14 @@ test("kernel zoo has 31 models", () => {
   assert.equal(zoo.length, 31);
 });
 for (const { name, dir } of zoo) {
-  test(`zoo ${name}: byte-exact (API and CLI) and every layer matches`, () => {
-    const model = loadSync(readModel(dir));
-    assertAllExact(model, dir, name);
-    assertLayersMatch(model, dir, name);
-    assertAllExact(loadSync(readModel(dir), { streamWeights: true, weightWindow: smallestWindow(readModel(dir)) }), dir, `${name} (smallest window)`);
+  test(`zoo ${name}: byte-exact (API through both modules, and CLI) and every layer matches`, () => {
+    for (const m of MODULES) {
+      const label = `${name} [${m.module}]`;
+      const model = loadIn(readModel(dir), m);
+      assertAllExact(model, dir, label);
+      assertLayersMatch(model, dir, label);
+      assertAllExact(loadIn(readModel(dir), m, { streamWeights: true, weightWindow: smallestWindow(readModel(dir), m.simd) }), dir, `${label} (smallest window)`);
+    }
     const tmp = mkdtempSync(join(tmpdir(), "wisp-zoo-"));
     const r = cli(["run", join(dir, "model.tflite"), "--input", join(dir, "public", "inputs.bin"), "--output", join(tmp, "out.bin")]);
     assert.equal(r.status, 0, r.stderr);

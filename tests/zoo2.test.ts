@@ -2,7 +2,8 @@
 // models use, whole architectures (net_*) and TFLM's own example models
 // (real_*). Every model Wisp runs must match TFLM's outputs byte for byte on
 // every public vector, through the API (.tflite and .wisp, resident and with
-// streamed weights) and the CLI, in no more arena than TFLM. Every model it
+// streamed weights; the SIMD and the scalar module) and the CLI, in no more
+// arena than TFLM. Every model it
 // refuses is listed below with the reason, so a refusal is always a stated
 // decision and never a silent regression.
 import { test } from "node:test";
@@ -74,12 +75,17 @@ for (const name of models) {
     });
     continue;
   }
-  test(`zoo2 ${name}: byte-exact through the API (.tflite, .wisp, streamed weights) and the CLI, arena within TFLM's`, () => {
+  test(`zoo2 ${name}: byte-exact through the API (.tflite, .wisp, streamed weights; both modules) and the CLI, arena within TFLM's`, () => {
     const tflite = readModel(dir);
     const model = loadSync(tflite);
-    assertExact(model, dir, name);
-    assertExact(loadSync(convertTflite(tflite).wisp), dir, `${name} (.wisp)`);
-    assertExact(loadSync(tflite, { streamWeights: true }), dir, `${name} (streamed)`);
+    for (const simd of [true, false]) {
+      const label = `${name} [${simd ? "simd" : "scalar"}]`;
+      const m = loadSync(tflite, { simd });
+      assert.equal(m.info.module, simd ? "simd" : "scalar");
+      assertExact(m, dir, label);
+      assertExact(loadSync(convertTflite(tflite).wisp, { simd }), dir, `${label} (.wisp)`);
+      assertExact(loadSync(tflite, { streamWeights: true, simd }), dir, `${label} (streamed)`);
+    }
     assert.ok(model.info.arenaBytes <= meta.tflm_arena_used_bytes, `${name}: arena ${model.info.arenaBytes} > TFLM's ${meta.tflm_arena_used_bytes}`);
     const tmp = mkdtempSync(join(tmpdir(), "wisp-zoo2-"));
     const r = cli(["run", join(dir, "model.tflite"), "--input", join(dir, "public", "inputs.bin"), "--output", join(tmp, "out.bin")]);

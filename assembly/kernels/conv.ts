@@ -10,6 +10,7 @@ import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
+import { dotFourChannels, prepareChannels } from "./simd";
 
 export function convS8(
   input: usize, output: usize,
@@ -19,6 +20,7 @@ export function convS8(
   filter: usize, records: usize,
   firstChannel: i32, channels: i32,
 ): void {
+  if (ASC_FEATURE_SIMD) prepareChannels(records, channels);
   const filterSize = kH * kW * inC;
   const rowBytes = inW * inC;
   const pairStep = <usize>(strideW * inC); // input distance between neighbouring output pixels
@@ -45,6 +47,11 @@ export function convS8(
       let oc = 0;
       for (; oc + 4 <= channels; oc += 4) {
         const w0 = channelFilter(filter, oc, filterSize) + <usize>wOrigin;
+        if (ASC_FEATURE_SIMD) {
+          dotFourChannels(origin, pairStep, pair, w0, <usize>filterSize, kyEnd - kyStart, rowStep, <usize>(kW * inC), runs, runLen, runStep, <usize>inC,
+            inZp, out, oc, outC, records, outZp, actMin, actMax);
+          continue;
+        }
         const w1 = w0 + <usize>filterSize;
         const w2 = w1 + <usize>filterSize;
         const w3 = w2 + <usize>filterSize;

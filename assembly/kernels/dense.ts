@@ -9,12 +9,14 @@
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
+import { dotFourChannels, prepareChannels } from "./simd";
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
   inZp: i32, outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
   firstChannel: i32, channels: i32,
 ): void {
+  if (ASC_FEATURE_SIMD) prepareChannels(records, channels);
   let r = 0;
   while (r < rows) {
     const pair = r + 1 < rows;
@@ -24,6 +26,10 @@ export function denseS8(
     let oc = 0;
     for (; oc + 4 <= channels; oc += 4) {
       const w0 = channelFilter(weights, oc, depth);
+      if (ASC_FEATURE_SIMD) {
+        dotFourChannels(x, <usize>depth, pair, w0, <usize>depth, 1, 0, 0, 1, depth, 0, 0, inZp, out, oc, outC, records, outZp, actMin, actMax);
+        continue;
+      }
       const w1 = w0 + <usize>depth;
       const w2 = w1 + <usize>depth;
       const w3 = w2 + <usize>depth;

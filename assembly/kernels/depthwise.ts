@@ -10,6 +10,7 @@ import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
+import { depthwiseSixteensAt, prepareDepthwise } from "./simd";
 
 export function depthwiseS8(
   input: usize, output: usize,
@@ -22,6 +23,7 @@ export function depthwiseS8(
   assert(outC % inC == 0, "depthwise: outC must be a multiple of inC");
   const taps = kH * kW;
   const depthMultiplier = outC / inC;
+  if (ASC_FEATURE_SIMD) prepareDepthwise(filter, records, taps, channels, depthMultiplier);
   const rowBytes = inW * inC;
   const tapStepX = <usize>(dilW * inC);
   const tapStepY = <usize>(dilH * rowBytes);
@@ -40,6 +42,8 @@ export function depthwiseS8(
       const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
       const wOrigin = <usize>(kyStart * kW + kxStart);
       let oc = 0;
+      // The SIMD build does the first channels sixteen at a time.
+      if (ASC_FEATURE_SIMD) oc = depthwiseSixteensAt(origin + <usize>firstChannel, pair, pairStep, tapStepX, tapStepY, kyStart, kyEnd, kxStart, kxEnd, kW, inZp, out, outC, outZp, actMin, actMax);
       // Depth multiplier 1: four neighbouring channels share each tap's loop.
       if (depthMultiplier == 1) {
         for (; oc + 4 <= channels; oc += 4) {

@@ -80,7 +80,7 @@ function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { sc
     used = w.wisp_memory_used();
   } else {
     try {
-      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow, module }).memoryBytes;
+      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow, module, simd: false }).memoryBytes; // devices run the scalar module
     } catch {
       used = instantiate(undefined, module).wisp_model_buffer(0) + wisp.length + 4096;
     }

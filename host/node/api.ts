@@ -6,7 +6,7 @@ import { fail, WispError } from "../errors";
 import { RUNTIME_CODES } from "./abi";
 import { graphFacts, readDescription } from "./description";
 import { EngineName, instantiateOn } from "./engine";
-import { lastError, WispExports } from "./runtime";
+import { chooseModule, lastError, ModuleKind, WispExports } from "./runtime";
 
 export type ModelFormat = "tflite" | "wisp";
 
@@ -16,13 +16,16 @@ export function detectFormat(bytes: Uint8Array): ModelFormat {
   return fail("BAD_INPUT", "not a model: expected a .tflite (TFL3) or .wisp (WISP) file");
 }
 
+// Which module runs the model: a built one, or the bytes given as `module`.
+export type RunningModule = ModuleKind | "given";
+
 export class Model {
-  readonly info: ModelInfo;
+  readonly info: ModelInfo & { module: RunningModule };
   // The instance's exports, for host modules that drive more of the ABI
   // (host/audio runs the streaming front end on a loaded model).
   readonly wasm: WispExports;
 
-  constructor(info: ModelInfo, wasm: WispExports) {
+  constructor(info: ModelInfo & { module: RunningModule }, wasm: WispExports) {
     this.info = info;
     this.wasm = wasm;
   }
@@ -116,6 +119,9 @@ export interface LoadOptions {
   // The engine that runs the module: "node" (V8, the default) or "wasm3"
   // (the interpreter devices run; see docs/wasm3.md).
   engine?: EngineName;
+  // false: run build/wisp.wasm even where the engine has SIMD (the default
+  // then is build/wisp-simd.wasm; both give the same bytes).
+  simd?: boolean;
 }
 
 export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Model {
@@ -127,11 +133,14 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
   if (!Number.isInteger(window) || window < 0 || window > 0xffffffff) fail("BAD_INPUT", "weightWindow must be a whole number of bytes");
   if (window !== 0 && !options.streamWeights) fail("BAD_INPUT", "weightWindow applies only with streamWeights");
   if (options.module !== undefined && !(options.module instanceof Uint8Array)) fail("BAD_INPUT", "module must be a Uint8Array");
+  if (options.simd !== undefined && typeof options.simd !== "boolean") fail("BAD_INPUT", "simd must be true or false");
+  if (options.engine === "wasm3" && options.simd === true) fail("BAD_INPUT", "wasm3 has no SIMD: load with simd: false or leave it out");
+  const kind = options.engine === "wasm3" ? "scalar" : chooseModule(options.simd);
   if (options.streamWeights) {
-    w = instantiateOn(options.engine, wisp, options.module);
+    w = instantiateOn(options.engine, wisp, options.module, kind);
     status = w.wisp_load_streamed(wisp.length, window);
   } else {
-    w = instantiateOn(options.engine, undefined, options.module);
+    w = instantiateOn(options.engine, undefined, options.module, kind);
     const ptr = w.wisp_model_buffer(wisp.length);
     if (ptr === 0) fail("OUT_OF_MEMORY", `cannot reserve ${wisp.length} bytes for the model`);
     new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);
@@ -140,6 +149,6 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
   if (status !== F.ERR_NONE) throw new WispError(RUNTIME_CODES[status] ?? "RUNTIME", lastError(w));
   // The module has validated the container and the graph: now the host's
   // own section, checked against them.
-  const info = readDescription(wisp, graphFacts(wisp));
+  const info = { ...readDescription(wisp, graphFacts(wisp)), module: options.module ? "given" as const : kind };
   return new Model(info, w);
 }
