@@ -55,6 +55,12 @@ export function beginRound(): void {
   for (let i = 0; i < count; i++) store<i32>(globalAt + <usize>(i << 2), fineValue(i));
 }
 
+// Each parameter back to its value at beginRound (weights renormalized to
+// an int8 step and a Q16 residual, as addFine keeps them).
+export function revert(): void {
+  for (let i = 0; i < count; i++) addFine(i, <i64>load<i32>(globalAt + <usize>(i << 2)) - <i64>fineValue(i));
+}
+
 // The real value of one fine unit of parameter i.
 function unitOf(i: i32): f64 {
   const layer = parameterLayer(i);
