@@ -21,6 +21,7 @@
 #define PAGE_BYTES 65536u
 
 uint8_t wisp_linear_memory[WISP_MEMORY_BYTES] __attribute__((aligned(16)));
+const uint32_t wisp_linear_memory_bytes = WISP_MEMORY_BYTES;
 static int initialized;
 jmp_buf wisp_trap_target;
 int wisp_last_trap;
@@ -47,20 +48,20 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
 
 /* The capacity is what the static buffer holds; memory.size still counts
  * whole pages, and every access is checked against the bytes that exist. */
-static void set_pages(wasm_rt_memory_t *mem, uint32_t pages, uintptr_t bytes) {
+static void set_pages(wasm_rt_memory_t *mem, uint32_t pages, uint32_t bytes) {
   uint64_t size = (uint64_t)pages * PAGE_BYTES;
   mem->pages = pages;
   mem->size = size < bytes ? (uint32_t)size : (uint32_t)bytes;
 }
 
-void wisp_static_memory_allocate(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages, uint8_t *buffer, uintptr_t bytes) {
+void wisp_static_memory_allocate(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages, uint8_t *buffer, uint32_t bytes) {
   mem->data = buffer;
   mem->max_pages = max_pages;
   set_pages(mem, initial_pages, bytes);
   memset(buffer, 0, bytes);
 }
 
-uint32_t wisp_static_memory_grow(wasm_rt_memory_t *mem, uint32_t delta, uintptr_t bytes) {
+uint32_t wisp_static_memory_grow(wasm_rt_memory_t *mem, uint32_t delta, uint32_t bytes) {
   uint32_t old = mem->pages;
   uint64_t pages = (uint64_t)old + delta;
   if (pages > mem->max_pages || (pages - 1) * PAGE_BYTES >= bytes) return UINT32_MAX;

@@ -18,13 +18,20 @@
 extern uint8_t WISP_LINEAR_MEMORY[];
 extern const char WISP_MEMORY_LIMIT_SYMBOL[];
 #define WISP_MEMORY_LIMIT ((uintptr_t)WISP_MEMORY_LIMIT_SYMBOL)
+/* The buffer's size also as a variable, <buffer>_bytes, defined beside the
+ * buffer: an absolute symbol's address is relocated in a position-independent
+ * executable, a variable's value is not. */
+#define WISP_PASTE(a, b) a##b
+#define WISP_PASTE2(a, b) WISP_PASTE(a, b)
+#define WISP_LINEAR_MEMORY_BYTES WISP_PASTE2(WISP_LINEAR_MEMORY, _bytes)
+extern const uint32_t WISP_LINEAR_MEMORY_BYTES;
 
 /* A module's memory over its static buffer of `bytes` bytes (the
  * translation's allocate and grow calls, rewritten to these). */
-void wisp_static_memory_allocate(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages, uint8_t *buffer, uintptr_t bytes);
-uint32_t wisp_static_memory_grow(wasm_rt_memory_t *mem, uint32_t delta, uintptr_t bytes);
-#define WISP_ALLOCATE_MEMORY(mem, initial, max) wisp_static_memory_allocate((mem), (initial), (max), WISP_LINEAR_MEMORY, WISP_MEMORY_LIMIT)
-#define WISP_GROW_MEMORY(mem, delta) wisp_static_memory_grow((mem), (delta), WISP_MEMORY_LIMIT)
+void wisp_static_memory_allocate(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages, uint8_t *buffer, uint32_t bytes);
+uint32_t wisp_static_memory_grow(wasm_rt_memory_t *mem, uint32_t delta, uint32_t bytes);
+#define WISP_ALLOCATE_MEMORY(mem, initial, max) wisp_static_memory_allocate((mem), (initial), (max), WISP_LINEAR_MEMORY, WISP_LINEAR_MEMORY_BYTES)
+#define WISP_GROW_MEMORY(mem, delta) wisp_static_memory_grow((mem), (delta), WISP_LINEAR_MEMORY_BYTES)
 
 /* A load of `size` bytes at `addr` of linear memory. WebAssembly allows any
  * alignment, so the translated code copies with memcpy. Where the compiler

@@ -15,6 +15,7 @@
 #endif
 
 uint8_t wisp_train_linear_memory[WISP_TRAIN_MEMORY_BYTES] __attribute__((aligned(16)));
+const uint32_t wisp_train_linear_memory_bytes = WISP_TRAIN_MEMORY_BYTES;
 extern jmp_buf wisp_trap_target;
 
 static Z_wisp_train_instance_t instance;
