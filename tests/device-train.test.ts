@@ -128,7 +128,14 @@ test(`${BOARD}: a corrupt global delta is refused in firmware with the module's 
     assert.equal(new DataView(ack.payload.buffer).getUint32(0, true), 2, "expected the bad-CRC refusal");
     node.revert();
     assert.ok(Buffer.from(ack.payload.subarray(4)).equals(Buffer.from(node.image())), "a refused delta changed more than the revert");
-    device.send("Q");
+    // Round 1: a delta longer than the module's message buffer is read, dropped and refused as malformed.
+    nodeRound(node, d.features, d.labels, 1);
+    assert.equal((await device.next()).kind, "U");
+    device.send("D", new Uint8Array(20_000).fill(0x55));
+    const long = await device.next();
+    assert.equal(new DataView(long.payload.buffer).getUint32(0, true), 1, "expected the malformed refusal");
+    node.revert();
+    assert.ok(Buffer.from(long.payload.subarray(4)).equals(Buffer.from(node.image())));
     assert.equal((await device.exited).status, 0);
   } finally {
     device.close();
@@ -169,5 +176,21 @@ test(`${BOARD}: the device bridge, firmware alone: the backbone runs on the devi
     assert.ok(parseTrainReport(console).inferenceMemoryBytes > 0);
   } finally {
     if (!closed) await bridge.close();
+  }
+});
+
+test(`${BOARD}: guest instructions per sample, per batch step and per update export stay within the committed budget`, { skip }, async () => {
+  const { BUDGET_TOLERANCE } = await import("../host/boards/matrix");
+  const { measureTrainOnBoard } = await import("../host/boards/train");
+  const { PACKAGE_ROOT } = await import("./helpers");
+  const budget: Record<string, number> = JSON.parse(readFileSync(join(PACKAGE_ROOT, "bench", "device-train-budget.json"), "utf8"))[BOARD];
+  const m = measureTrainOnBoard(firmware("budget", {}));
+  const measured: Record<string, number> = { sample: m.instructionsPerSample, step: m.instructionsPerStep, export: m.instructionsPerExport };
+  console.log(JSON.stringify({ ...measured, ramBytes: m.ramBytes, flashBytes: m.flashBytes, trainerMemoryBytes: m.trainerMemoryBytes }));
+  assert.equal(m.samples, EPOCHS * EXAMPLES);
+  assert.equal(m.steps, EPOCHS * (EXAMPLES / BATCH));
+  for (const [part, count] of Object.entries(measured)) {
+    assert.ok(budget[part], `no ${part} budget for ${BOARD} in bench/device-train-budget.json (measured ${count})`);
+    assert.ok(count > 0 && count <= budget[part] * (1 + BUDGET_TOLERANCE), `${part}: ${count} instructions, budget ${budget[part]} (+${BUDGET_TOLERANCE * 100}%)`);
   }
 });
