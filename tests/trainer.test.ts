@@ -143,6 +143,23 @@ test("the module applies a global delta message, and refuses corrupt ones withou
   }
 });
 
+test("revert puts the head back where the round began and keeps the error feedback", () => {
+  const trainer = new HeadTrainer(spec(0.05, 10));
+  trainer.beginRound();
+  const start = trainer.weights();
+  for (let n = 0; n < 30; n++) {
+    trainer.accumulate(sample(n % CLASSES), n % CLASSES);
+    if (n % 10 === 9) trainer.update();
+  }
+  trainer.exportUpdate({ bits: 8, topk: 0.1, groups: "tensor", modelVersion: 1, clientId: 1, round: 0, sampleCount: 30 });
+  const residual = trainer.residual;
+  assert.notDeepEqual(trainer.weights(), start, "training changed nothing");
+  trainer.revert();
+  assert.deepEqual(trainer.weights(), start);
+  assert.deepEqual(trainer.residual, residual);
+  assert.ok(residual.some((r) => r !== 0));
+});
+
 test("mutated global-delta messages are applied whole or refused with nothing changed, never a trap", async () => {
   const { quantizeDelta, tensorGroups } = await import("../host/fl/quantize");
   const { encodeUpdate } = await import("../host/fl/update-format");

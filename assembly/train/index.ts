@@ -108,3 +108,13 @@ export function wisp_train_apply(length: usize): i32 {
   if (!ready) return 7;
   return update.applyUpdate(update.messagePtr(), length);
 }
+
+// Puts the head back where the round began (the global head that
+// wisp_train_begin_round marked), keeping the error-feedback residual: a
+// device does this before it adds the server's global delta, so it follows
+// the global model rather than its own local steps.
+export function wisp_train_revert(): i32 {
+  if (!ready) return 7;
+  update.revert();
+  return 0;
+}

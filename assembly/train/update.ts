@@ -55,6 +55,12 @@ export function beginRound(): void {
   for (let i = 0; i < count; i++) store<i32>(globalAt + <usize>(i << 2), fineValue(i));
 }
 
+// Each parameter back to its value at beginRound (weights renormalized to
+// an int8 step and a Q16 residual, as addFine keeps them).
+export function revert(): void {
+  for (let i = 0; i < count; i++) addFine(i, <i64>load<i32>(globalAt + <usize>(i << 2)) - <i64>fineValue(i));
+}
+
 // The real value of one fine unit of parameter i.
 function unitOf(i: i32): f64 {
   const layer = parameterLayer(i);
@@ -67,9 +73,13 @@ export function delta(i: i32): f32 {
   return <f32>(<f64>fine * unitOf(i));
 }
 
+// The delta plus the residual of earlier rounds, which exportUpdate first
+// writes over the residual (one pass of double arithmetic, which a Cortex-M4
+// does in software, instead of one per pass of the top-k search); each
+// element is read before its new residual replaces it.
 @inline
 function corrected(i: i32): f32 {
-  return delta(i) + load<f32>(residualAt + <usize>(i << 2));
+  return load<f32>(residualAt + <usize>(i << 2));
 }
 
 // |x| as ordered bits: for non-negative floats the bit patterns sort as the values.
@@ -134,6 +144,10 @@ function isChosen(c: f32): bool {
 // ties to the lower index, as the host's sort picks them.
 export function exportUpdate(bits: i32, topk: f64, groups: i32, modelVersion: u32, clientId: u32, round: u32, sampleCount: u32): i32 {
   if ((bits != 8 && bits != 4) || !(topk > 0 && topk <= 1) || groups < 0 || groups > MAX_GROUPS || groups > count) return -1;
+  for (let i = 0; i < count; i++) {
+    const r = residualAt + <usize>(i << 2);
+    store<f32>(r, delta(i) + load<f32>(r));
+  }
   // Groups 0: one per tensor (w1, w2, b1, b2); otherwise that many of nearly equal size.
   const perTensor = groups == 0;
   if (perTensor) groups = 4;

@@ -53,14 +53,14 @@ export function missingTools(tools: string[] = BOARD_TOOLS): string[] {
   return tools.filter((t) => spawnSync(t, ["--version"]).error);
 }
 
-function run(command: string, args: string[], cwd?: string): string {
+export function run(command: string, args: string[], cwd?: string): string {
   const r = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.error) fail("IO", `${command} is not available (${r.error.message}); run host/c/install-toolchain.sh`);
   if (r.status !== 0) fail("IO", `${command} failed: ${(r.stderr || r.stdout).trim().split("\n").slice(-5).join(" | ")}`);
   return r.stdout;
 }
 
-function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
+export function cArray(name: string, bytes: Uint8Array, type = "uint8_t"): string {
   const body: string[] = [];
   for (let i = 0; i < bytes.length; i += 24) body.push(`  ${Array.from(bytes.subarray(i, i + 24), (b) => (type === "int8_t" ? (b << 24) >> 24 : b)).join(", ")},`);
   return `const ${type} ${name}[${Math.max(1, bytes.length)}] __attribute__((aligned(16))) = {\n${body.join("\n") || "  0"}\n};\n`;
@@ -136,7 +136,7 @@ const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-D
 // The C library for a board ("native": this machine's cc) and engine, made by
 // host/c/Makefile once per board, engine and checking mode (WISP_UNCHECKED=1
 // in the environment builds AOT without checks). Returns libwisp.a.
-function cLibrary(board: string, engine: Engine): string {
+export function cLibrary(board: string, engine: Engine): string {
   const wasm3Dir = engine === "wasm3" ? findWasm3() : "";
   const unchecked = engine === "aot" && process.env.WISP_UNCHECKED === "1";
   const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}`);

@@ -12,7 +12,7 @@ export interface Dut {
   close(): void;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -23,7 +23,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function connectWithRetry(port: number, tries: number): Promise<Socket> {
+export async function connectWithRetry(port: number, tries: number): Promise<Socket> {
   for (let i = 0; ; i++) {
     try {
       return await new Promise<Socket>((resolve, reject) => {

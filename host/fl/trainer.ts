@@ -7,6 +7,7 @@ import * as F from "../../assembly/format";
 import { quantizeMultiplier, roundHalfAwayFromZero, softmaxParams } from "../quant";
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
+import { HEAD_IMAGE_MAGIC, HEAD_PARAM_WORDS, headImageLayout } from "./head-image";
 
 const P = {
   IN: 0, HIDDEN: 1, CLASSES: 2, IN_ZP: 3, HIDDEN_ZP: 4, LOGIT_ZP: 5, L1_MULT: 6, L1_SHIFT: 7, L2_MULT: 8, L2_SHIFT: 9,
@@ -36,16 +37,30 @@ interface TrainerExports {
 
 let compiled: WebAssembly.Module | null = null;
 
+function instantiateTrainer(): TrainerExports {
+  compiled ??= new WebAssembly.Module(readFileSync(join(PACKAGE_ROOT, "build", "wisp-train.wasm")));
+  // The trainer shares the kernels, so it links the same imports; it never streams weights.
+  const env = { abort: () => fail("RUNTIME", "the trainer aborted"), wisp_read: () => fail("RUNTIME", "the trainer reads no streamed model") };
+  return new WebAssembly.Instance(compiled, { env }).exports as TrainerExports;
+}
+
+// Linear memory a trainer of these sizes uses (static data and its
+// region): what a device's static buffer for the module must hold.
+export function trainerMemoryBytes(inDim: number, hidden: number, classes: number): number {
+  const x = instantiateTrainer();
+  const call = (name: string, ...args: number[]) => (x[name] as (...a: number[]) => number)(...args);
+  if (call("wisp_train_init", inDim, hidden, classes) !== 0) fail("BAD_CONFIG", "the trainer cannot hold this head");
+  return call("wisp_train_params_ptr") + call("wisp_train_region_bytes");
+}
+
 export class HeadTrainer {
   readonly scales: { w1: number; w2: number; hidden: number; logits: number };
+  private readonly units: [number, number, number, number];
   private readonly x: TrainerExports;
   private readonly call: (name: string, ...args: number[]) => number;
 
   constructor(readonly spec: HeadSpec) {
-    compiled ??= new WebAssembly.Module(readFileSync(join(PACKAGE_ROOT, "build", "wisp-train.wasm")));
-    // The trainer shares the kernels, so it links the same imports; it never streams weights.
-    const env = { abort: () => fail("RUNTIME", "the trainer aborted"), wisp_read: () => fail("RUNTIME", "the trainer reads no streamed model") };
-    this.x = new WebAssembly.Instance(compiled, { env }).exports as TrainerExports;
+    this.x = instantiateTrainer();
     this.call = (name, ...args) => (this.x[name] as (...a: number[]) => number)(...args);
     const { inDim, hidden, classes } = spec;
     if (this.call("wisp_train_init", inDim, hidden, classes) !== 0) fail("BAD_CONFIG", "the trainer cannot hold this head");
@@ -79,7 +94,8 @@ export class HeadTrainer {
     new Int8Array(this.x.memory.buffer, this.call("wisp_train_weights2_ptr"), classes * hidden).set(q(spec.w2, s.w2));
     this.call("wisp_train_prepare");
     // One fine unit of each layer, for the update the module exports.
-    this.call("wisp_train_units", s.w1 / 65536, s.w2 / 65536, spec.inputScale * s.w1, s.hidden * s.w2);
+    this.units = [s.w1 / 65536, s.w2 / 65536, spec.inputScale * s.w1, s.hidden * s.w2];
+    this.call("wisp_train_units", ...this.units);
   }
 
   get parameterCount(): number {
@@ -90,6 +106,34 @@ export class HeadTrainer {
   // Marks the head as it is now (the global model just set) as the round's start.
   beginRound(): void {
     this.call("wisp_train_begin_round");
+  }
+
+  // Puts the head back where the round began, keeping the error-feedback
+  // residual (before applying the server's global delta).
+  revert(): void {
+    this.call("wisp_train_revert");
+  }
+
+  // The trainer's whole state (head-image.ts): what a device is provisioned
+  // with, and what it reports after applying a global delta.
+  image(): Uint8Array {
+    const { inDim, hidden, classes } = this.spec;
+    const l = headImageLayout({ inDim, hidden, classes, recordBytes: F.CHANNEL_RECORD_BYTES });
+    const out = new Uint8Array(l.bytes);
+    const v = new DataView(out.buffer);
+    [HEAD_IMAGE_MAGIC, inDim, hidden, classes, F.CHANNEL_RECORD_BYTES].forEach((x, i) => v.setUint32(4 * i, x, true));
+    this.units.forEach((u, i) => v.setFloat64(l.units + 8 * i, u, true));
+    const mem = new Uint8Array(this.x.memory.buffer);
+    const copy = (at: number, ptr: string, bytes: number) => out.set(mem.subarray(this.call(ptr), this.call(ptr) + bytes), at);
+    copy(l.params, "wisp_train_params_ptr", 4 * HEAD_PARAM_WORDS);
+    copy(l.w1, "wisp_train_weights1_ptr", hidden * inDim);
+    copy(l.w2, "wisp_train_weights2_ptr", classes * hidden);
+    copy(l.r1, "wisp_train_residuals1_ptr", 4 * hidden * inDim);
+    copy(l.r2, "wisp_train_residuals2_ptr", 4 * classes * hidden);
+    copy(l.rec1, "wisp_train_records1_ptr", F.CHANNEL_RECORD_BYTES * hidden);
+    copy(l.rec2, "wisp_train_records2_ptr", F.CHANNEL_RECORD_BYTES * classes);
+    copy(l.residual, "wisp_train_residual_ptr", 4 * l.parameters);
+    return out;
   }
 
   // Each parameter's change since beginRound, as the module computes it.

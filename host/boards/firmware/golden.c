@@ -41,31 +41,10 @@ static int read_model(void *context, uint32_t offset, void *dst, uint32_t bytes)
 #define read_model wisp_read_memory
 #endif
 
-#define PAINT 0xA5A5A5A5u
-/* How far below main's frame the stack is painted: more than any engine
- * needs, and far enough from the heap on the boards' RAM. */
-#define PAINT_SPAN (192u * 1024u)
-static volatile uint32_t *painted_low;
+#include "stack.h"
 
 #if WISP_PAINT_STACK
 #include <malloc.h>
-
-static void paint_stack(uintptr_t frame) {
-  uintptr_t low = (uintptr_t)sbrk(0) + 256;
-  if (frame - low > PAINT_SPAN) low = frame - PAINT_SPAN;
-  painted_low = (volatile uint32_t *)(low & ~(uintptr_t)3);
-  for (volatile uint32_t *p = painted_low; (uintptr_t)p < frame - 512; p++) *p = PAINT;
-}
-
-/* The heap may since have grown over the lowest painted words: the stack's
- * reach is searched above it. */
-static unsigned stack_peak(uintptr_t frame) {
-  volatile uint32_t *p = painted_low;
-  uintptr_t heap_end = (uintptr_t)sbrk(0);
-  if ((uintptr_t)p < heap_end) p = (volatile uint32_t *)((heap_end + 3) & ~(uintptr_t)3);
-  while ((uintptr_t)p < frame && *p == PAINT) p++;
-  return (unsigned)(frame - (uintptr_t)p);
-}
 
 /* The heap counter: bytes the allocator handed out and not yet freed (its
  * usable sizes, so rounding counts; its few header bytes per block do not). */
@@ -101,8 +80,6 @@ void __wrap_free(void *p) {
   __real_free(p);
 }
 #else
-static void paint_stack(uintptr_t frame) { (void)frame; }
-static unsigned stack_peak(uintptr_t frame) { (void)frame; return 0; }
 static size_t heap_peak, heap_before, heap_refused, heap_held;
 #endif
 

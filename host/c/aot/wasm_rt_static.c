@@ -1,6 +1,8 @@
 /*
  * A small wasm2c runtime for bare metal: one linear memory in a static
- * buffer of WISP_MEMORY_BYTES (no malloc, no mmap, no signals). Every access
+ * buffer of WISP_MEMORY_BYTES (no malloc, no mmap, no signals), and any
+ * other module's in a static buffer its own glue defines (the trainer's:
+ * host/c/train/wisp_train_aot.c). Every access
  * is bounds-checked against that buffer (see withStaticMemoryChecks in
  * host/boards/build.ts); a trap longjmps back to the API call that entered
  * the module.
@@ -19,6 +21,7 @@
 #define PAGE_BYTES 65536u
 
 uint8_t wisp_linear_memory[WISP_MEMORY_BYTES] __attribute__((aligned(16)));
+const uint32_t wisp_linear_memory_bytes = WISP_MEMORY_BYTES;
 static int initialized;
 jmp_buf wisp_trap_target;
 int wisp_last_trap;
@@ -45,25 +48,32 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
 
 /* The capacity is what the static buffer holds; memory.size still counts
  * whole pages, and every access is checked against the bytes that exist. */
-static void set_pages(wasm_rt_memory_t *mem, uint32_t pages) {
-  uint64_t bytes = (uint64_t)pages * PAGE_BYTES;
+static void set_pages(wasm_rt_memory_t *mem, uint32_t pages, uint32_t bytes) {
+  uint64_t size = (uint64_t)pages * PAGE_BYTES;
   mem->pages = pages;
-  mem->size = bytes < WISP_MEMORY_BYTES ? (uint32_t)bytes : WISP_MEMORY_BYTES;
+  mem->size = size < bytes ? (uint32_t)size : (uint32_t)bytes;
 }
 
-void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages) {
-  mem->data = wisp_linear_memory;
+void wisp_static_memory_allocate(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages, uint8_t *buffer, uint32_t bytes) {
+  mem->data = buffer;
   mem->max_pages = max_pages;
-  set_pages(mem, initial_pages);
-  memset(wisp_linear_memory, 0, sizeof wisp_linear_memory);
+  set_pages(mem, initial_pages, bytes);
+  memset(buffer, 0, bytes);
 }
 
-uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
+uint32_t wisp_static_memory_grow(wasm_rt_memory_t *mem, uint32_t delta, uint32_t bytes) {
   uint32_t old = mem->pages;
   uint64_t pages = (uint64_t)old + delta;
-  if (pages > mem->max_pages || (pages - 1) * PAGE_BYTES >= WISP_MEMORY_BYTES) return UINT32_MAX;
-  set_pages(mem, (uint32_t)pages);
+  if (pages > mem->max_pages || (pages - 1) * PAGE_BYTES >= bytes) return UINT32_MAX;
+  set_pages(mem, (uint32_t)pages, bytes);
   return old;
 }
+
+/* wasm-rt.h's entry points, over the default buffer. */
+void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages) {
+  wisp_static_memory_allocate(mem, initial_pages, max_pages, wisp_linear_memory, WISP_MEMORY_BYTES);
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) { return wisp_static_memory_grow(mem, delta, WISP_MEMORY_BYTES); }
 
 void wasm_rt_free_memory(wasm_rt_memory_t *mem) { (void)mem; }
