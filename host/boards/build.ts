@@ -130,6 +130,15 @@ export function readBoard(name: string): Board {
   return { name, ramBytes: ramBytesOf(name, vars.MEMORY), cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU) };
 }
 
+// .text, .data and .bss of a firmware image, from the board's binutils.
+export function sectionSizes(board: string, elf: string): { text: number; data: number; bss: number } {
+  const size = readBoard(board).cc.replace(/gcc$/, "size");
+  const r = spawnSync(size, [elf], { encoding: "utf8" });
+  const m = /^\s*(\d+)\s+(\d+)\s+(\d+)/m.exec(r.stdout ?? "");
+  if (!m) fail("IO", `${size} failed on ${elf}`);
+  return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
+}
+
 // The firmware programs' flags, as host/c/Makefile compiles the library.
 const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"];
 

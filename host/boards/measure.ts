@@ -2,12 +2,11 @@
 // per inference (two runs, with 1 and with N vectors, counted by the QEMU
 // plugin: the difference over N - 1 leaves out startup and model loading),
 // flash (code and constants, with and without the model) and RAM.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertTflite, ModelInfo } from "../convert";
 import { fail } from "../errors";
-import { buildGoldenFirmware, DoesNotFit, Engine, perModelModule, readBoard, runFirmware } from "./build";
+import { buildGoldenFirmware, DoesNotFit, Engine, perModelModule, readBoard, runFirmware, sectionSizes } from "./build";
 import { ModelPlacement } from "./matrix";
 
 export interface BoardMeasurement {
@@ -28,13 +27,6 @@ export interface BoardMeasurement {
   peakStackBytes: number;
 }
 
-function sectionSizes(board: string, elf: string): { text: number; data: number; bss: number } {
-  const size = readBoard(board).cc.replace(/gcc$/, "size");
-  const r = spawnSync(size, [elf], { encoding: "utf8" });
-  const m = /^\s*(\d+)\s+(\d+)\s+(\d+)/m.exec(r.stdout ?? "");
-  if (!m) fail("IO", `${size} failed on ${elf}`);
-  return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
-}
 
 // `ownModule` (wasm3): embed a module with only the model's kernels.
 export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}, ownModule = false): BoardMeasurement {

@@ -3,7 +3,7 @@
 // runs it under QEMU with its UART on a loopback socket, and speaks its
 // frames ("WF", kind, u32 length, payload; see train.c); measures its
 // guest instructions per sample, per step and per export, its flash and RAM.
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from "../node/package-root";
 import { loadSync } from "../node/api";
 import { readHeadImageLayout } from "../fl/head-image";
 import { trainerMemoryBytes } from "../fl/trainer";
-import { BOARDS_DIR, cArray, cLibrary, readBoard, run, runFirmware } from "./build";
+import { BOARDS_DIR, cArray, cLibrary, readBoard, run, runFirmware, sectionSizes } from "./build";
 import { connectWithRetry, freePort } from "./dut";
 
 const C_DIR = join(PACKAGE_ROOT, "host", "c");
@@ -241,13 +241,6 @@ export interface TrainMeasurement {
   peakStackBytes: number;
 }
 
-function sectionSizes(board: string, elf: string): { text: number; data: number; bss: number } {
-  const size = readBoard(board).cc.replace(/gcc$/, "size");
-  const r = spawnSync(size, [elf], { encoding: "utf8" });
-  const m = /^\s*(\d+)\s+(\d+)\s+(\d+)/m.exec(r.stdout ?? "");
-  if (!m) fail("IO", `${size} failed on ${elf}`);
-  return { text: Number(m[1]), data: Number(m[2]), bss: Number(m[3]) };
-}
 
 // Guest instructions of each part, as differences of whole runs that stop
 // after it (train.c's stages), counted by the QEMU plugin; onStep sees each run.
