@@ -10,7 +10,7 @@ import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
-import { dotFourChannels, prepareChannels } from "./simd";
+import { convSimd, dotFourChannels, prepareChannels } from "./simd";
 
 export function convS8(
   input: usize, output: usize,
@@ -20,7 +20,10 @@ export function convS8(
   filter: usize, records: usize,
   firstChannel: i32, channels: i32,
 ): void {
-  if (ASC_FEATURE_SIMD) prepareChannels(records, channels);
+  if (ASC_FEATURE_SIMD) {
+    if (convSimd(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, channels)) return;
+    prepareChannels(records, channels);
+  }
   const filterSize = kH * kW * inC;
   const rowBytes = inW * inC;
   const pairStep = <usize>(strideW * inC); // input distance between neighbouring output pixels

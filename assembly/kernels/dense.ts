@@ -9,14 +9,17 @@
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
-import { dotFourChannels, prepareChannels } from "./simd";
+import { denseSimd, dotFourChannels, prepareChannels } from "./simd";
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
   inZp: i32, outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
   firstChannel: i32, channels: i32,
 ): void {
-  if (ASC_FEATURE_SIMD) prepareChannels(records, channels);
+  if (ASC_FEATURE_SIMD) {
+    if (denseSimd(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, weights, records, firstChannel, channels)) return;
+    prepareChannels(records, channels);
+  }
   let r = 0;
   while (r < rows) {
     const pair = r + 1 < rows;

@@ -8,6 +8,7 @@
 import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { channelRecord } from "../weights";
 import { storeFourChannels } from "./output";
+import { endInside, firstInside } from "./window";
 
 // The kernels' scratch: a region index.ts reserves past everything else the
 // loaded model uses (so wisp_memory_used() counts it), set by reserveScratch.
@@ -229,6 +230,177 @@ export function dotFourChannels(
   }
   storeFour(laneSums(a0, a1, a2, a3), s0, s1, s2, s3, out, oc, records, outZp, actMin, actMax);
   if (pair) storeFour(laneSums(b0, b1, b2, b3), t0, t1, t2, t3, out + <usize>outC, oc, records, outZp, actMin, actMax);
+}
+
+// Whole windows with the input zero point folded out: each output sums
+// input * weight (no subtraction per product) and then adds -inZp times the
+// sum of the weights its window covers, the same int32 as the sum of
+// (input - inZp) * weight. The sums of each channel's filter rows, and the
+// corrections for the current output row, live in the depthwise part of the
+// scratch (conv and dense never run beside depthwise).
+const FOLD_INTS = MAX_DEPTHWISE_WEIGHTS / 2;
+// Fewer outputs per channel than this, and the weight sums cost more than the
+// subtractions they save.
+const MIN_FOLDED_PIXELS = 4;
+@lazy let foldRows: i32 = 0; // filter rows summed per channel
+@lazy let foldChannels: i32 = 0;
+
+// Sums each channel's `rows` filter rows of `rowLen` bytes (`rowStep` apart);
+// false when the scratch cannot hold them (then the caller's own path runs).
+function prepareFolded(filter: usize, filterSize: i32, channels: i32, rows: i32, rowLen: i32): bool {
+  if (!channelVectors || (rows + 1) * channels > FOLD_INTS) return false;
+  const sums = scratch + <usize>CHANNEL_VECTOR_BYTES;
+  for (let c = 0; c < channels; c++) {
+    let row = filter + <usize>(c * filterSize);
+    for (let r = 0; r < rows; r++) {
+      let v = i32x4.splat(0);
+      let i = 0;
+      for (; i + 16 <= rowLen; i += 16) v = i32x4.add(v, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(row + <usize>i))));
+      let sum = i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+      for (; i < rowLen; i++) sum += <i32>load<i8>(row + <usize>i);
+      store<i32>(sums + <usize>((r * channels + c) * 4), sum);
+      row += <usize>rowLen;
+    }
+  }
+  foldRows = rows;
+  foldChannels = channels;
+  return true;
+}
+
+// The corrections for windows covering filter rows [first, end).
+function setCorrections(first: i32, end: i32, inZp: i32): usize {
+  const channels = foldChannels;
+  const sums = scratch + <usize>CHANNEL_VECTOR_BYTES;
+  const corrections = sums + <usize>(foldRows * channels * 4);
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let r = first; r < end; r++) sum += load<i32>(sums + <usize>((r * channels + c) * 4));
+    store<i32>(corrections + <usize>(c * 4), -inZp * sum);
+  }
+  return corrections;
+}
+
+// `count` outputs (pixels or rows) `pixelStep` apart from `first`, each a
+// window of `rows` rows of `runLen` contiguous bytes `rowStep` apart, against
+// every channel's filter (channel c's at w + c * filterSize, its rows
+// wRowStep apart); two outputs at a time, all channels of both before the next
+// two, as the scalar loops do. Needs prepareChannels and prepareFolded.
+function wholeWindows(
+  first: usize, count: i32, pixelStep: usize, rows: i32, rowStep: usize, runLen: i32,
+  w: usize, filterSize: usize, wRowStep: usize, corrections: usize,
+  out: usize, outC: i32, channels: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const zero = i32x4.splat(0);
+  for (let px = 0; px < count; px += 2) {
+    const two = px + 1 < count;
+    const p0 = first + <usize>px * pixelStep;
+    const q0 = two ? p0 + pixelStep : p0;
+    const o = out + <usize>(px * outC);
+    for (let oc = 0; oc < channels; oc += 4) {
+      const w0 = w + <usize>oc * filterSize, w1 = w0 + filterSize, w2 = w1 + filterSize, w3 = w2 + filterSize;
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+      let p = p0, q = q0;
+      let wr: usize = 0;
+      for (let r = 0; r < rows; r++) {
+        let i = 0;
+        for (; i + 8 <= runLen; i += 8) {
+          const k = wr + <usize>i;
+          const x = eight(p + <usize>i), y = eight(q + <usize>i);
+          let f = eight(w0 + k);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(y, f));
+          f = eight(w1 + k);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(y, f));
+          f = eight(w2 + k);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(y, f));
+          f = eight(w3 + k);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(y, f));
+        }
+        for (; i < runLen; i++) {
+          const k = wr + <usize>i;
+          const x = <i32>load<i8>(p + <usize>i), y = <i32>load<i8>(q + <usize>i);
+          const f0 = <i32>load<i8>(w0 + k), f1 = <i32>load<i8>(w1 + k);
+          const f2 = <i32>load<i8>(w2 + k), f3 = <i32>load<i8>(w3 + k);
+          s0 += x * f0; s1 += x * f1; s2 += x * f2; s3 += x * f3;
+          t0 += y * f0; t1 += y * f1; t2 += y * f2; t3 += y * f3;
+        }
+        p += rowStep;
+        q += rowStep;
+        wr += wRowStep;
+      }
+      const correction = v128.load(corrections + <usize>(oc * 4));
+      storeFour(i32x4.add(laneSums(a0, a1, a2, a3), correction), s0, s1, s2, s3, o, oc, records, outZp, actMin, actMax);
+      if (two) storeFour(i32x4.add(laneSums(b0, b1, b2, b3), correction), t0, t1, t2, t3, o + <usize>outC, oc, records, outZp, actMin, actMax);
+    }
+  }
+}
+
+// CONV_2D in the SIMD build where it applies (false otherwise, and convS8
+// runs its own loop): each output row's pixels with whole windows in x go
+// through wholeWindows, the edge pixels through dotFourChannels.
+export function convSimd(
+  input: usize, output: usize,
+  inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, outC: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32,
+  padTop: i32, padLeft: i32, inZp: i32, outZp: i32, actMin: i32, actMax: i32,
+  filter: usize, records: usize, firstChannel: i32, channels: i32,
+): bool {
+  if (dilW != 1 || (channels & 3) != 0) return false;
+  const filterSize = kH * kW * inC;
+  const rowLen = kW * inC;
+  // The interior: ox whose window [ox * strideW - padLeft, + kW) is inside.
+  const oxStart = min(outW, (padLeft + strideW - 1) / strideW);
+  const oxEnd = inW - kW + padLeft < 0 ? oxStart : max(oxStart, min(outW, (inW - kW + padLeft) / strideW + 1));
+  if (oxEnd - oxStart < MIN_FOLDED_PIXELS) return false;
+  prepareChannels(records, channels);
+  if (!prepareFolded(filter, filterSize, channels, kH, rowLen)) return false;
+  const rowBytes = inW * inC;
+  const rowStep = <usize>(dilH * rowBytes);
+  for (let oy = 0; oy < outH; oy++) {
+    const iy0 = oy * strideH - padTop;
+    const kyStart = firstInside(iy0, dilH);
+    const kyEnd = max(kyStart, endInside(iy0, dilH, inH, kH));
+    const rows = kyEnd - kyStart;
+    const rowOrigin = input + <usize>((iy0 + kyStart * dilH) * rowBytes);
+    const wOrigin = filter + <usize>(kyStart * rowLen);
+    const out = output + <usize>(oy * outW * outC + firstChannel);
+    for (let ox = 0; ox < outW; ox++) {
+      if (ox == oxStart) {
+        wholeWindows(rowOrigin + <usize>((oxStart * strideW - padLeft) * inC), oxEnd - oxStart, <usize>(strideW * inC), rows, rowStep, rowLen,
+          wOrigin, <usize>filterSize, <usize>rowLen, setCorrections(kyStart, kyEnd, inZp), out + <usize>(oxStart * outC), outC, channels, records, outZp, actMin, actMax);
+        ox = oxEnd - 1;
+        continue;
+      }
+      const ix0 = ox * strideW - padLeft;
+      const kxStart = firstInside(ix0, 1);
+      const kxEnd = endInside(ix0, 1, inW, kW);
+      const runs = kxEnd > kxStart ? 1 : 0;
+      const origin = rowOrigin + <usize>((ix0 + kxStart) * inC);
+      const w0 = wOrigin + <usize>(kxStart * inC);
+      for (let oc = 0; oc < channels; oc += 4) {
+        dotFourChannels(origin, 0, false, w0 + <usize>(oc * filterSize), <usize>filterSize, rows, rowStep, <usize>rowLen, runs, (kxEnd - kxStart) * inC, 0, 0,
+          inZp, out + <usize>(ox * outC), oc, outC, records, outZp, actMin, actMax);
+      }
+    }
+  }
+  return true;
+}
+
+// FULLY_CONNECTED (and 1x1 convolutions) in the SIMD build where it applies
+// (false otherwise, and denseS8 runs its own loop).
+export function denseSimd(
+  input: usize, output: usize, rows: i32, depth: i32, outC: i32,
+  inZp: i32, outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
+  firstChannel: i32, channels: i32,
+): bool {
+  if (rows < MIN_FOLDED_PIXELS || (channels & 3) != 0) return false;
+  prepareChannels(records, channels);
+  if (!prepareFolded(weights, depth, channels, 1, depth)) return false;
+  wholeWindows(input, rows, <usize>depth, 1, 0, depth, weights, <usize>depth, 0, setCorrections(0, 1, inZp),
+    output + <usize>firstChannel, outC, channels, records, outZp, actMin, actMax);
+  return true;
 }
 
 // DEPTHWISE_CONV_2D, depth multiplier 1, sixteen channels at a time: the
