@@ -410,10 +410,10 @@ export function denseSimd(
 @lazy let depthwiseChannels: i32 = 0;
 
 // Sets up one depthwiseS8 call: with depth multiplier 1, the first channels
-// (a multiple of 16, as many as fit) go sixteen at a time; copies their
+// (a multiple of 8, as many as fit) go sixteen (the last eight) at a time; copies their
 // filter and lays out their constants.
 export function prepareDepthwise(filter: usize, records: usize, taps: i32, channels: i32, depthMultiplier: i32): void {
-  let n = depthMultiplier == 1 ? channels & ~15 : 0;
+  let n = depthMultiplier == 1 ? channels & ~7 : 0;
   if (n > MAX_VECTOR_CHANNELS || taps * n > MAX_DEPTHWISE_WEIGHTS) n = 0;
   const weights = scratch + <usize>CHANNEL_VECTOR_BYTES;
   for (let c = 0; c < n; c++) {
@@ -452,7 +452,8 @@ export function depthwiseSixteensAt(
   const zp = i16x8.splat(<i16>inZp);
   const vOutZp = i32x4.splat(outZp), lo = i32x4.splat(actMin), hi = i32x4.splat(actMax);
   const tapWeights = <usize>(n * 2);
-  for (let cb = 0; cb < n; cb += 16) {
+  let cb = 0;
+  for (; cb + 16 <= n; cb += 16) {
     const zero = i32x4.splat(0);
     let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
@@ -492,7 +493,40 @@ export function depthwiseSixteensAt(
     storeSixteen(a0, a1, a2, a3, out, cb, vOutZp, lo, hi);
     if (pair) storeSixteen(b0, b1, b2, b3, out + <usize>outC, cb, vOutZp, lo, hi);
   }
+  if (cb < n) {
+    // The last eight channels: the same walk on half vectors.
+    const zero = i32x4.splat(0);
+    let a0 = zero, a1 = zero, b0 = zero, b1 = zero;
+    let rowStart = origin + <usize>cb;
+    let wRow = weights + <usize>((kyStart * kW + kxStart) * n * 2 + cb * 2);
+    for (let ky = kyStart; ky < kyEnd; ky++) {
+      let p = rowStart;
+      let w = wRow;
+      for (let kx = kxStart; kx < kxEnd; kx++) {
+        const wl = v128.load(w);
+        const xl = i16x8.sub(eight(p), zp);
+        a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(xl, wl)); a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(xl, wl));
+        if (pair) {
+          const yl = i16x8.sub(eight(p + pairStep), zp);
+          b0 = i32x4.add(b0, i32x4.extmul_low_i16x8_s(yl, wl)); b1 = i32x4.add(b1, i32x4.extmul_high_i16x8_s(yl, wl));
+        }
+        p += tapStepX;
+        w += tapWeights;
+      }
+      rowStart += tapStepY;
+      wRow += <usize>(kW * n * 2);
+    }
+    storeEight(a0, a1, out, cb, vOutZp, lo, hi);
+    if (pair) storeEight(b0, b1, out + <usize>outC, cb, vOutZp, lo, hi);
+  }
   return n;
+}
+
+// Eight requantized channels from cb, stored at out + cb.
+@inline function storeEight(a0: v128, a1: v128, out: usize, cb: i32, zp: v128, lo: v128, hi: v128): void {
+  const g = channelVectors + <usize>((cb >> 2) * GROUP_BYTES);
+  const q = i8x16.shuffle(requantizeFour(a0, g, zp, lo, hi), requantizeFour(a1, g + GROUP_BYTES, zp, lo, hi), 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  v128.store64_lane(out + <usize>cb, q, 0);
 }
 
 // ADD (add.ts) on the first n elements, n a multiple of 16.
