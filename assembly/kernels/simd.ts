@@ -28,7 +28,12 @@ const CHANNEL_VECTOR_BYTES = MAX_VECTOR_CHANNELS / 4 * GROUP_BYTES;
 // The depthwise filter copy: up to MAX_DEPTHWISE_WEIGHTS int16 (taps * channels).
 const MAX_DEPTHWISE_WEIGHTS = 8192;
 
-export const SCRATCH_BYTES = CHANNEL_VECTOR_BYTES + MAX_DEPTHWISE_WEIGHTS * 2;
+// Conv windows of short rows (first layers: few input channels) copied
+// contiguous, so the dot products run over whole vectors.
+const GATHER_BYTES = 4096;
+const GATHER_ROW_BELOW = 16;
+
+export const SCRATCH_BYTES = CHANNEL_VECTOR_BYTES + MAX_DEPTHWISE_WEIGHTS * 2 + GATHER_BYTES;
 
 // Places the scratch at `end` (16-aligned); returns the new end.
 export function reserveScratch(end: usize): usize {
@@ -318,6 +323,20 @@ function wholeWindows(
           f = eight(w3 + k);
           a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(y, f));
         }
+        if (i + 4 <= runLen) {
+          // The filter's high lanes are zero, so the input's add nothing.
+          const k = wr + <usize>i;
+          const x = four(p + <usize>i), y = four(q + <usize>i);
+          let f = four(w0 + k);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(y, f));
+          f = four(w1 + k);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(y, f));
+          f = four(w2 + k);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(y, f));
+          f = four(w3 + k);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(y, f));
+          i += 4;
+        }
         for (; i < runLen; i++) {
           const k = wr + <usize>i;
           const x = <i32>load<i8>(p + <usize>i), y = <i32>load<i8>(q + <usize>i);
@@ -353,7 +372,7 @@ export function convSimd(
   // The interior: ox whose window [ox * strideW - padLeft, + kW) is inside.
   const oxStart = min(outW, (padLeft + strideW - 1) / strideW);
   const oxEnd = inW - kW + padLeft < 0 ? oxStart : max(oxStart, min(outW, (inW - kW + padLeft) / strideW + 1));
-  if (oxEnd - oxStart < MIN_FOLDED_PIXELS) return false;
+  if (oxEnd == oxStart || (oxEnd - oxStart) * outH < MIN_FOLDED_PIXELS) return false;
   prepareChannels(records, channels);
   if (!prepareFolded(filter, filterSize, channels, kH, rowLen)) return false;
   const rowBytes = inW * inC;
@@ -368,8 +387,22 @@ export function convSimd(
     const out = output + <usize>(oy * outW * outC + firstChannel);
     for (let ox = 0; ox < outW; ox++) {
       if (ox == oxStart) {
-        wholeWindows(rowOrigin + <usize>((oxStart * strideW - padLeft) * inC), oxEnd - oxStart, <usize>(strideW * inC), rows, rowStep, rowLen,
-          wOrigin, <usize>filterSize, <usize>rowLen, setCorrections(kyStart, kyEnd, inZp), out + <usize>(oxStart * outC), outC, channels, records, outZp, actMin, actMax);
+        const first = rowOrigin + <usize>((oxStart * strideW - padLeft) * inC);
+        const corrections = setCorrections(kyStart, kyEnd, inZp);
+        const windowLen = rows * rowLen;
+        if (rowLen < GATHER_ROW_BELOW && rows > 1 && windowLen <= GATHER_BYTES) {
+          // The window's filter rows are contiguous: so are the copied inputs.
+          const gathered = scratch + <usize>(CHANNEL_VECTOR_BYTES + MAX_DEPTHWISE_WEIGHTS * 2);
+          const chunk = GATHER_BYTES / windowLen;
+          for (let c = oxStart; c < oxEnd; c += chunk) {
+            const n = min(chunk, oxEnd - c);
+            gatherWindows(first + <usize>((c - oxStart) * strideW * inC), n, <usize>(strideW * inC), rows, rowStep, rowLen, gathered);
+            wholeWindows(gathered, n, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out + <usize>(c * outC), outC, channels, records, outZp, actMin, actMax);
+          }
+        } else {
+          wholeWindows(first, oxEnd - oxStart, <usize>(strideW * inC), rows, rowStep, rowLen,
+            wOrigin, <usize>filterSize, <usize>rowLen, corrections, out + <usize>(oxStart * outC), outC, channels, records, outZp, actMin, actMax);
+        }
         ox = oxEnd - 1;
         continue;
       }
@@ -386,6 +419,21 @@ export function convSimd(
     }
   }
   return true;
+}
+
+// Copies `count` windows (`pixelStep` apart; `rows` rows of rowLen bytes,
+// rowStep apart) one after another to `to`.
+function gatherWindows(first: usize, count: i32, pixelStep: usize, rows: i32, rowStep: usize, rowLen: i32, to: usize): void {
+  for (let px = 0; px < count; px++) {
+    let from = first + <usize>px * pixelStep;
+    for (let r = 0; r < rows; r++) {
+      let i = 0;
+      for (; i + 4 <= rowLen; i += 4) store<u32>(to + <usize>i, load<u32>(from + <usize>i));
+      for (; i < rowLen; i++) store<u8>(to + <usize>i, load<u8>(from + <usize>i));
+      to += <usize>rowLen;
+      from += rowStep;
+    }
+  }
 }
 
 // FULLY_CONNECTED (and 1x1 convolutions) in the SIMD build where it applies
