@@ -30,10 +30,14 @@ const MAX_DEPTHWISE_WEIGHTS = 8192;
 
 // Conv windows of short rows (first layers: few input channels) copied
 // contiguous, so the dot products run over whole vectors.
+// Edge pixels' windows are copied whole too, the taps outside the input
+// filled with inZp, so they take the same path.
 const GATHER_BYTES = 4096;
 const GATHER_ROW_BELOW = 16;
+const GATHERED = CHANNEL_VECTOR_BYTES + MAX_DEPTHWISE_WEIGHTS * 2;
+const GATHERED_EDGES = GATHERED + GATHER_BYTES;
 
-export const SCRATCH_BYTES = CHANNEL_VECTOR_BYTES + MAX_DEPTHWISE_WEIGHTS * 2 + GATHER_BYTES;
+export const SCRATCH_BYTES = GATHERED_EDGES + GATHER_BYTES;
 
 // Places the scratch at `end` (16-aligned); returns the new end.
 export function reserveScratch(end: usize): usize {
@@ -288,19 +292,19 @@ function setCorrections(first: i32, end: i32, inZp: i32): usize {
 // `count` outputs (pixels or rows) `pixelStep` apart from `first`, each a
 // window of `rows` rows of `runLen` contiguous bytes `rowStep` apart, against
 // every channel's filter (channel c's at w + c * filterSize, its rows
-// wRowStep apart); two outputs at a time, all channels of both before the next
+// wRowStep apart), stored outStep apart; two outputs at a time, all channels of both before the next
 // two, as the scalar loops do. Needs prepareChannels and prepareFolded.
 function wholeWindows(
   first: usize, count: i32, pixelStep: usize, rows: i32, rowStep: usize, runLen: i32,
   w: usize, filterSize: usize, wRowStep: usize, corrections: usize,
-  out: usize, outC: i32, channels: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
+  out: usize, outStep: i32, channels: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
 ): void {
   const zero = i32x4.splat(0);
   for (let px = 0; px < count; px += 2) {
     const two = px + 1 < count;
     const p0 = first + <usize>px * pixelStep;
     const q0 = two ? p0 + pixelStep : p0;
-    const o = out + <usize>(px * outC);
+    const o = out + <usize>(px * outStep);
     for (let oc = 0; oc < channels; oc += 4) {
       const w0 = w + <usize>oc * filterSize, w1 = w0 + filterSize, w2 = w1 + filterSize, w3 = w2 + filterSize;
       let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
@@ -351,7 +355,7 @@ function wholeWindows(
       }
       const correction = v128.load(corrections + <usize>(oc * 4));
       storeFour(i32x4.add(laneSums(a0, a1, a2, a3), correction), s0, s1, s2, s3, o, oc, records, outZp, actMin, actMax);
-      if (two) storeFour(i32x4.add(laneSums(b0, b1, b2, b3), correction), t0, t1, t2, t3, o + <usize>outC, oc, records, outZp, actMin, actMax);
+      if (two) storeFour(i32x4.add(laneSums(b0, b1, b2, b3), correction), t0, t1, t2, t3, o + <usize>outStep, oc, records, outZp, actMin, actMax);
     }
   }
 }
@@ -377,6 +381,10 @@ export function convSimd(
   if (!prepareFolded(filter, filterSize, channels, kH, rowLen)) return false;
   const rowBytes = inW * inC;
   const rowStep = <usize>(dilH * rowBytes);
+  const windowMax = kH * rowLen;
+  const left = oxStart, right = outW - oxEnd;
+  const gatherEdges = (left + right) * windowMax <= GATHER_BYTES;
+  const edges = scratch + <usize>GATHERED_EDGES;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
     const kyStart = firstInside(iy0, dilH);
@@ -385,40 +393,84 @@ export function convSimd(
     const rowOrigin = input + <usize>((iy0 + kyStart * dilH) * rowBytes);
     const wOrigin = filter + <usize>(kyStart * rowLen);
     const out = output + <usize>(oy * outW * outC + firstChannel);
-    for (let ox = 0; ox < outW; ox++) {
-      if (ox == oxStart) {
-        const first = rowOrigin + <usize>((oxStart * strideW - padLeft) * inC);
-        const corrections = setCorrections(kyStart, kyEnd, inZp);
-        const windowLen = rows * rowLen;
-        if (rowLen < GATHER_ROW_BELOW && rows > 1 && windowLen <= GATHER_BYTES) {
-          // The window's filter rows are contiguous: so are the copied inputs.
-          const gathered = scratch + <usize>(CHANNEL_VECTOR_BYTES + MAX_DEPTHWISE_WEIGHTS * 2);
-          const chunk = GATHER_BYTES / windowLen;
-          for (let c = oxStart; c < oxEnd; c += chunk) {
-            const n = min(chunk, oxEnd - c);
-            gatherWindows(first + <usize>((c - oxStart) * strideW * inC), n, <usize>(strideW * inC), rows, rowStep, rowLen, gathered);
-            wholeWindows(gathered, n, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out + <usize>(c * outC), outC, channels, records, outZp, actMin, actMax);
-          }
-        } else {
-          wholeWindows(first, oxEnd - oxStart, <usize>(strideW * inC), rows, rowStep, rowLen,
-            wOrigin, <usize>filterSize, <usize>rowLen, corrections, out + <usize>(oxStart * outC), outC, channels, records, outZp, actMin, actMax);
-        }
-        ox = oxEnd - 1;
-        continue;
+    const corrections = setCorrections(kyStart, kyEnd, inZp);
+    const windowLen = rows * rowLen;
+    // Edge windows are copied before any output of the row is written, and
+    // computed after the interior: reading early and writing late keeps
+    // the in-place allowance (windowOverlap) of the pixel-pair order.
+    if (gatherEdges) {
+      let to = edges;
+      for (let ox = 0; ox < outW; ox++) {
+        if (ox == oxStart) ox = oxEnd;
+        if (ox >= outW) break;
+        gatherPadded(rowOrigin, ox * strideW - padLeft, inW, inC, kW, rows, rowStep, inZp, to);
+        to += <usize>windowLen;
       }
-      const ix0 = ox * strideW - padLeft;
-      const kxStart = firstInside(ix0, 1);
-      const kxEnd = endInside(ix0, 1, inW, kW);
-      const runs = kxEnd > kxStart ? 1 : 0;
-      const origin = rowOrigin + <usize>((ix0 + kxStart) * inC);
-      const w0 = wOrigin + <usize>(kxStart * inC);
-      for (let oc = 0; oc < channels; oc += 4) {
-        dotFourChannels(origin, 0, false, w0 + <usize>(oc * filterSize), <usize>filterSize, rows, rowStep, <usize>rowLen, runs, (kxEnd - kxStart) * inC, 0, 0,
-          inZp, out + <usize>(ox * outC), oc, outC, records, outZp, actMin, actMax);
+    } else {
+      edgePixels(0, oxStart, rowOrigin, strideW, padLeft, inW, inC, kW, rows, rowStep, wOrigin, filterSize, inZp, out, outC, channels, records, outZp, actMin, actMax);
+    }
+    const first = rowOrigin + <usize>((oxStart * strideW - padLeft) * inC);
+    if (rowLen < GATHER_ROW_BELOW && rows > 1 && windowLen <= GATHER_BYTES) {
+      // The window's filter rows are contiguous: so are the copied inputs.
+      const gathered = scratch + <usize>GATHERED;
+      const chunk = GATHER_BYTES / windowLen;
+      for (let c = oxStart; c < oxEnd; c += chunk) {
+        const n = min(chunk, oxEnd - c);
+        gatherWindows(first + <usize>((c - oxStart) * strideW * inC), n, <usize>(strideW * inC), rows, rowStep, rowLen, gathered);
+        wholeWindows(gathered, n, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out + <usize>(c * outC), outC, channels, records, outZp, actMin, actMax);
       }
+    } else {
+      wholeWindows(first, oxEnd - oxStart, <usize>(strideW * inC), rows, rowStep, rowLen,
+        wOrigin, <usize>filterSize, <usize>rowLen, corrections, out + <usize>(oxStart * outC), outC, channels, records, outZp, actMin, actMax);
+    }
+    if (gatherEdges) {
+      const rightWindows = edges + <usize>(left * windowLen);
+      if (left == 1 && right == 1) {
+        // The two edge pixels of the row as one pair.
+        wholeWindows(edges, 2, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out, (outW - 1) * outC, channels, records, outZp, actMin, actMax);
+      } else {
+        wholeWindows(edges, left, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out, outC, channels, records, outZp, actMin, actMax);
+        wholeWindows(rightWindows, right, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out + <usize>(oxEnd * outC), outC, channels, records, outZp, actMin, actMax);
+      }
+    } else {
+      edgePixels(oxEnd, outW, rowOrigin, strideW, padLeft, inW, inC, kW, rows, rowStep, wOrigin, filterSize, inZp, out, outC, channels, records, outZp, actMin, actMax);
     }
   }
   return true;
+}
+
+// Output pixels [from, to) of a row, through dotFourChannels (with the input
+// zero point subtracted per product) over their valid taps.
+function edgePixels(
+  from: i32, to: i32, rowOrigin: usize, strideW: i32, padLeft: i32, inW: i32, inC: i32, kW: i32, rows: i32, rowStep: usize,
+  wOrigin: usize, filterSize: i32, inZp: i32, out: usize, outC: i32, channels: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
+): void {
+  for (let ox = from; ox < to; ox++) {
+    const ix0 = ox * strideW - padLeft;
+    const kxStart = firstInside(ix0, 1);
+    const kxEnd = endInside(ix0, 1, inW, kW);
+    const runs = kxEnd > kxStart ? 1 : 0;
+    const origin = rowOrigin + <usize>((ix0 + kxStart) * inC);
+    const w0 = wOrigin + <usize>(kxStart * inC);
+    for (let oc = 0; oc < channels; oc += 4) {
+      dotFourChannels(origin, 0, false, w0 + <usize>(oc * filterSize), <usize>filterSize, rows, rowStep, <usize>(kW * inC), runs, (kxEnd - kxStart) * inC, 0, 0,
+        inZp, out + <usize>(ox * outC), oc, outC, records, outZp, actMin, actMax);
+    }
+  }
+}
+
+// Copies the window at input column ix0 (`rows` rows rowStep apart from
+// rowOrigin, kW taps of inC bytes) to `to`, the taps outside [0, inW) as inZp.
+function gatherPadded(rowOrigin: usize, ix0: i32, inW: i32, inC: i32, kW: i32, rows: i32, rowStep: usize, inZp: i32, to: usize): void {
+  for (let r = 0; r < rows; r++) {
+    for (let kx = 0; kx < kW; kx++) {
+      const ix = ix0 + kx;
+      if (ix >= 0 && ix < inW) memory.copy(to, rowOrigin + <usize>(ix * inC), <usize>inC);
+      else memory.fill(to, <u8>inZp, <usize>inC);
+      to += <usize>inC;
+    }
+    rowOrigin += rowStep;
+  }
 }
 
 // Copies `count` windows (`pixelStep` apart; `rows` rows of rowLen bytes,
