@@ -459,14 +459,29 @@ function edgePixels(
   }
 }
 
+// memory.copy and memory.fill cost a call out of the compiled code: too much
+// for the few bytes of one tap.
+@inline function copyBytes(to: usize, from: usize, n: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) store<u64>(to + <usize>i, load<u64>(from + <usize>i));
+  for (; i < n; i++) store<u8>(to + <usize>i, load<u8>(from + <usize>i));
+}
+
+@inline function fillBytes(to: usize, value: i32, n: i32): void {
+  const v = <u64>(<u8>value) * 0x0101010101010101;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) store<u64>(to + <usize>i, v);
+  for (; i < n; i++) store<u8>(to + <usize>i, <u8>value);
+}
+
 // Copies the window at input column ix0 (`rows` rows rowStep apart from
 // rowOrigin, kW taps of inC bytes) to `to`, the taps outside [0, inW) as inZp.
 function gatherPadded(rowOrigin: usize, ix0: i32, inW: i32, inC: i32, kW: i32, rows: i32, rowStep: usize, inZp: i32, to: usize): void {
   for (let r = 0; r < rows; r++) {
     for (let kx = 0; kx < kW; kx++) {
       const ix = ix0 + kx;
-      if (ix >= 0 && ix < inW) memory.copy(to, rowOrigin + <usize>(ix * inC), <usize>inC);
-      else memory.fill(to, <u8>inZp, <usize>inC);
+      if (ix >= 0 && ix < inW) copyBytes(to, rowOrigin + <usize>(ix * inC), inC);
+      else fillBytes(to, inZp, inC);
       to += <usize>inC;
     }
     rowOrigin += rowStep;
@@ -479,9 +494,7 @@ function gatherWindows(first: usize, count: i32, pixelStep: usize, rows: i32, ro
   for (let px = 0; px < count; px++) {
     let from = first + <usize>px * pixelStep;
     for (let r = 0; r < rows; r++) {
-      let i = 0;
-      for (; i + 4 <= rowLen; i += 4) store<u32>(to + <usize>i, load<u32>(from + <usize>i));
-      for (; i < rowLen; i++) store<u8>(to + <usize>i, load<u8>(from + <usize>i));
+      copyBytes(to, from, rowLen);
       to += <usize>rowLen;
       from += rowStep;
     }
