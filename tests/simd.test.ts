@@ -91,7 +91,7 @@ function randomModel(seed: number): Uint8Array {
     table(padding, scalar("i32", stride), scalar("i32", stride), scalar("i8", act), scalar("i32", dil), scalar("i32", dil)), 3);
 }
 
-const CASES = 120;
+const CASES = 240;
 
 test(`${CASES} random int8 conv / depthwise / dense / add models: SIMD and scalar give the same bytes${haveOracle ? ", and TFLM's" : ""}`, () => {
   let compared = 0;

@@ -362,7 +362,9 @@ function wholeWindows(
 
 // CONV_2D in the SIMD build where it applies (false otherwise, and convS8
 // runs its own loop): each output row's pixels with whole windows in x go
-// through wholeWindows, the edge pixels through dotFourChannels.
+// through wholeWindows in place, the edge pixels too after their windows are
+// copied with the taps outside the input set to inZp; windows of short rows
+// (few input channels: first layers) are copied contiguous first.
 export function convSimd(
   input: usize, output: usize,
   inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, outC: i32,
@@ -376,14 +378,12 @@ export function convSimd(
   // The interior: ox whose window [ox * strideW - padLeft, + kW) is inside.
   const oxStart = min(outW, (padLeft + strideW - 1) / strideW);
   const oxEnd = inW - kW + padLeft < 0 ? oxStart : max(oxStart, min(outW, (inW - kW + padLeft) / strideW + 1));
-  if (oxEnd == oxStart || (oxEnd - oxStart) * outH < MIN_FOLDED_PIXELS) return false;
+  const left = oxStart, right = outW - oxEnd;
+  if (oxEnd == oxStart || (oxEnd - oxStart) * outH < MIN_FOLDED_PIXELS || (left + right) * kH * rowLen > GATHER_BYTES) return false;
   prepareChannels(records, channels);
   if (!prepareFolded(filter, filterSize, channels, kH, rowLen)) return false;
   const rowBytes = inW * inC;
   const rowStep = <usize>(dilH * rowBytes);
-  const windowMax = kH * rowLen;
-  const left = oxStart, right = outW - oxEnd;
-  const gatherEdges = (left + right) * windowMax <= GATHER_BYTES;
   const edges = scratch + <usize>GATHERED_EDGES;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padTop;
@@ -398,16 +398,12 @@ export function convSimd(
     // Edge windows are copied before any output of the row is written, and
     // computed after the interior: reading early and writing late keeps
     // the in-place allowance (windowOverlap) of the pixel-pair order.
-    if (gatherEdges) {
-      let to = edges;
-      for (let ox = 0; ox < outW; ox++) {
-        if (ox == oxStart) ox = oxEnd;
-        if (ox >= outW) break;
-        gatherPadded(rowOrigin, ox * strideW - padLeft, inW, inC, kW, rows, rowStep, inZp, to);
-        to += <usize>windowLen;
-      }
-    } else {
-      edgePixels(0, oxStart, rowOrigin, strideW, padLeft, inW, inC, kW, rows, rowStep, wOrigin, filterSize, inZp, out, outC, channels, records, outZp, actMin, actMax);
+    let to = edges;
+    for (let ox = 0; ox < outW; ox++) {
+      if (ox == oxStart) ox = oxEnd;
+      if (ox >= outW) break;
+      gatherPadded(rowOrigin, ox * strideW - padLeft, inW, inC, kW, rows, rowStep, inZp, to);
+      to += <usize>windowLen;
     }
     const first = rowOrigin + <usize>((oxStart * strideW - padLeft) * inC);
     if (rowLen < GATHER_ROW_BELOW && rows > 1 && windowLen <= GATHER_BYTES) {
@@ -423,40 +419,15 @@ export function convSimd(
       wholeWindows(first, oxEnd - oxStart, <usize>(strideW * inC), rows, rowStep, rowLen,
         wOrigin, <usize>filterSize, <usize>rowLen, corrections, out + <usize>(oxStart * outC), outC, channels, records, outZp, actMin, actMax);
     }
-    if (gatherEdges) {
-      const rightWindows = edges + <usize>(left * windowLen);
-      if (left == 1 && right == 1) {
-        // The two edge pixels of the row as one pair.
-        wholeWindows(edges, 2, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out, (outW - 1) * outC, channels, records, outZp, actMin, actMax);
-      } else {
-        wholeWindows(edges, left, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out, outC, channels, records, outZp, actMin, actMax);
-        wholeWindows(rightWindows, right, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out + <usize>(oxEnd * outC), outC, channels, records, outZp, actMin, actMax);
-      }
+    if (left == 1 && right == 1) {
+      // The row's two edge pixels as one pair.
+      wholeWindows(edges, 2, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out, (outW - 1) * outC, channels, records, outZp, actMin, actMax);
     } else {
-      edgePixels(oxEnd, outW, rowOrigin, strideW, padLeft, inW, inC, kW, rows, rowStep, wOrigin, filterSize, inZp, out, outC, channels, records, outZp, actMin, actMax);
+      wholeWindows(edges, left, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out, outC, channels, records, outZp, actMin, actMax);
+      wholeWindows(edges + <usize>(left * windowLen), right, <usize>windowLen, 1, 0, windowLen, wOrigin, <usize>filterSize, 0, corrections, out + <usize>(oxEnd * outC), outC, channels, records, outZp, actMin, actMax);
     }
   }
   return true;
-}
-
-// Output pixels [from, to) of a row, through dotFourChannels (with the input
-// zero point subtracted per product) over their valid taps.
-function edgePixels(
-  from: i32, to: i32, rowOrigin: usize, strideW: i32, padLeft: i32, inW: i32, inC: i32, kW: i32, rows: i32, rowStep: usize,
-  wOrigin: usize, filterSize: i32, inZp: i32, out: usize, outC: i32, channels: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
-): void {
-  for (let ox = from; ox < to; ox++) {
-    const ix0 = ox * strideW - padLeft;
-    const kxStart = firstInside(ix0, 1);
-    const kxEnd = endInside(ix0, 1, inW, kW);
-    const runs = kxEnd > kxStart ? 1 : 0;
-    const origin = rowOrigin + <usize>((ix0 + kxStart) * inC);
-    const w0 = wOrigin + <usize>(kxStart * inC);
-    for (let oc = 0; oc < channels; oc += 4) {
-      dotFourChannels(origin, 0, false, w0 + <usize>(oc * filterSize), <usize>filterSize, rows, rowStep, <usize>(kW * inC), runs, (kxEnd - kxStart) * inC, 0, 0,
-        inZp, out + <usize>(ox * outC), oc, outC, records, outZp, actMin, actMax);
-    }
-  }
 }
 
 // memory.copy and memory.fill cost a call out of the compiled code: too much
