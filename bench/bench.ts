@@ -3,12 +3,19 @@
 // libtensorflowlite_c 2.9, one thread) in the same process, on the same inputs.
 // Native TFLite is a speed peer, not an oracle: it rounds once, so it differs
 // from TFLM on some vectors; its agreement is printed for information.
+// tfjs-tflite (TFLite's WebAssembly build) is timed too where installed, and
+// then the host workloads that run Wisp in Node: `wisp listen` and the fleet
+// experiment's backbone features, through each module.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSync } from "../host/node/api";
 import { findModelsDir, goldenSets, MISSING_MODELS_HINT, TASKS } from "../host/node/models";
 import { wasmBytes } from "../host/node/runtime";
-import { medianLatency, printTable, runMain, vectors } from "./measure";
+import { backboneInput } from "../host/fl/fashion-mnist";
+import { listen } from "../host/audio/listen";
+import { readWav } from "../host/audio/wav";
+import { median, medianLatency, printTable, runMain, vectors } from "./measure";
+import { tfjsTflite } from "./tfjs-tflite";
 
 const RUNS = Number(process.env.WISP_RUNS ?? 200);
 
@@ -29,15 +36,17 @@ function loadNative(): ((model: ArrayBuffer) => NativeRunner) | null {
   }
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const dir = findModelsDir();
   if (!dir) {
     console.error(MISSING_MODELS_HINT);
     return 1;
   }
   const native = loadNative();
+  const tfjs = tfjsTflite();
+  if (typeof tfjs === "string") console.log(`tfjs-tflite ${tfjs}; timing without it`);
   console.log(`Wisp (build/wisp.wasm, ${wasmBytes()} bytes; Wisp SIMD: build/wisp-simd.wasm, ${wasmBytes("simd")} bytes; Node ${process.version}) vs native TFLite; median of ${RUNS} invokes, same inputs (public set)\n`);
-  const header = ["model", "MACs", "Wisp ms", "Wisp SIMD ms", "TFLite ms", "Wisp/TFLite", "SIMD/TFLite", "SIMD MMAC/s", "TFLite = TFLM"];
+  const header = ["model", "MACs", "Wisp ms", "Wisp SIMD ms", "TFLite ms", "tfjs-tflite ms", "Wisp/TFLite", "SIMD/TFLite", "SIMD/tfjs-tflite", "SIMD MMAC/s", "TFLite = TFLM"];
   const rows: string[][] = [header];
   for (const task of TASKS) {
     const bytes = readFileSync(join(dir, task, "model.tflite"));
@@ -64,15 +73,63 @@ function main(): number {
         agreement = `${same}/${inputs.length}`;
       }
     }
+    let tfjsMs = NaN;
+    if (typeof tfjs !== "string") {
+      const runner = await tfjs(bytes);
+      const input = runner.getInputs()[0];
+      tfjsMs = medianLatency((x) => {
+        input.data().set(x);
+        runner.infer();
+      }, inputs, RUNS);
+    }
     const ms = (v: number) => (Number.isNaN(v) ? "n/a" : v.toFixed(3));
-    const ratio = (v: number) => (Number.isNaN(v) || Number.isNaN(nativeMs) ? "n/a" : `${(v / nativeMs).toFixed(2)}x`);
+    const ratio = (v: number, to = nativeMs) => (Number.isNaN(v) || Number.isNaN(to) ? "n/a" : `${(v / to).toFixed(2)}x`);
     rows.push([
-      task, model.info.macs.toLocaleString("en-US"), ms(wispMs), ms(simdMs), ms(nativeMs),
-      ratio(wispMs), ratio(simdMs), Number.isNaN(simdMs) ? "n/a" : (model.info.macs / simdMs / 1000).toFixed(0), agreement,
+      task, model.info.macs.toLocaleString("en-US"), ms(wispMs), ms(simdMs), ms(nativeMs), ms(tfjsMs),
+      ratio(wispMs), ratio(simdMs), ratio(simdMs, tfjsMs), Number.isNaN(simdMs) ? "n/a" : (model.info.macs / simdMs / 1000).toFixed(0), agreement,
     ]);
   }
   printTable(rows, [0]);
+  hostWorkloads(dir);
   return 0;
+}
+
+// `wisp listen` over the sample WAV (sww, incremental streaming) and one
+// backbone feature vector of the fleet experiment (ic traced to its pool),
+// scalar module against SIMD module.
+function hostWorkloads(dir: string): void {
+  const wavPath = join(dir, "samples", "short_wav_easy10s.wav");
+  const ic = new Uint8Array(readFileSync(join(dir, "ic", "model.tflite")));
+  const sww = new Uint8Array(readFileSync(join(dir, "sww", "model.tflite")));
+  const timed = (run: () => unknown, n: number) => {
+    run();
+    return median(Array.from({ length: n }, () => {
+      const t = process.hrtime.bigint();
+      run();
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    }));
+  };
+  const rows = [["host workload", "scalar ms", "SIMD ms", "speed-up"]];
+  const add = (name: string, scalarMs: number, simdMs: number) => rows.push([name, scalarMs.toFixed(2), simdMs.toFixed(2), `${(scalarMs / simdMs).toFixed(2)}x`]);
+  try {
+    const wav = readWav(readFileSync(wavPath));
+    const run = (simd: boolean) => {
+      const model = loadSync(sww, { simd });
+      return timed(() => listen(model, wav), 5);
+    };
+    add(`wisp listen sww, ${(wav.samples.length / wav.sampleRate).toFixed(1)} s WAV`, run(false), run(true));
+  } catch (e) {
+    console.log(`wisp listen not timed: ${(e as Error).message}`);
+  }
+  const image = new Uint8Array(28 * 28).map((_, i) => (i * 29) & 255);
+  const features = (simd: boolean) => {
+    const model = loadSync(ic, { simd });
+    const pool = model.info.ops.findIndex((o) => o.op === "AVERAGE_POOL_2D" || o.op === "MEAN");
+    return timed(() => model.trace(backboneInput(image))[pool], RUNS);
+  };
+  add("fleet backbone features, one image (ic)", features(false), features(true));
+  console.log("");
+  printTable(rows, [0]);
 }
 
 runMain(main);
