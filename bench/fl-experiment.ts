@@ -311,7 +311,10 @@ ${rows.join("\n")}
 ![accuracy](accuracy.svg)
 
 Central training: 10 epochs over all ${trainImages.labels.length} images, plotted across the same x axis.
-${withDevice ? `
+
+${config.secure_aggregation ? `Secure: 10% of each round's clients drop out after masking; uplink counts the masked int32
+vector only, not the 32-byte key shares each client hands out per peer.
+` : ""}${withDevice ? `
 ## The emulated device
 
 In every round of the quantized curves, device ${FW} (${fwExamples.length} examples) is an emulated Cortex-M4 (${BOARD}, QEMU):
@@ -322,11 +325,10 @@ trainer does the same on the same data and seed; the bytes are compared every ro
 | Curve | Device head accuracy by round | Update bytes equal Node's | Head equal Node's after the delta | Delta round trip (UART, check, apply), mean |
 |---|---|---|---|---|
 ${deviceReports.map(({ name, device: d }) => `| ${name} | ${d.points.map(([r, a]) => `${r}: ${(100 * a).toFixed(1)}%`).join(", ")} | ${d.equalUpdates} of ${d.rounds} rounds | ${d.equalHeads} of ${d.rounds} | ${(d.roundTripMs.reduce((a, b) => a + b, 0) / Math.max(1, d.roundTripMs.length)).toFixed(0)} ms |`).join("\n")}
-` : "\nRun without the emulated device (--no-device).\n"}
-${config.secure_aggregation ? `Secure: 10% of each round's clients drop out after masking; uplink counts the masked int32
-vector only, not the 32-byte key shares each client hands out per peer.
-` : ""}`);
+` : "\nRun without the emulated device (--no-device).\n"}`);
   console.log(readFileSync(join(OUT, "report.md"), "utf8"));
+  const differs = deviceReports.filter(({ device: d }) => d.equalUpdates !== d.rounds || d.equalHeads !== d.rounds);
+  if (differs.length) { console.error(`the emulated device's bytes differ from Node's (${differs.map((d) => d.name).join(", ")})`); return 1; }
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // Bonawitz et al. 2017) carried on topics, so the server learns only the sum
 // of a round's updates. Round N of fleet F, all QoS 1:
 //   wisp/F/global               retained: round, model version, parameters (mqtt.ts)
+//   wisp/F/delta                retained: the last round's signed global delta (global-delta.ts)
 //   wisp/F/round/N/key/C        C's X25519 public key for the round (32 bytes)
 //   wisp/F/round/N/roster       server: u32 threshold, u32 n, n x (u32 id, 32-byte key)
 //   wisp/F/round/N/shares/C     C's Shamir shares of its private key, one per
@@ -20,8 +21,9 @@
 // survivors, or it fails. Only shares of clients that sent no vector are
 // ever revealed, so no single update is unmasked. Threat model: secure-agg.ts
 // and docs/fleet.md; the broker's ACLs (fleet-policy.ts) let only the server
-// publish the global model, roster, maskers, dropped and inbox topics.
-// Malformed messages are ignored.
+// publish the global model, its delta, roster, maskers, dropped and inbox
+// topics. The server refuses (and logs) malformed messages and a device over
+// its rate (RoundInbox, mqtt.ts); devices ignore malformed messages.
 import { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig } from "./aggregate";

@@ -4,6 +4,9 @@
 //                                      f32 parameters)
 //   wisp/F/round/N/update/C            QoS 1: client C's update message for
 //                                      round N (host/fl/update-format.ts)
+//   wisp/F/delta                       retained, QoS 1: the last round's signed
+//                                      global delta, for devices that apply
+//                                      deltas (global-delta.ts)
 // Clients keep persistent sessions (clean: false), so one that drops and
 // reconnects mid-round still gets the global model and its update still
 // arrives; the round aggregator refuses a repeated update as a replay.
