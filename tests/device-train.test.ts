@@ -287,6 +287,41 @@ test(`${BOARD}: one fleet on the broker: the firmware device (through wisp fl br
   }
 });
 
+test(`${BOARD}: wisp fl bridge runs the firmware device as its fleet's member for a round, from the command line`, { skip }, async () => {
+  const { spawn } = await import("node:child_process");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { PACKAGE_ROOT } = await import("./helpers");
+  const d = data();
+  const p = provisionFleet("cli-bridge", 2);
+  const dir = mkdtempSync(join(tmpdir(), "wisp-bridge-"));
+  const broker = await fleetBroker("aedes", [p]);
+  const built = buildTrainFirmware(firmware("cli", { rounds: 1, fleet: { name: p.server.fleet, serverPublicKey: p.server.publicKey }, update: { ...UPDATE, clientId: 1 } }));
+  const config = parseConfig({ rounds: 1, clients_per_round: 1, lr: 0.1, clip_norm: 100, reject_norm: 1000, store: ":memory:" });
+  const server = await MqttRoundServer.start(broker.url, p.server, config, 1, new HeadTrainer(d.spec).weights(), { sample: () => [1], log: () => undefined });
+  try {
+    writeFileSync(join(dir, "device-1.json"), JSON.stringify(p.devices[1]));
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, "bin", "wisp.js"), "fl", "bridge", "--device", join(dir, "device-1.json"), "--broker", broker.url, "--elf", built.elf], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    const exit = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    // The round, unless the bridge stops first (then its stderr says why).
+    const early = await Promise.race([server.runRound(120_000).then(() => null), exit.then((code) => ({ code }))]);
+    assert.equal(early, null, `wisp fl bridge exited (${early?.code}) before the round ended: ${stderr}`);
+    assert.equal(await exit, 0, stderr);
+    const lines = stdout.trim().split("\n");
+    assert.match(lines[0], /^update 0 1\d{3}$/); // the 8-bit top-10% update, about 1 KB
+    assert.match(lines[1], /^delta 0 applied 0 \d+$/);
+    assert.equal(lines[2], "device 1: applied the deltas of rounds 0; refused 0");
+    assert.equal(server.refused.length, 0, server.refused.join("\n"));
+  } finally {
+    await server.close();
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`${BOARD}: guest instructions per sample, per batch step, per update export and per signed delta (verify, apply) stay within the committed budget`, { skip }, async () => {
   const { BUDGET_TOLERANCE } = await import("../host/boards/matrix");
   const { measureTrainOnBoard } = await import("../host/boards/train");
