@@ -12,7 +12,7 @@ import { MqttClient } from "mqtt";
 import { parseConfig, RoundAggregator } from "../host/fl/aggregate";
 import { crc32 } from "../host/crc32";
 import { provisionFleet } from "../host/fl/fleet-policy";
-import { connect, MqttRoundServer, runClient } from "../host/fl/mqtt";
+import { connect, MqttRoundServer, RoundInbox, runClient } from "../host/fl/mqtt";
 import { equalGroups, quantizeDelta } from "../host/fl/quantize";
 import { encodeUpdate, Update } from "../host/fl/update-format";
 import { BrokerKind, fleetBroker, mosquitto, NO_MOSQUITTO } from "./fleet-helpers";
@@ -104,3 +104,27 @@ for (const kind of ["aedes", "mosquitto"] as BrokerKind[]) test(`${kind}: a floo
   }
 });
 
+
+test("the round servers' shared inbox: topics, kinds, rounds and each device's rate, each refusal logged", () => {
+  const log: string[] = [];
+  const inbox = new RoundInbox("f", (l) => log.push(l), { burst: 3, perSecond: 1e-6 });
+  const admit = (topic: string, round = 2, open = true) => inbox.admit(topic, ["key", "masked"], round, open);
+  assert.deepEqual(admit("wisp/f/round/2/key/7"), { round: 2, kind: "key", client: 7 });
+  assert.equal(admit("wisp/g/round/2/key/7"), null); // another fleet's topic
+  assert.equal(admit("wisp/f/round/2/update/7"), null); // a kind this server does not take
+  assert.equal(admit("wisp/f/round/1/masked/7"), null); // closed
+  assert.deepEqual(admit("wisp/f/round/2/masked/7"), { round: 2, kind: "masked", client: 7 }); // device 7's 3rd message (the closed one counted)
+  assert.equal(admit("wisp/f/round/2/masked/7"), null); // its 4th: over its rate
+  assert.deepEqual(admit("wisp/f/round/2/masked/8"), { round: 2, kind: "masked", client: 8 }); // others are not limited by it
+  assert.equal(admit("wisp/f/round/3/key/8"), null); // not started
+  assert.equal(admit("wisp/f/round/2/key/9", 2, false), null); // no round open
+  assert.deepEqual(inbox.refused.map((r) => r.split(": ").slice(1).join(": ")), [
+    "not a topic the server takes (key, masked)",
+    "not a topic the server takes (key, masked)",
+    "round 1 is closed",
+    "rate limit: device 7 sent more than 3 messages, then 0.000001 a second",
+    "round 3 has not started (this is round 2)",
+    "no round is open",
+  ]);
+  assert.equal(log.length, inbox.refused.length);
+});
