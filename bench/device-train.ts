@@ -10,9 +10,8 @@ import { join } from "node:path";
 import { measureTrainOnBoard } from "../host/boards/train";
 import { missingTools } from "../host/boards/build";
 import { Backbone, backboneFeatureModel, readFashionMnist } from "../host/fl/fashion-mnist";
-import { provisionFleet } from "../host/fl/fleet-policy";
 import { globalDelta } from "../host/fl/global-delta";
-import { privateKey, signDelta } from "../host/fl/signing";
+import { keyPairFromSeed, signDelta } from "../host/fl/signing";
 import { HeadTrainer } from "../host/fl/trainer";
 import { findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
 import { PACKAGE_ROOT } from "../host/node/package-root";
@@ -33,10 +32,11 @@ function main(): number {
   const trainer = new HeadTrainer({ inDim: 64, hidden: 64, classes: 10, w1: init(4096), w2: init(640), inputScale: q.scale, inputZeroPoint: q.zeroPoint,
     hiddenRange: 8, logitRange: 16, weightHeadroom: 4, lr: 0.1, batch: BATCH });
   // A server's signed delta of the fleet's size, as the round servers make it (global-delta.ts).
-  const fleet = provisionFleet("bench", 1).server;
+  // Signed with a fixed key, so the check's count repeats (it depends on the key and the signature).
+  const key = keyPairFromSeed(new Uint8Array(32).fill(7)), fleet = { fleet: "bench", publicKey: key.publicKey };
   const weights = trainer.weights();
   const delta = globalDelta(weights, Float32Array.from(weights, (w, i) => w + 0.001 * ((i % 7) - 3)), 0, 1, 100).delta;
-  const signedDelta = signDelta(delta, fleet.fleet, privateKey(fleet.signingKey));
+  const signedDelta = signDelta(delta, fleet.fleet, key.privateKey);
   const rows = [];
   for (const update of [{ bits: 8, topk: 1 }, { bits: 8, topk: 0.1 }, { bits: 4, topk: 0.1 }] as const) {
     const m = measureTrainOnBoard({ board: "mps2-an386", name: `bench-${update.bits}-${update.topk}`, head: trainer.image(), labels, images, backbone: backboneFeatureModel(ic),

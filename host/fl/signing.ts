@@ -37,6 +37,15 @@ export function publicKey(spkiBase64: string): KeyObject {
   return fail("BAD_CONFIG", "the server's public key is not an Ed25519 key (SPKI DER, base64)");
 }
 
+// An Ed25519 key pair from a 32-byte seed (RFC 8032's private key), for
+// measurements that must repeat (the check's instruction count depends on
+// the key and the signature); fleets use wisp fl provision's random keys.
+export function keyPairFromSeed(seed: Uint8Array): { privateKey: KeyObject; publicKey: string } {
+  if (seed.length !== 32) fail("BAD_CONFIG", `an Ed25519 seed is 32 bytes (got ${seed.length})`);
+  const key = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+  return { privateKey: key, publicKey: createPublicKey(key).export({ format: "der", type: "spki" }).toString("base64") };
+}
+
 const globalContext = (fleet: string, body: Uint8Array) => Buffer.concat([Buffer.from(`wisp-global-v1${fleet}\0`), body]);
 
 export function signGlobal(body: Uint8Array, fleet: string, key: KeyObject): Uint8Array {
