@@ -5,7 +5,14 @@
 // Writes build/fl-report/report.md and accuracy.svg with the curves: float
 // FedAvg, int8 updates, int8 top-10%, 4-bit top-10%, with secure_aggregation
 // int8 top-10% under pairwise masks (10% of clients dropping out), and
-// central training.
+// central training. In every round of the quantized curves one of the
+// devices is the emulated Cortex-M4 (host/boards/firmware/train.c under
+// QEMU, through the device bridge): it trains in firmware, its update goes
+// into the round like any other, and it takes the round's signed global
+// delta as a fleet server publishes it (global-delta.ts). The report gives
+// its head's accuracy curve and checks, every round, that its update bytes
+// equal a Node trainer's for the same data and seed, and its head after the
+// delta too. `--no-device` leaves it out (QEMU or the Arm compiler missing).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -22,6 +29,29 @@ import type { Task } from "../host/fl/fleet-worker";
 import { findModelsDir, MISSING_MODELS_HINT } from "../host/node/models";
 import { PACKAGE_ROOT } from "../host/node/package-root";
 import { Progress, progressBar } from "../host/progress";
+import { missingTools } from "../host/boards/build";
+import { buildTrainFirmware } from "../host/boards/train";
+import { DeviceBridge, startDeviceBridge } from "../host/fl/device-bridge";
+import { provisionFleet } from "../host/fl/fleet-policy";
+import { globalDelta } from "../host/fl/global-delta";
+import { DeviceDeltas, privateKey, signDelta } from "../host/fl/signing";
+
+const BOARD = "mps2-an386";
+
+// The emulated device of one curve: its firmware behind the bridge, and a
+// Node trainer (its twin) that does the same on the same data, to compare.
+interface EmulatedDevice {
+  bridge: DeviceBridge;
+  updates: AsyncIterator<Uint8Array>;
+  twin: HeadTrainer;
+  deltas: DeviceDeltas;
+  deviceModel: Float32Array; // what the server's deltas add up to (the device's view of the global)
+  equalUpdates: number;
+  equalHeads: number;
+  rounds: number;
+  roundTripMs: number[]; // per delta: sent over the UART, checked, applied, head image back
+  points: [number, number][];
+}
 
 const DEVICES = 100, ALPHA = 0.5, BATCH = 20;
 const OUT = join(PACKAGE_ROOT, "build", "fl-report");
@@ -100,7 +130,13 @@ function svg(curves: { name: string; points: [number, number][] }[], rounds: num
 async function main(): Promise<number> {
   const dir = findModelsDir();
   if (!dir) { console.error(MISSING_MODELS_HINT); return 1; }
-  const configPath = process.argv[2];
+  const args = process.argv.slice(2);
+  const withDevice = !args.includes("--no-device");
+  const configPath = args.find((a) => !a.startsWith("--"));
+  const unknown = args.filter((a) => a.startsWith("--") && a !== "--no-device");
+  if (unknown.length) { console.error(`unknown option ${unknown[0]} (fl:experiment [config.json] [--no-device])`); return 1; }
+  const missing = withDevice ? missingTools(["arm-none-eabi-gcc", "qemu-system-arm", "wasm2c"]) : [];
+  if (missing.length) { console.error(`the emulated device needs ${missing.join(", ")} (host/c/install-toolchain.sh); or run with --no-device`); return 1; }
   const config: FlConfig = parseConfig(configPath ? JSON.parse(readFileSync(configPath, "utf8"))
     : { rounds: 100, clients_per_round: 50, local_epochs: 2, lr: 0.1, update_bits: 8, topk: 0.1, secure_aggregation: true, clip_norm: 100, reject_norm: 1000 });
   const threads = Math.max(1, cpus().length);
@@ -128,6 +164,9 @@ async function main(): Promise<number> {
       [examples[i], examples[j]] = [examples[j], examples[i]];
     }
   }
+  // The emulated device: the first device with data (its examples' features go into its flash).
+  const FW = devices.findIndex((e) => e.length > 0);
+  const fleet = provisionFleet("experiment", DEVICES).server;
   const init = (n: number) => Float32Array.from({ length: n }, () => gaussian() * Math.sqrt(2 / 64));
   const head: HeadSpec = { inDim: 64, hidden: 64, classes: 10, w1: init(4096), w2: init(640), inputScale: q.scale, inputZeroPoint: q.zeroPoint,
     hiddenRange: 8, logitRange: 16, weightHeadroom: 4, lr: config.lr, batch: BATCH };
@@ -147,21 +186,55 @@ async function main(): Promise<number> {
   const modes: Mode[] = [{ name: "float FedAvg" }, { name: "int8 updates", bits: 8, topk: 1 }, { name: "int8 + top-10%", bits: 8, topk: 0.1 }, { name: "4-bit + top-10%", bits: 4, topk: 0.1 }];
   if (config.secure_aggregation) modes.push({ name: "int8 + top-10%, secure", bits: 8, topk: 0.1, secure: true });
   const curves: { name: string; points: [number, number][]; uplink?: number }[] = [];
+  const fwExamples = devices[FW] ?? [];
+  const fwFeatures = new Int8Array(fwExamples.length * 64);
+  fwExamples.forEach((i, k) => fwFeatures.set(trainX.subarray(i * 64, i * 64 + 64), k * 64));
+  const accuracyTwin = (t: HeadTrainer) => { let ok = 0; for (let i = 0; i < testImages.labels.length; i++) if (t.predict(testF(i)) === testImages.labels[i]) ok++; return ok / testImages.labels.length; };
+  const startDevice = async (mode: { bits?: 8 | 4; topk?: number }): Promise<EmulatedDevice> => {
+    const built = buildTrainFirmware({ board: BOARD, name: `experiment-${mode.bits}-${mode.topk}`, head: new HeadTrainer(head).image(), labels: Uint8Array.from(fwExamples, (i) => trainImages.labels[i]),
+      features: fwFeatures, epochs: config.local_epochs, batch: BATCH, rounds: config.rounds,
+      update: { bits: mode.bits!, topk: mode.topk!, groups: "tensor", modelVersion: 1, clientId: FW }, fleet: { name: fleet.fleet, serverPublicKey: fleet.publicKey } });
+    const bridge = await startDeviceBridge({ board: BOARD, elf: built.elf, timeoutMs: 24 * 3600_000 });
+    const twin = new HeadTrainer(head);
+    return { bridge, updates: bridge.updates[Symbol.asyncIterator](), twin, deltas: new DeviceDeltas(fleet.fleet, fleet.publicKey), deviceModel: initial.slice(),
+      equalUpdates: 0, equalHeads: 0, rounds: 0, roundTripMs: [], points: [[0, accuracyTwin(twin)]] };
+  };
+  // One round of the twin, as train.c runs it.
+  const twinUpdate = (t: HeadTrainer, round: number, bits: 8 | 4, topk: number) => {
+    t.beginRound();
+    for (let e = 0; e < config.local_epochs; e++) {
+      fwExamples.forEach((i, n) => { t.accumulate(trainX.subarray(i * 64, i * 64 + 64), trainImages.labels[i]); if ((n + 1) % BATCH === 0) t.update(); });
+      t.update();
+    }
+    return t.exportUpdate({ bits, topk, groups: "tensor", modelVersion: 1, clientId: FW, round, sampleCount: fwExamples.length });
+  };
+  const signingKey = privateKey(fleet.signingKey);
+  const deviceReports: { name: string; device: EmulatedDevice }[] = [];
   for (const mode of modes) {
     let global: Float32Array = initial.slice();
     const residuals: Float32Array[] = devices.map(() => new Float32Array(initial.length));
     const points: [number, number][] = [[0, mode.bits ? accuracyQuantized(global) : accuracyFloat(global)]];
     let uplinkBytes = 0, messages = 0;
+    const device = withDevice && mode.bits ? await startDevice(mode) : null;
     for (let round = 0; round < config.rounds; round++) {
       const chosen = Array.from({ length: DEVICES }, (_, d) => d).sort(() => random() - 0.5).slice(0, config.clients_per_round).filter((d) => devices[d].length > 0);
+      if (device && !chosen.includes(FW)) chosen[chosen.length - 1] = FW; // the emulated device is in every round
       let step: Float32Array;
       if (mode.bits) {
-        const results = await Promise.all(chosen.map((d) => pool.run<{ update: Uint8Array; residual: Float32Array }>({
-          kind: "quantized", client: d, round, examples: devices[d], global, residual: residuals[d], bits: mode.bits!, topk: mode.topk!, epochs: config.local_epochs,
-        })));
+        const fromDevice = device ? device.updates.next() : null;
+        const results = await Promise.all(chosen.map((d) => d === FW && fromDevice
+          ? fromDevice.then((r) => {
+            if (r.done) throw new Error("the emulated device stopped");
+            // Its update, and the twin's for the same data and seed.
+            if (Buffer.from(r.value).equals(Buffer.from(twinUpdate(device!.twin, round, mode.bits!, mode.topk!)))) device!.equalUpdates++;
+            return { update: r.value, residual: residuals[d] };
+          })
+          : pool.run<{ update: Uint8Array; residual: Float32Array }>({
+            kind: "quantized", client: d, round, examples: devices[d], global, residual: residuals[d], bits: mode.bits!, topk: mode.topk!, epochs: config.local_epochs,
+          })));
         if (mode.secure) {
-          // The same updates under pairwise masks; 10% of the clients drop out after masking.
-          const dropped = new Set(chosen.filter(() => random() < 0.1));
+          // The same updates under pairwise masks; 10% of the clients drop out after masking (never the emulated device).
+          const dropped = new Set(chosen.filter((d) => random() < 0.1 && !(device && d === FW)));
           const values = new Map(results.map((r, k) => [chosen[k], secureValues(dequantizeUpdate(decodeUpdate(r.update)), devices[chosen[k]].length, config)]));
           const { survivors, sum } = simulateSecureRound(values, dropped, round, Math.floor(chosen.length / 2) + 1);
           results.forEach((r, k) => { if (!dropped.has(chosen[k])) residuals[chosen[k]] = r.residual; });
@@ -183,10 +256,30 @@ async function main(): Promise<number> {
         step = mean;
       }
       global = Float32Array.from(global, (w, i) => w + step[i]);
-      if ((round + 1) % every === 0 || round + 1 === config.rounds) points.push([round + 1, mode.bits ? accuracyQuantized(global) : accuracyFloat(global)]);
+      const evaluate = (round + 1) % every === 0 || round + 1 === config.rounds;
+      if (device) {
+        // The round's signed global delta, as a round server publishes it, into the firmware and the twin.
+        const d = globalDelta(device.deviceModel, global, round, 1, chosen.length);
+        device.deviceModel = d.deviceModel;
+        const signed = signDelta(d.delta, fleet.fleet, signingKey);
+        const sentAt = performance.now();
+        const { status, head: deviceHead } = await device.bridge.sendDelta(signed);
+        device.roundTripMs.push(performance.now() - sentAt);
+        if (status !== 0) throw new Error(`round ${round}: the emulated device refused the server's delta (status ${status})`);
+        device.twin.applyGlobalDelta(signed, device.deltas);
+        if (Buffer.from(deviceHead).equals(Buffer.from(device.twin.image()))) device.equalHeads++;
+        device.rounds++;
+        if (evaluate) device.points.push([round + 1, accuracyTwin(device.twin)]);
+      }
+      if (evaluate) points.push([round + 1, mode.bits ? accuracyQuantized(global) : accuracyFloat(global)]);
       progress(mode.name, round + 1, config.rounds);
     }
     curves.push({ name: mode.name, points, uplink: messages ? uplinkBytes / messages : global.length * 4 });
+    if (device) {
+      const { status, console: out } = await device.bridge.close();
+      if (status !== 0) throw new Error(`the emulated device exited with ${status}: ${out.trim()}`);
+      deviceReports.push({ name: mode.name, device });
+    }
   }
   // Central training of the same head in float: the ceiling.
   const central = new FloatHead(64, 64, 10, initial.slice());
@@ -218,10 +311,24 @@ ${rows.join("\n")}
 ![accuracy](accuracy.svg)
 
 Central training: 10 epochs over all ${trainImages.labels.length} images, plotted across the same x axis.
+
 ${config.secure_aggregation ? `Secure: 10% of each round's clients drop out after masking; uplink counts the masked int32
 vector only, not the 32-byte key shares each client hands out per peer.
-` : ""}`);
+` : ""}${withDevice ? `
+## The emulated device
+
+In every round of the quantized curves, device ${FW} (${fwExamples.length} examples) is an emulated Cortex-M4 (${BOARD}, QEMU):
+the trainer module runs in its firmware on the examples' backbone features (in its flash), its update message comes out of the
+UART into the round, and the round's signed global delta goes back in, checked (Ed25519, fleet, round) and applied there. A Node
+trainer does the same on the same data and seed; the bytes are compared every round.
+
+| Curve | Device head accuracy by round | Update bytes equal Node's | Head equal Node's after the delta | Delta round trip (UART, check, apply), mean |
+|---|---|---|---|---|
+${deviceReports.map(({ name, device: d }) => `| ${name} | ${d.points.map(([r, a]) => `${r}: ${(100 * a).toFixed(1)}%`).join(", ")} | ${d.equalUpdates} of ${d.rounds} rounds | ${d.equalHeads} of ${d.rounds} | ${(d.roundTripMs.reduce((a, b) => a + b, 0) / Math.max(1, d.roundTripMs.length)).toFixed(0)} ms |`).join("\n")}
+` : "\nRun without the emulated device (--no-device).\n"}`);
   console.log(readFileSync(join(OUT, "report.md"), "utf8"));
+  const differs = deviceReports.filter(({ device: d }) => d.equalUpdates !== d.rounds || d.equalHeads !== d.rounds);
+  if (differs.length) { console.error(`the emulated device's bytes differ from Node's (${differs.map((d) => d.name).join(", ")})`); return 1; }
   return 0;
 }
 

@@ -24,14 +24,15 @@ const USAGE = `usage:
   wisp fl provision --devices <N> --out <dir> [--fleet <name>]
   wisp sign <file> --key <server.json> [--version <N>] [-o <file.sig>]
   wisp verify <file> --key <server.json|device.json> [--sig <file.sig>] [--installed <N>]
-  wisp fl serve --config <fl.json> --server <server.json> --broker <mqtt://host:port> (--params <N> | --weights <f32 file>)`;
+  wisp fl serve --config <fl.json> --server <server.json> --broker <mqtt://host:port> (--params <N> | --weights <f32 file>)
+  wisp fl bridge --device <device.json> --broker <mqtt://host:port> --elf <training firmware> [--board mps2-an386] [--rounds N]`;
 
 interface Args {
   positional: string[];
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--runs", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms", "--key", "--version", "--sig", "--installed"]);
+const VALUE_FLAGS = new Set(["-o", "--output", "--input", "--dir", "--score", "--runs", "--devices", "--out", "--fleet", "--config", "--server", "--broker", "--params", "--weights", "--model-version", "--round-ms", "--key", "--version", "--sig", "--installed", "--device", "--elf", "--board", "--rounds"]);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];

@@ -1,6 +1,7 @@
-// Signed models and files: a device applies a global model only when the
-// fleet's key signed it and its round is new; anything else is refused
-// whole and the device keeps its weights. `wisp sign` / `wisp verify` for
+// Signed models, deltas and files: a device applies a global model (or, when
+// it trains on itself, a global delta) only when the fleet's key signed it
+// and its round is new; anything else is refused whole and the device keeps
+// its weights. The round server publishes a signed delta after each round. `wisp sign` / `wisp verify` for
 // over-the-air modules and models. Ed25519 itself is checked against RFC
 // 8032's test vectors.
 import { test } from "node:test";
@@ -13,8 +14,12 @@ import { join } from "node:path";
 import { parseConfig } from "../host/fl/aggregate";
 import { provisionFleet } from "../host/fl/fleet-policy";
 import { encodeGlobal } from "../host/fl/global-model";
-import { MqttRoundServer, runClient, signedGlobal } from "../host/fl/mqtt";
-import { DeviceModel, privateKey, publicKey, signFile, verifyFile } from "../host/fl/signing";
+import { connect, MqttRoundServer, runClient, signedGlobal } from "../host/fl/mqtt";
+import { DeviceDeltas, DeviceModel, openDelta, privateKey, publicKey, signDelta, signFile, verifyFile } from "../host/fl/signing";
+import { deltaTopic, globalDelta } from "../host/fl/global-delta";
+import { dequantizeUpdate, equalGroups, quantizeDelta } from "../host/fl/quantize";
+import { HeadTrainer } from "../host/fl/trainer";
+import { decodeUpdate, encodeUpdate } from "../host/fl/update-format";
 import { WispError } from "../host/errors";
 import { PACKAGE_ROOT } from "../host/node/package-root";
 import { fleetBroker } from "./fleet-helpers";
@@ -119,6 +124,95 @@ test("wisp sign and wisp verify: an over-the-air module is accepted only as sign
     refused(() => verifyFile(bytes, sig.subarray(0, 67), pub), /68 bytes/);
     refused(() => verifyFile(bytes, sig, pub, 8), /replay/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A small head for the Node trainer, from a seeded initialization.
+function smallHead(): HeadTrainer {
+  let seed = 5;
+  const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+  const init = (n: number) => Float32Array.from({ length: n }, () => random() * 0.6);
+  return new HeadTrainer({ inDim: 8, hidden: 4, classes: 3, w1: init(32), w2: init(12), inputScale: 0.05, inputZeroPoint: -128, hiddenRange: 8, logitRange: 16, weightHeadroom: 4, lr: 0.1, batch: 2 });
+}
+
+test("a device that trains on itself applies only global deltas its fleet's server signed, for a newer round; anything else leaves its head as it was", () => {
+  const fleet = provisionFleet("deltas", 1), other = provisionFleet("deltas", 1);
+  const trainer = smallHead(), deltas = new DeviceDeltas("deltas", fleet.devices[0].serverPublicKey);
+  const n = trainer.parameterCount;
+  const delta = (round: number, step: number) => globalDelta(trainer.weights(), Float32Array.from(trainer.weights(), (w, i) => w + step * ((i % 3) - 1)), round, 1, 10).delta;
+  const key = privateKey(fleet.server.signingKey);
+  trainer.beginRound();
+  for (let s = 0; s < 4; s++) trainer.accumulate(Int8Array.from({ length: 8 }, (_, i) => i * 16 - 64 + s), s % 3);
+  trainer.update(); // local training: the head moved from the round's start
+  const trained = trainer.image();
+  const good = signDelta(delta(0, 0.01), "deltas", key);
+  const flipped = good.slice();
+  flipped[50] ^= 1;
+  const unchanged = (what: string) => assert.ok(Buffer.from(trainer.image()).equals(Buffer.from(trained)), `${what} changed the head`);
+  for (const [signed, pattern, what] of [
+    [flipped, /does not verify/, "a changed byte"],
+    [delta(0, 0.01), /does not verify|no signature/, "no signature"],
+    [good.subarray(0, 60), /no signature/, "truncated"],
+    [signDelta(delta(0, 0.01), "deltas", privateKey(other.server.signingKey)), /does not verify/, "another fleet's key"],
+    [signDelta(delta(0, 0.01), "elsewhere", key), /does not verify/, "signed for another fleet"],
+    [signDelta(new Uint8Array(64), "deltas", key), /not an update message/, "not an update"],
+  ] as const) {
+    refused(() => trainer.applyGlobalDelta(signed, deltas), pattern);
+    unchanged(what);
+  }
+  assert.equal(deltas.applied, -1);
+  assert.equal(trainer.applyGlobalDelta(good, deltas), 0);
+  assert.equal(deltas.applied, 0);
+  const applied = trainer.image();
+  assert.ok(!Buffer.from(applied).equals(Buffer.from(trained)));
+  refused(() => trainer.applyGlobalDelta(good, deltas), /round 0, not newer than the applied round 0 \(replay\)/);
+  refused(() => trainer.applyGlobalDelta(signDelta(delta(0, 0.02), "deltas", key), deltas), /replay/);
+  assert.ok(Buffer.from(trainer.image()).equals(Buffer.from(applied)), "a replay changed the head");
+  assert.equal(openDelta(good, "deltas", publicKey(fleet.server.publicKey)).delta.length, good.length - 64);
+  assert.equal(trainer.applyGlobalDelta(signDelta(delta(3, 0.01), "deltas", key), deltas), 3, "a newer round applies");
+  assert.equal(n, 51);
+});
+
+test("the round server publishes each round's signed delta, retained, from the store; restarted on the same store it republishes the same bytes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "wisp-delta-"));
+  const p = provisionFleet("republish", 2);
+  const config = parseConfig({ rounds: 2, clients_per_round: 2, lr: 0.1, clip_norm: 10, reject_norm: 100, store: join(dir, "rounds.sqlite") });
+  const N = 16, initial = Float32Array.from({ length: N }, (_, i) => i / 100);
+  const update = (round: number, id: number) => {
+    const q = quantizeDelta(Float32Array.from({ length: N }, (_, i) => 0.01 * (id + 1) * ((i % 4) - 1.5)), new Float32Array(N), { bits: 8, topk: 1, groupEnds: equalGroups(N, 1) });
+    return encodeUpdate({ modelVersion: 1, clientId: id, round, sampleCount: 10, bits: 8, elements: N, scales: q.scales, groupEnds: q.groupEnds, indices: null, values: q.values });
+  };
+  // A late subscriber to the delta topic: the retained delta it gets.
+  const retained = async (url: string) => {
+    const c = await connect(url, p.devices[1]);
+    const got = new Promise<Uint8Array>((resolve) => c.on("message", (t, payload) => resolve(new Uint8Array(payload))));
+    await c.subscribeAsync(deltaTopic("republish"), { qos: 1 });
+    const bytes = await got;
+    await c.endAsync(true);
+    return bytes;
+  };
+  let broker = await fleetBroker("aedes", [p]);
+  try {
+    const clients = await Promise.all([0, 1].map((id) => runClient(broker.url, p.devices[id], (round) => update(round, id))));
+    let server = await MqttRoundServer.start(broker.url, p.server, config, 1, initial, { log: () => undefined });
+    await server.runRound(10_000);
+    const first = await retained(broker.url);
+    const { round, delta } = openDelta(first, "republish", publicKey(p.server.publicKey));
+    assert.equal(round, 0);
+    const step = dequantizeUpdate(decodeUpdate(delta)), scale = Math.max(...decodeUpdate(delta).scales);
+    server.weights.forEach((w, i) => assert.ok(Math.abs(initial[i] + step[i] - w) <= scale / 2 + 1e-6, `element ${i}`));
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    await server.close();
+    await broker.close();
+    // A new broker holds nothing retained: the restarted server publishes the stored delta again.
+    broker = await fleetBroker("aedes", [p]);
+    server = await MqttRoundServer.start(broker.url, p.server, config, 1, initial, { log: () => undefined });
+    assert.equal(server.round, 1);
+    assert.ok(Buffer.from(await retained(broker.url)).equals(Buffer.from(first)), "the restarted server published other bytes");
+    await server.close();
+  } finally {
+    await broker.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

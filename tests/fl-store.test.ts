@@ -14,10 +14,11 @@ import { parseConfig, RoundAggregator } from "../host/fl/aggregate";
 import { parsePasswd, provisionFleet } from "../host/fl/fleet-policy";
 import { connect, runClient, startBroker } from "../host/fl/mqtt";
 import { runSecureClient } from "../host/fl/mqtt-secure";
-import { equalGroups, quantizeDelta } from "../host/fl/quantize";
+import { dequantizeUpdate, equalGroups, quantizeDelta } from "../host/fl/quantize";
+import { openDelta, publicKey } from "../host/fl/signing";
 import { secureAverage, secureValues } from "../host/fl/secure-round";
 import { SqliteRoundStore } from "../host/fl/sqlite-store";
-import { encodeUpdate } from "../host/fl/update-format";
+import { decodeUpdate, encodeUpdate } from "../host/fl/update-format";
 import { PACKAGE_ROOT } from "../host/node/package-root";
 
 const N = 64;
@@ -70,6 +71,22 @@ async function withServerSetup(name: string, devices: number, config: object, bo
   }
 }
 
+// The round's signed delta is in the store: the fleet's, for round 0, from
+// the initial (zero) model to the round's result, within half a step of its
+// 8-bit quantization; and the devices' model is what it adds up to.
+function assertStoredDelta(s: SqliteRoundStore, p: ReturnType<typeof provisionFleet>, result: Float32Array): void {
+  const stored = s.latestDelta()!;
+  assert.equal(stored.round, 0);
+  const { round, delta } = openDelta(stored.signed, p.server.fleet, publicKey(p.server.publicKey));
+  assert.equal(round, 0);
+  const u = decodeUpdate(delta);
+  assert.equal(u.elements, N);
+  const step = dequantizeUpdate(u);
+  assert.deepEqual(stored.deviceModel, step);
+  const maxScale = Math.max(...u.scales);
+  result.forEach((w, i) => assert.ok(Math.abs(step[i] - w) <= maxScale / 2 + 1e-7, `element ${i}: ${step[i]} for ${w}`));
+}
+
 test("a plain round survives SIGKILL after two of four updates were acknowledged", async () => {
   const config = { rounds: 1, clients_per_round: 4, lr: 0.1, clip_norm: 10, reject_norm: 100 };
   await withServerSetup("kill-plain", 4, config, async ({ url, args, store, p, clients }) => {
@@ -98,6 +115,7 @@ test("a plain round survives SIGKILL after two of four updates were acknowledged
     try {
       assert.deepEqual(s.latestModel(), { round: 1, weights: expected.average() });
       assert.deepEqual(s.updates(0).map((u) => u.clientId), [0, 1, 2, 3]);
+      assertStoredDelta(s, p, expected.average());
       assert.equal(s.roundState(0)!.phase, "done");
     } finally {
       s.close();
@@ -128,6 +146,7 @@ test("a secure round survives SIGKILL between its phases", async () => {
     try {
       assert.deepEqual(s.latestModel(), { round: 1, weights: secureAverage(sum, 3, c) });
       assert.equal(s.roundState(0)!.phase, "done");
+      assertStoredDelta(s, p, secureAverage(sum, 3, c));
     } finally {
       s.close();
     }

@@ -85,6 +85,7 @@ for (const kind of ["aedes", "mosquitto"] as BrokerKind[]) {
       // Device 1 sends in device 0's name, and pushes a retained model: refused.
       await tryPublish(spy, `wisp/${F}/round/0/update/0`, "forged");
       await tryPublish(spy, `wisp/${F}/global`, "forged model", true);
+      await tryPublish(spy, `wisp/${F}/delta`, "forged delta", true);
       if (!spy.connected) clients.push((await connect(broker.url, fleet.devices[1])));
       // Device 0 sends its own update and key; the server routes a share to device 0's inbox.
       const device0 = await connect(broker.url, d0);
@@ -93,12 +94,13 @@ for (const kind of ["aedes", "mosquitto"] as BrokerKind[]) {
       await device0.publishAsync(`wisp/${F}/round/0/key/0`, "key", { qos: 1 });
       await server.publishAsync(`wisp/${F}/round/0/inbox/0`, "sealed for 0", { qos: 1 });
       await server.publishAsync(`wisp/${F}/global`, "model", { qos: 1, retain: true });
+      await server.publishAsync(`wisp/${F}/delta`, "delta", { qos: 1, retain: true });
       await eventually(() => atServer.length >= 1 && atWatcher.length >= 1);
       // What arrived: only the honest update at the server, only the server's model at the devices.
       assert.deepEqual(atServer, [{ topic: `wisp/${F}/round/0/update/0`, payload: "honest" }]);
       assert.deepEqual(atWatcher, [{ topic: `wisp/${F}/global`, payload: "model" }]);
       // The spy saw nothing of device 0's: not its update, key or inbox.
-      assert.deepEqual(atSpy.filter((m) => m.topic !== `wisp/${F}/global`), [], JSON.stringify(atSpy));
+      assert.deepEqual(atSpy.filter((m) => m.topic !== `wisp/${F}/global` && m.topic !== `wisp/${F}/delta`), [], JSON.stringify(atSpy));
       // A new subscriber to the model gets the server's retained model, not the forgery.
       const late = await connect(broker.url, fleet.devices[2]);
       clients.push(late);
@@ -106,6 +108,10 @@ for (const kind of ["aedes", "mosquitto"] as BrokerKind[]) {
       await late.subscribeAsync(`wisp/${F}/global`, { qos: 1 });
       await eventually(() => atLate.length >= 1);
       assert.equal(atLate[0].payload, "model");
+      // And to the delta: the server's, not the forgery.
+      await late.subscribeAsync(`wisp/${F}/delta`, { qos: 1 });
+      await eventually(() => atLate.length >= 2);
+      assert.deepEqual(atLate.slice(1), [{ topic: `wisp/${F}/delta`, payload: "delta" }]);
       if (kind === "aedes") {
         assert.ok(broker.log.some((l) => /refused publish by ".*device-1" on .*update\/0/.test(l)), broker.log.join("\n"));
         assert.ok(broker.log.some((l) => /refused subscription of ".*device-1" to #/.test(l)), broker.log.join("\n"));

@@ -40,6 +40,19 @@ export interface TrainFirmware {
   rounds?: number; // 0 (default): until the host sends quit
   stage?: number; // see train.c; default 5, the rounds over the UART
   update: UpdateOptions;
+  // Provisioning: the fleet whose server's signed deltas the device applies
+  // (needed for the rounds over the UART), and the round whose delta the
+  // head already holds (-1, the default: the fleet's initial model).
+  fleet?: { name: string; serverPublicKey: string }; // the key as in device.json: Ed25519 SPKI DER, base64
+  appliedRound?: number;
+  signedDelta?: Uint8Array; // stages 6 and 7: a signed delta in flash, verified (and applied) once
+}
+
+// The raw 32-byte Ed25519 key in a base64 SPKI DER (12 bytes of prefix, then the key).
+export function rawPublicKey(spkiBase64: string): Uint8Array {
+  const der = Buffer.from(spkiBase64, "base64");
+  if (der.length !== 44 || !der.subarray(0, 12).equals(Buffer.from("302a300506032b6570032100", "hex"))) fail("BAD_CONFIG", "the server's public key is not an Ed25519 SPKI key");
+  return new Uint8Array(der.subarray(12));
 }
 
 export interface BuiltTrainFirmware {
@@ -59,6 +72,12 @@ export function buildTrainFirmware(f: TrainFirmware): BuiltTrainFirmware {
   if (withBackbone ? f.images?.length !== count : f.features?.length !== count * inDim) fail("USAGE", `give ${count} images with a backbone, or ${count} x ${inDim} features`);
   if (!Number.isInteger(f.batch) || f.batch < 1 || !Number.isInteger(f.epochs) || f.epochs < 1) fail("USAGE", "batch and epochs are positive integers");
   const stage = f.stage ?? 5;
+  if (stage === 5 && !f.fleet) fail("USAGE", "the rounds over the UART need the fleet (its name and the server's public key) the device applies deltas from");
+  if (stage >= 6 && !f.signedDelta) fail("USAGE", `stage ${stage} verifies a signed delta in flash: give signedDelta`);
+  const appliedRound = f.appliedRound ?? -1;
+  if (!Number.isInteger(appliedRound) || appliedRound < -1 || appliedRound > 0x7fffffff) fail("USAGE", `appliedRound must be -1 or a round number (got ${appliedRound})`);
+  const fleetName = f.fleet?.name ?? "";
+  if (!/^[A-Za-z0-9_-]{0,64}$/.test(fleetName)) fail("USAGE", `fleet name "${fleetName}" must be letters, digits, '-' or '_'`);
   const out = join(OUT_DIR, `${f.board}-train-${f.name}-s${stage}`);
   mkdirSync(out, { recursive: true });
   const images = new Uint8Array(withBackbone ? count * 784 : 0);
@@ -73,6 +92,10 @@ extern const unsigned train_head_bytes, train_backbone_bytes, train_epochs, trai
 extern const int train_bits, train_groups;
 extern const double train_topk;
 extern const uint32_t train_model_version, train_client_id;
+extern const char train_fleet[];
+extern const uint8_t train_server_key[32], train_signed_delta[];
+extern const unsigned train_signed_delta_bytes;
+extern const int32_t train_applied_round;
 `);
   writeFileSync(join(out, "train_data.c"), `#include "train_data.h"
 const unsigned train_head_bytes = ${f.head.length}, train_backbone_bytes = ${f.backbone?.length ?? 0};
@@ -80,18 +103,21 @@ const unsigned train_epochs = ${f.epochs}, train_batch = ${f.batch}, train_round
 const int train_bits = ${f.update.bits}, train_groups = ${groups};
 const double train_topk = ${f.update.topk};
 const uint32_t train_model_version = ${f.update.modelVersion}u, train_client_id = ${f.update.clientId}u;
-${cArray("train_head", f.head)}${cArray("train_labels", f.labels)}${cArray("train_images", images)}${cArray("train_backbone", f.backbone ?? new Uint8Array(0))}${cArray("train_features", new Uint8Array(f.features?.buffer ?? new ArrayBuffer(0), f.features?.byteOffset, f.features?.length ?? 0), "int8_t")}`);
+const char train_fleet[] = "${fleetName}";
+const int32_t train_applied_round = ${appliedRound};
+const unsigned train_signed_delta_bytes = ${f.signedDelta?.length ?? 0};
+${cArray("train_server_key", f.fleet ? rawPublicKey(f.fleet.serverPublicKey) : new Uint8Array(32))}${cArray("train_signed_delta", f.signedDelta ?? new Uint8Array(0))}${cArray("train_head", f.head)}${cArray("train_labels", f.labels)}${cArray("train_images", images)}${cArray("train_backbone", f.backbone ?? new Uint8Array(0))}${cArray("train_features", new Uint8Array(f.features?.buffer ?? new ArrayBuffer(0), f.features?.byteOffset, f.features?.length ?? 0), "int8_t")}`);
   // Each module's linear memory, as it uses it (from flash: the backbone's weights stay there).
   const trainerBytes = round16(trainerMemoryBytes(inDim, hidden, classes));
-  const inferenceBytes = withBackbone ? round16(loadSync(f.backbone!, { streamWeights: true }).memoryBytes) : 16;
+  const inferenceBytes = withBackbone ? round16(loadSync(f.backbone!, { streamWeights: true, simd: false }).memoryBytes) : 16;
   const trainLibrary = join(GEN_DIR, `${f.board}-train-${trainerBytes}`);
   run("make", ["-s", "-C", join(C_DIR, "train"), `BOARD=${f.board}`, `OUT=${trainLibrary}`, `TRAIN_MEMORY_BYTES=${trainerBytes}`]);
   const elf = join(out, "firmware.elf");
   run(board.cc, [
     ...board.cpu, "-O2", "-g", "-ffunction-sections", "-fdata-sections", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-DWISP_PAINT_STACK=1",
     `-DTRAIN_BACKBONE=${withBackbone ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${inferenceBytes}`,
-    "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", join(C_DIR, "train"), "-I", GEN_DIR, "-I", out, "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m"),
-    join(BOARDS_DIR, "firmware", "train.c"), join(out, "train_data.c"), join(BOARDS_DIR, board.name, "board.c"),
+    "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", join(C_DIR, "train"), "-I", join(C_DIR, "verify"), "-I", GEN_DIR, "-I", out, "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m"),
+    join(BOARDS_DIR, "firmware", "train.c"), join(out, "train_data.c"), join(C_DIR, "verify", "wisp_verify.c"), join(BOARDS_DIR, board.name, "board.c"),
     join(C_DIR, "aot", "wasm_rt_static.c"), join(trainLibrary, "libwisp_train.a"), ...(withBackbone ? [cLibrary(board.name, "aot")] : []),
     `-Wl,--defsym=wisp_memory_limit=${inferenceBytes}`, `-Wl,--defsym=wisp_train_memory_limit=${trainerBytes}`,
     join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld"),
@@ -232,6 +258,8 @@ export interface TrainMeasurement {
   instructionsPerSample: number; // wisp_train_accumulate: forward, softmax, gradients
   instructionsPerStep: number; // wisp_train_update after a batch
   instructionsPerExport: number; // wisp_train_export: the update message
+  instructionsPerVerify?: number; // checking a signed global delta (Ed25519, wisp_verify.c), with a signedDelta
+  instructionsPerApply?: number; // then back to the round's start and the delta applied
   updateBytes: number;
   flashBytes: number; // .text + .data of the firmware (the stage that sends over the UART), data included
   dataFlashBytes: number; // of which the head image, examples and backbone model
@@ -245,16 +273,19 @@ export interface TrainMeasurement {
 // Guest instructions of each part, as differences of whole runs that stop
 // after it (train.c's stages), counted by the QEMU plugin; onStep sees each run.
 export function measureTrainOnBoard(f: Omit<TrainFirmware, "stage">, onStep?: (done: number) => void): TrainMeasurement {
-  const runs = [0, 1, 2, 3, 4].map((stage) => {
+  const stages = f.signedDelta ? [0, 1, 2, 3, 4, 6, 7] : [0, 1, 2, 3, 4];
+  const runs = stages.map((stage, done) => {
     const built = buildTrainFirmware({ ...f, stage });
     const r = runFirmware(f.board, built.elf, { countInstructions: true });
     if (r.status !== 0 || r.instructions === undefined) fail("IO", `training firmware stage ${stage} failed: ${r.stdout.trim()}`);
-    onStep?.(stage + 1);
+    const delta = /train: delta status (-?\d+)/.exec(r.stdout);
+    if (stage >= 6 && delta?.[1] !== "0") fail("IO", `training firmware stage ${stage}: the signed delta was refused (${delta ? `status ${delta[1]}` : r.stdout.trim()})`);
+    onStep?.(done + 1);
     return { built, instructions: r.instructions, report: parseTrainReport(r.stdout) };
   });
-  const last = runs[4];
+  const last = runs[runs.length - 1]; // the deepest: with a signed delta, its check and apply
   const samples = runs[2].report.samples, steps = runs[3].report.steps;
-  const uart = buildTrainFirmware({ ...f, stage: 5 });
+  const uart = buildTrainFirmware({ ...f, stage: 5, signedDelta: undefined, fleet: f.fleet ?? { name: "measure", serverPublicKey: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.alloc(32)]).toString("base64") } });
   const sizes = sectionSizes(f.board, uart.elf), ram = sectionSizes(f.board, last.built.elf);
   const count = f.labels.length;
   return {
@@ -263,6 +294,8 @@ export function measureTrainOnBoard(f: Omit<TrainFirmware, "stage">, onStep?: (d
     instructionsPerSample: Math.round((runs[2].instructions - runs[1].instructions) / samples),
     instructionsPerStep: Math.round((runs[3].instructions - runs[2].instructions) / steps),
     instructionsPerExport: runs[4].instructions - runs[3].instructions,
+    instructionsPerVerify: f.signedDelta ? runs[5].instructions - runs[4].instructions : undefined,
+    instructionsPerApply: f.signedDelta ? runs[6].instructions - runs[5].instructions : undefined,
     updateBytes: last.report.updateBytes,
     flashBytes: sizes.text + sizes.data,
     dataFlashBytes: f.head.length + f.labels.length + (f.backbone ? f.backbone.length + count * 784 : (f.features?.length ?? 0)),

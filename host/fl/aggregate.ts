@@ -74,9 +74,19 @@ export interface RoundState {
   detail: Record<string, unknown>;
 }
 
+// The signed global delta of a round (global-delta.ts) and the model the
+// devices hold once they applied it.
+export interface StoredDelta {
+  round: number;
+  signed: Uint8Array;
+  deviceModel: Float32Array;
+}
+
 export interface RoundHistory {
   latestModel(): { round: number; weights: Float32Array } | null;
   saveModel(round: number, weights: Float32Array): void; // the model round `round` starts from
+  latestDelta(): StoredDelta | null;
+  saveDelta(delta: StoredDelta): void;
   roundState(round: number): RoundState | null;
   setRoundState(round: number, state: RoundState): void;
   transaction<T>(f: () => T): T; // all of f's writes, or none
@@ -85,6 +95,9 @@ export interface RoundHistory {
 export class MemoryRoundHistory implements RoundHistory {
   private models = new Map<number, Float32Array>();
   private states = new Map<number, RoundState>();
+  private delta: StoredDelta | null = null;
+  latestDelta(): StoredDelta | null { return this.delta && { ...this.delta, deviceModel: this.delta.deviceModel.slice() }; }
+  saveDelta(d: StoredDelta): void { if (!this.delta || d.round >= this.delta.round) this.delta = { ...d, deviceModel: d.deviceModel.slice() }; }
   latestModel() {
     const round = Math.max(-1, ...this.models.keys());
     return round < 0 ? null : { round, weights: this.models.get(round)!.slice() };

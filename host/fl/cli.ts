@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fail } from "../errors";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseConfig } from "./aggregate";
-import { provisionFleet, readServerCredential, writeProvisioned } from "./fleet-policy";
+import { provisionFleet, readDeviceCredential, readServerCredential, writeProvisioned } from "./fleet-policy";
 import { MqttRoundServer } from "./mqtt";
 import { MqttSecureRoundServer } from "./mqtt-secure";
 import { privateKey, publicKey, signFile, verifyFile } from "./signing";
@@ -24,6 +24,28 @@ export async function flCommand(positional: string[], flags: Flags, expectFlags:
       writeProvisioned(out, p);
       console.log(`fleet "${fleet}": ${p.devices.length} device credentials in ${join(out, "devices")}, the server's in ${join(out, "server.json")} (keep it secret),`);
       console.log(`broker policy in ${join(out, "broker")} (passwd, acl, mosquitto.conf); the server's public key: ${p.server.publicKey}`);
+      return;
+    }
+    case "bridge": {
+      // Runs a training firmware under QEMU as one device of the fleet: its
+      // updates go to the server, the server's signed deltas go back in.
+      expectFlags(args, ["--device", "--broker", "--elf", "--board", "--rounds"]);
+      const need = (f: string) => {
+        const v = flags.get(f);
+        if (typeof v !== "string") fail("USAGE", `fl bridge needs ${f}`);
+        return v;
+      };
+      const credential = readDeviceCredential(need("--device"));
+      const rounds = flags.has("--rounds") ? positiveInt(need("--rounds"), "--rounds") : undefined;
+      const { startDeviceBridge, bridgeToFleet } = await import("./device-bridge");
+      const bridge = await startDeviceBridge({ board: flags.has("--board") ? need("--board") : "mps2-an386", elf: need("--elf") });
+      try {
+        const r = await bridgeToFleet({ url: need("--broker"), credential, bridge, rounds, onEvent: (e) => console.log(e) });
+        console.log(`device ${credential.id}: applied the deltas of rounds ${r.applied.join(", ") || "none"}; refused ${r.refused.length}`);
+      } finally {
+        const { status, console: out } = await bridge.close();
+        if (status !== 0) console.error(`wisp fl: the device exited with status ${status}: ${out.trim().split("\n").slice(-2).join(" | ")}`);
+      }
       return;
     }
     case "serve": {
@@ -61,7 +83,7 @@ export async function flCommand(positional: string[], flags: Flags, expectFlags:
       return;
     }
   }
-  fail("USAGE", sub === undefined ? "fl needs a subcommand: provision, serve" : `unknown fl subcommand "${sub}"`);
+  fail("USAGE", sub === undefined ? "fl needs a subcommand: provision, serve, bridge" : `unknown fl subcommand "${sub}"`);
 }
 
 function positiveInt(v: string, flag: string): number {

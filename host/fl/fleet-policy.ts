@@ -70,13 +70,13 @@ export function topicRules(who: Identity): { publish: string[]; read: string[] }
   const fromServer = ["roster", "maskers", "dropped"];
   if (who.role === "server") {
     return {
-      publish: [`wisp/${who.fleet}/global`, ...fromServer.map((k) => `${round}/${k}`), `${round}/inbox/+`],
+      publish: [`wisp/${who.fleet}/global`, `wisp/${who.fleet}/delta`, ...fromServer.map((k) => `${round}/${k}`), `${round}/inbox/+`],
       read: fromDevices.map((k) => `${round}/${k}/+`),
     };
   }
   return {
     publish: fromDevices.map((k) => `${round}/${k}/${who.id}`),
-    read: [`wisp/${who.fleet}/global`, ...fromServer.map((k) => `${round}/${k}`), `${round}/inbox/${who.id}`],
+    read: [`wisp/${who.fleet}/global`, `wisp/${who.fleet}/delta`, ...fromServer.map((k) => `${round}/${k}`), `${round}/inbox/${who.id}`],
   };
 }
 

@@ -2,6 +2,7 @@
 // Bonawitz et al. 2017) carried on topics, so the server learns only the sum
 // of a round's updates. Round N of fleet F, all QoS 1:
 //   wisp/F/global               retained: round, model version, parameters (mqtt.ts)
+//   wisp/F/delta                retained: the last round's signed global delta (global-delta.ts)
 //   wisp/F/round/N/key/C        C's X25519 public key for the round (32 bytes)
 //   wisp/F/round/N/roster       server: u32 threshold, u32 n, n x (u32 id, 32-byte key)
 //   wisp/F/round/N/shares/C     C's Shamir shares of its private key, one per
@@ -20,13 +21,15 @@
 // survivors, or it fails. Only shares of clients that sent no vector are
 // ever revealed, so no single update is unmasked. Threat model: secure-agg.ts
 // and docs/fleet.md; the broker's ACLs (fleet-policy.ts) let only the server
-// publish the global model, roster, maskers, dropped and inbox topics.
-// Malformed messages are ignored.
+// publish the global model, its delta, roster, maskers, dropped and inbox
+// topics. The server refuses (and logs) malformed messages and a device over
+// its rate (RoundInbox, mqtt.ts); devices ignore malformed messages.
 import { MqttClient } from "mqtt";
 import { fail } from "../errors";
 import { FlConfig } from "./aggregate";
 import { DeviceCredential, ServerCredential } from "./fleet-policy";
-import { addStep, ClientOptions, connect, Log, receiveGlobal, RosterSampler, RoundServerOptions, sampleRoster, signedGlobal, stderrLog } from "./mqtt";
+import { addStep, ClientOptions, connect, Log, receiveGlobal, RosterSampler, RoundInbox, RoundServerOptions, sampleRoster, signedGlobal, stderrLog } from "./mqtt";
+import { GlobalDeltas } from "./global-delta";
 import { DeviceModel } from "./signing";
 import { openStores, Stores } from "./sqlite-store";
 import { maskValues, newParty, openShare, Party, SEALED_SHARE_BYTES, sealShare, shareKey, unmaskedSum } from "./secure-agg";
@@ -158,7 +161,6 @@ interface SecureDetail {
 }
 
 export class MqttSecureRoundServer {
-  readonly refused: string[] = [];
   members: number[] = [];
   weights: Float32Array;
   round = 0;
@@ -173,6 +175,8 @@ export class MqttSecureRoundServer {
   private readonly sample: RosterSampler;
   private readonly stores: Stores;
   private readonly store: SecureRoundStore;
+  private readonly inbox: RoundInbox;
+  private readonly deltas: GlobalDeltas;
 
   private constructor(private readonly credential: ServerCredential, private readonly config: FlConfig,
     private readonly modelVersion: number, initial: Float32Array, options: RoundServerOptions) {
@@ -181,10 +185,12 @@ export class MqttSecureRoundServer {
     this.sample = options.sample ?? ((_, devices, n) => sampleRoster(devices, n));
     this.stores = options.stores ?? openStores(config.store);
     this.store = this.stores.secure;
+    this.inbox = new RoundInbox(credential.fleet, this.log, options.rate);
     const latest = this.stores.history.latestModel();
     if (latest && latest.weights.length !== initial.length) fail("BAD_CONFIG", `the store ${config.store} holds a model of ${latest.weights.length} parameters, not ${initial.length}`);
     this.weights = latest ? latest.weights : initial.slice();
     this.round = latest ? latest.round : 0;
+    this.deltas = new GlobalDeltas(credential, this.stores.history, initial);
     this.restore();
   }
 
@@ -195,6 +201,7 @@ export class MqttSecureRoundServer {
     const server = new MqttSecureRoundServer(credential, config, modelVersion, weights, options);
     server.client = await connect(url, credential, (topic, payload) => server.receive(topic, new Uint8Array(payload)));
     for (const kind of ["key", "shares", "masked", "reveal"]) await server.client.subscribeAsync(`wisp/${credential.fleet}/round/+/${kind}/+`, { qos: 1 });
+    await server.deltas.publish(server.client); // the last round's delta again, after a restart
     return server;
   }
 
@@ -212,22 +219,22 @@ export class MqttSecureRoundServer {
     return { phase: state.phase, detail: d };
   }
 
+  private declaredWeight(id: number): number {
+    const key = this.store.keys(this.round).get(id);
+    return key ? decodeKeyMessage(key).commitment.weight : 0;
+  }
+
   private enter(phase: string, detail: SecureDetail): void {
     this.stores.history.setRoundState(this.round, { members: this.members, phase, detail: { ...detail } });
     this.event(`phase ${this.round} ${phase}`);
   }
 
-  private refuse(topic: string, why: string): void {
-    this.refused.push(`${topic}: ${why}`);
-    this.log(`refused ${topic}: ${why}`);
-  }
+  // Every refused message, "topic: reason", as logged.
+  get refused(): string[] { return this.inbox.refused; }
 
   private receive(topic: string, payload: Uint8Array): void {
-    const t = parseTopic(this.credential.fleet, topic);
-    if (!t || t.client < 0) return this.refuse(topic, "not a device's round topic");
-    if (t.round < this.round) return this.refuse(topic, `round ${t.round} is closed`);
-    if (!this.open) return this.refuse(topic, "no round is open");
-    if (t.round !== this.round) return this.refuse(topic, `round ${t.round} has not started (this is round ${this.round})`);
+    const t = this.inbox.admit(topic, ["key", "shares", "masked", "reveal"], this.round, this.open);
+    if (!t) return;
     try {
       if (!this.members.includes(t.client)) fail("BAD_UPDATE", `client ${t.client} is not on round ${this.round}'s roster`);
       if (t.kind === "key") {
@@ -252,7 +259,7 @@ export class MqttSecureRoundServer {
         if (payload.length !== 4 * (this.weights.length + 1)) fail("BAD_UPDATE", `masked vector of ${payload.length} bytes`);
         if (this.store.masked(this.round).has(t.client)) fail("BAD_UPDATE", "a second masked vector (replay)");
         this.store.addMasked(this.round, t.client, new Uint32Array(payload.slice().buffer));
-      } else if (t.kind === "reveal") {
+      } else {
         if (!this.store.masked(this.round).has(t.client)) fail("BAD_UPDATE", "a reveal from a client that sent no vector");
         const b = Buffer.from(payload);
         if (b.length % 37 !== 0) fail("BAD_UPDATE", "reveal of the wrong size");
@@ -261,11 +268,9 @@ export class MqttSecureRoundServer {
           if (!this.dropped.has(dropped)) fail("BAD_UPDATE", `a share of client ${dropped}, which did not drop`);
           this.store.addReveal(this.round, dropped, { x: b[at + 4], y: new Uint8Array(b.subarray(at + 5, at + 37)) });
         }
-      } else {
-        fail("BAD_UPDATE", `devices do not send "${t.kind}"`);
       }
     } catch (e) {
-      this.refuse(topic, (e as Error).message);
+      this.inbox.refuse(topic, (e as Error).message);
     }
     this.waiters.forEach((w) => w());
   }
@@ -301,10 +306,13 @@ export class MqttSecureRoundServer {
     } finally {
       const history = this.stores.history;
       if (outcome.phase === "failed") this.weights = before;
+      const counted = outcome.survivors.reduce((n, id) => n + this.declaredWeight(id), 0);
       history.transaction(() => {
         history.setRoundState(this.round, { members: this.members, phase: outcome.phase, detail: outcome.refused ? { refused: outcome.refused } : {} });
         history.saveModel(this.round + 1, this.weights);
+        this.deltas.record(this.round, this.modelVersion, this.weights, counted);
       });
+      await this.deltas.publish(this.client).catch((e) => this.log(`round ${this.round}: the global delta was not published: ${(e as Error).message}`));
       this.event(`done ${this.round}`);
       this.open = false;
       this.roster = null;

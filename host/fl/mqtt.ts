@@ -4,6 +4,9 @@
 //                                      f32 parameters)
 //   wisp/F/round/N/update/C            QoS 1: client C's update message for
 //                                      round N (host/fl/update-format.ts)
+//   wisp/F/delta                       retained, QoS 1: the last round's signed
+//                                      global delta, for devices that apply
+//                                      deltas (global-delta.ts)
 // Clients keep persistent sessions (clean: false), so one that drops and
 // reconnects mid-round still gets the global model and its update still
 // arrives; the round aggregator refuses a repeated update as a replay.
@@ -104,6 +107,7 @@ export async function startBroker(users: Map<string, string>, log: Log = stderrL
 }
 
 import { encodeGlobal, GlobalModel } from "./global-model";
+import { GlobalDeltas } from "./global-delta";
 import { DeviceModel, privateKey, signGlobal } from "./signing";
 export { decodeGlobal, encodeGlobal } from "./global-model";
 export type { GlobalModel } from "./global-model";
@@ -126,6 +130,59 @@ export interface RoundServerOptions {
   sample?: RosterSampler; // who is asked in each round; sampleRoster by default
   stores?: Stores; // where rounds are kept; by default the config's "store" (SQLite file)
   onEvent?: (event: string) => void; // progress: "accepted R C", "phase R P", "done R"
+  rate?: RateLimit; // each device's messages to the server; DEFAULT_DEVICE_RATE by default
+}
+
+// A device's messages the server takes: a burst, then so many a second (a
+// token bucket per device). The embedded broker limits devices too;
+// mosquitto cannot, so this limit is the one that holds there.
+export interface RateLimit {
+  burst: number;
+  perSecond: number;
+}
+
+export const DEFAULT_DEVICE_RATE: RateLimit = { burst: 100, perSecond: 20 };
+
+// What both round servers do with each message before reading it: parse
+// its topic (wisp/F/round/N/<kind>/C), refuse other topics, kinds the server
+// does not take, a device over its rate, and rounds that are closed, not open
+// or not started. Every refusal is one log line and kept in `refused`.
+export class RoundInbox {
+  readonly refused: string[] = [];
+  private readonly buckets = new Map<number, { tokens: number; at: number }>();
+  private readonly pattern: RegExp;
+
+  constructor(fleet: string, private readonly log: Log, private readonly rate: RateLimit = DEFAULT_DEVICE_RATE) {
+    this.pattern = new RegExp(`^wisp/${fleet}/round/(\\d+)/(\\w+)/(\\d+)$`);
+  }
+
+  refuse(topic: string, why: string): null {
+    this.refused.push(`${topic}: ${why}`);
+    this.log(`refused ${topic}: ${why}`);
+    return null;
+  }
+
+  private withinRate(client: number): boolean {
+    const now = Date.now(), b = this.buckets.get(client) ?? { tokens: this.rate.burst, at: now };
+    b.tokens = Math.min(this.rate.burst, b.tokens + ((now - b.at) / 1000) * this.rate.perSecond);
+    b.at = now;
+    this.buckets.set(client, b);
+    if (b.tokens < 1) return false;
+    b.tokens--;
+    return true;
+  }
+
+  // The message's round, kind and device, when `round` is open and takes it; else null (refused).
+  admit(topic: string, kinds: string[], round: number, open: boolean): { round: number; kind: string; client: number } | null {
+    const m = this.pattern.exec(topic);
+    if (!m || !kinds.includes(m[2])) return this.refuse(topic, `not a topic the server takes (${kinds.join(", ")})`);
+    const t = { round: Number(m[1]), kind: m[2], client: Number(m[3]) };
+    if (!this.withinRate(t.client)) return this.refuse(topic, `rate limit: device ${t.client} sent more than ${this.rate.burst} messages, then ${this.rate.perSecond} a second`);
+    if (t.round < round) return this.refuse(topic, `round ${t.round} is closed`);
+    if (!open) return this.refuse(topic, "no round is open");
+    if (t.round !== round) return this.refuse(topic, `round ${t.round} has not started (this is round ${round})`);
+    return t;
+  }
 }
 
 // Connects with a provisioned login; the username is the client id. The
@@ -152,7 +209,8 @@ export class MqttRoundServer {
   private client!: MqttClient;
   private aggregator: RoundAggregator | null = null;
   private onAnswer: (() => void) | null = null;
-  readonly refused: string[] = [];
+  private readonly inbox: RoundInbox;
+  private readonly deltas: GlobalDeltas;
   members: number[] = [];
   weights: Float32Array;
   round = 0;
@@ -167,10 +225,12 @@ export class MqttRoundServer {
     this.event = options.onEvent ?? (() => undefined);
     this.sample = options.sample ?? ((_, devices, n) => sampleRoster(devices, n));
     this.stores = options.stores ?? openStores(config.store);
+    this.inbox = new RoundInbox(credential.fleet, this.log, options.rate);
     const latest = this.stores.history.latestModel();
     if (latest && latest.weights.length !== initial.length) fail("BAD_CONFIG", `the store ${config.store} holds a model of ${latest.weights.length} parameters, not ${initial.length}`);
     this.weights = latest ? latest.weights : initial.slice();
     this.round = latest ? latest.round : 0;
+    this.deltas = new GlobalDeltas(credential, this.stores.history, initial);
     const state = this.stores.history.roundState(this.round);
     if (state?.phase === "open") this.openRound(state.members); // resume
   }
@@ -181,8 +241,12 @@ export class MqttRoundServer {
     const server = new MqttRoundServer(credential, config, modelVersion, weights, options);
     server.client = await connect(url, credential, (topic, payload) => server.receive(topic, new Uint8Array(payload)));
     await server.client.subscribeAsync(`wisp/${credential.fleet}/round/+/update/+`, { qos: 1 });
+    await server.deltas.publish(server.client); // the last round's delta again, after a restart
     return server;
   }
+
+  // Every refused message, "topic: reason", as logged.
+  get refused(): string[] { return this.inbox.refused; }
 
   private openRound(members: number[]): void {
     this.members = members;
@@ -193,27 +257,19 @@ export class MqttRoundServer {
     return this.stores.plain.updates(this.round).length;
   }
 
-  private refuse(topic: string, why: string): void {
-    this.refused.push(`${topic}: ${why}`);
-    this.log(`refused ${topic}: ${why}`);
-  }
-
   private receive(topic: string, payload: Uint8Array): void {
-    const t = /^wisp\/[^/]+\/round\/(\d+)\/update\/(\d+)$/.exec(topic);
-    if (!t) return this.refuse(topic, "not an update topic");
-    const round = Number(t[1]), sender = Number(t[2]);
-    if (round < this.round) return this.refuse(topic, `round ${round} is closed`);
-    if (!this.aggregator) return this.refuse(topic, "no round is open");
-    if (round !== this.aggregator.round) return this.refuse(topic, `round ${round} has not started (this is round ${this.aggregator.round})`);
-    if (payload.length > maxUpdateBytes(this.weights.length)) return this.refuse(topic, `update of ${payload.length} bytes, more than any update of a ${this.weights.length}-parameter model`);
+    const t = this.inbox.admit(topic, ["update"], this.round, this.aggregator !== null);
+    if (!t) return;
+    const refuse = (why: string) => { this.inbox.refuse(topic, why); };
+    if (payload.length > maxUpdateBytes(this.weights.length)) return refuse(`update of ${payload.length} bytes, more than any update of a ${this.weights.length}-parameter model`);
     try {
       // The topic's device id is the authenticated sender: the broker lets a
       // device publish only on its own. Stored (committed) before the ack.
-      this.aggregator.accept(payload, sender);
-      this.event(`accepted ${round} ${sender}`);
+      this.aggregator!.accept(payload, t.client);
+      this.event(`accepted ${t.round} ${t.client}`);
       this.onAnswer?.();
     } catch (e) {
-      this.refuse(topic, (e as Error).message);
+      refuse((e as Error).message);
     }
   }
 
@@ -246,10 +302,13 @@ export class MqttRoundServer {
     this.aggregator = null; // closed: later updates for it are refused
     const answered = this.answered();
     const next = answered === 0 ? this.weights : addStep(this.weights, aggregator.average());
+    const counted = this.stores.plain.updates(this.round).reduce((n, u) => n + u.sampleCount, 0);
     history.transaction(() => {
       history.setRoundState(this.round, { members: this.members, phase: answered ? "done" : "failed", detail: { answered } });
       history.saveModel(this.round + 1, next);
+      this.deltas.record(this.round, this.modelVersion, next, counted);
     });
+    await this.deltas.publish(this.client);
     this.event(`done ${this.round}`);
     this.weights = next;
     this.round++;

@@ -7,7 +7,7 @@
 // redelivered one that was already stored is refused as a replay.
 // WAL journal, synchronous=FULL: a commit survives the process and power.
 import { fail } from "../errors";
-import { MemoryRoundHistory, MemoryRoundStore, RoundHistory, RoundState, RoundStore, StoredUpdate } from "./aggregate";
+import { MemoryRoundHistory, MemoryRoundStore, RoundHistory, RoundState, RoundStore, StoredDelta, StoredUpdate } from "./aggregate";
 import { MemorySecureRoundStore, SecureRoundStore } from "./mqtt-secure";
 import { Share } from "./shamir";
 
@@ -28,6 +28,7 @@ interface Database {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS models (round INTEGER PRIMARY KEY, weights BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rounds (round INTEGER PRIMARY KEY, members TEXT NOT NULL, phase TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deltas (round INTEGER PRIMARY KEY, signed BLOB NOT NULL, device_model BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS updates (round INTEGER, client INTEGER, samples INTEGER NOT NULL, delta BLOB NOT NULL, PRIMARY KEY (round, client));
 CREATE TABLE IF NOT EXISTS secure_keys (round INTEGER, client INTEGER, message BLOB NOT NULL, PRIMARY KEY (round, client));
 CREATE TABLE IF NOT EXISTS secure_shares (round INTEGER, sender INTEGER, recipient INTEGER, sealed BLOB NOT NULL, PRIMARY KEY (round, sender, recipient));
@@ -65,6 +66,8 @@ export class SqliteRoundStore implements RoundStore, SecureRoundStore, RoundHist
     this.q = {
       latestModel: p("SELECT round, weights FROM models ORDER BY round DESC LIMIT 1"),
       saveModel: p("INSERT OR REPLACE INTO models (round, weights) VALUES (?, ?)"),
+      latestDelta: p("SELECT round, signed, device_model FROM deltas ORDER BY round DESC LIMIT 1"),
+      saveDelta: p("INSERT OR REPLACE INTO deltas (round, signed, device_model) VALUES (?, ?, ?)"),
       roundState: p("SELECT members, phase, detail FROM rounds WHERE round = ?"),
       setRoundState: p("INSERT OR REPLACE INTO rounds (round, members, phase, detail) VALUES (?, ?, ?, ?)"),
       hasUpdate: p("SELECT 1 FROM updates WHERE round = ? AND client = ?"),
@@ -90,6 +93,11 @@ export class SqliteRoundStore implements RoundStore, SecureRoundStore, RoundHist
     return row ? { round: Number(row.round), weights: floats(row.weights) } : null;
   }
   saveModel(round: number, weights: Float32Array): void { this.q.saveModel.run(round, blob(weights)); }
+  latestDelta(): StoredDelta | null {
+    const row = this.q.latestDelta.get();
+    return row ? { round: Number(row.round), signed: bytes(row.signed).slice(), deviceModel: floats(row.device_model) } : null;
+  }
+  saveDelta(d: StoredDelta): void { this.q.saveDelta.run(d.round, blob(d.signed), blob(d.deviceModel)); }
   roundState(round: number): RoundState | null {
     const row = this.q.roundState.get(round);
     return row ? { members: JSON.parse(row.members as string), phase: row.phase as string, detail: JSON.parse(row.detail as string) } : null;

@@ -8,6 +8,7 @@ import { quantizeMultiplier, roundHalfAwayFromZero, softmaxParams } from "../qua
 import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
 import { HEAD_IMAGE_MAGIC, HEAD_PARAM_WORDS, headImageLayout } from "./head-image";
+import type { DeviceDeltas } from "./signing";
 
 const P = {
   IN: 0, HIDDEN: 1, CLASSES: 2, IN_ZP: 3, HIDDEN_ZP: 4, LOGIT_ZP: 5, L1_MULT: 6, L1_SHIFT: 7, L2_MULT: 8, L2_SHIFT: 9,
@@ -161,6 +162,20 @@ export class HeadTrainer {
     const status = this.call("wisp_train_apply", message.length);
     const reasons = ["", "malformed update message", "update CRC mismatch", "the update is for a head of another size"];
     if (status !== 0) fail("BAD_UPDATE", `the trainer refused the global delta: ${reasons[status] ?? `code ${status}`}`);
+  }
+
+  // The server's signed global delta (global-delta.ts), as a device applies
+  // it and as train.c does in firmware: refused whole (BAD_SIGNATURE, nothing
+  // changes) unless the fleet's server signed it for a round newer than the
+  // last applied; then the head goes back to the round's start and takes the
+  // delta (if the module refuses it, BAD_UPDATE, the head stays at the
+  // round's start). Returns the delta's round, now the last applied.
+  applyGlobalDelta(signed: Uint8Array, deltas: DeviceDeltas): number {
+    const { round, delta } = deltas.open(signed);
+    this.revert();
+    this.applyUpdate(delta);
+    deltas.applied = round;
+    return round;
   }
 
   // The round's update message, made inside the module (see update-format.ts),

@@ -5,18 +5,28 @@
  * pooling, in flash, on 28 x 28 gray images) or given precomputed in flash.
  * Each round: train the local examples for train_epochs, export the update
  * message and send it over the board's UART; then wait for the server's
- * global delta, go back to the round's start, apply it, and report the
- * status and the head (as a head image). A quit frame ends the program.
+ * signed global delta. A delta is applied only when the fleet's key (given
+ * at provisioning, train_server_key) signed it for this fleet and for a
+ * round newer than the last one applied: then the head goes back to the
+ * round's start and takes it, and the next round is the delta's round + 1.
+ * A refused delta changes nothing, and the device waits for another. Each
+ * delta is answered with the status and the head (as a head image). A quit
+ * frame ends the program.
  *
  * Frames on the UART, both ways: "WF", a kind byte, a u32 little-endian
  * length, the payload. Device to host: 'U' update message, 'A' i32 apply
- * status (0, or the module's 1-3) then the head image, 'E' error text.
- * Host to device: 'D' global delta (an update message), 'Q' quit.
+ * status then the head image, 'E' error text. Host to device: 'D' signed
+ * global delta (host/fl/signing.ts), 'Q' quit. Apply statuses: 0 applied;
+ * 1 malformed (or longer than the module's buffer), 2 bad CRC, 3 for a head
+ * of another size (the module's, the head is then at the round's start);
+ * 4 bad or missing signature, or another fleet's; 5 a round not newer than
+ * the last applied (replay); both leave the head as it was.
  *
  * For instruction counts, train_stage stops early (semihosting exit, no
  * UART): 0 after opening, 1 after the features, 2 after the samples'
- * gradients (no step), 3 after the steps, 4 after the export; 5 runs the
- * rounds. It prints one report line over semihosting.
+ * gradients (no step), 3 after the steps, 4 after the export, 6 after
+ * verifying train_signed_delta (from flash), 7 after verifying and applying
+ * it; 5 runs the rounds. It prints one report line over semihosting.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +36,7 @@
 #include "stack.h"
 #include "train_data.h"
 #include "wisp_train.h"
+#include "wisp_verify.h"
 #if TRAIN_BACKBONE
 #include "wisp.h"
 #endif
@@ -105,6 +116,40 @@ static int compute_features(void) {
 static int compute_features(void) { return 0; }
 #endif
 
+#define STATUS_BAD_SIGNATURE 4
+#define STATUS_REPLAY 5
+#define SIGNATURE_BYTES 64
+#define UPDATE_HEADER_BYTES 40
+
+/* The round whose delta was applied last; -1 before any. */
+static int64_t applied_round;
+
+/* 0 when `signed_delta` (an update message, then its signature over
+ * "wisp-delta-v1", the fleet name, a zero byte and the message) is the
+ * fleet's, for a round newer than applied_round; *round gets that round. */
+static int check_delta(const uint8_t *signed_delta, size_t length, uint32_t *round) {
+  if (length < UPDATE_HEADER_BYTES + SIGNATURE_BYTES) return STATUS_BAD_SIGNATURE;
+  size_t message = length - SIGNATURE_BYTES;
+  static const char context[] = "wisp-delta-v1";
+  const wisp_bytes parts[3] = {
+      {(const uint8_t *)context, sizeof context - 1},
+      {(const uint8_t *)train_fleet, strlen(train_fleet) + 1}, /* with its zero byte */
+      {signed_delta, message},
+  };
+  if (!wisp_ed25519_verify_parts(signed_delta + message, parts, 3, train_server_key)) return STATUS_BAD_SIGNATURE;
+  const uint8_t *r = signed_delta + 16; /* the update header's round */
+  *round = (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 | (uint32_t)r[3] << 24;
+  return (int64_t)*round <= applied_round ? STATUS_REPLAY : 0;
+}
+
+/* A checked delta: back to the round's start, then the delta; 0 or the
+ * module's status (1-3), or a WISP_TRAIN_ERR code. */
+static int apply_delta(const uint8_t *signed_delta, size_t length) {
+  int status = wisp_train_revert();
+  if (status == WISP_TRAIN_OK) status = wisp_train_apply(signed_delta, length - SIGNATURE_BYTES);
+  return status == WISP_TRAIN_ERR_MESSAGE ? wisp_train_last_status() : status;
+}
+
 static unsigned samples_done, steps_done;
 
 /* One round's local training, as host/fl/fleet-worker.ts drives the Node
@@ -139,7 +184,7 @@ int main(void) {
   uintptr_t heap_start = (uintptr_t)sbrk(0);
   paint_stack(frame);
   const unsigned stage = train_stage;
-  if (stage >= 5) board_init();
+  if (stage == 5) board_init();
   if (wisp_train_open(train_head, train_head_bytes) != WISP_TRAIN_OK) {
     printf("train: the head image does not load\n");
     return 2;
@@ -149,7 +194,9 @@ int main(void) {
     return 2;
   }
   size_t update_bytes = 0;
-  for (uint32_t round = 0; stage >= 2 && (stage < 5 || train_rounds == 0 || round < train_rounds); round++) {
+  applied_round = train_applied_round;
+  for (unsigned rounds = 0; stage >= 2 && (stage != 5 || train_rounds == 0 || rounds < train_rounds); rounds++) {
+    const uint32_t round = (uint32_t)(applied_round + 1);
     const uint8_t *message = NULL;
     if (wisp_train_begin_round() != WISP_TRAIN_OK || train(stage) != 0) {
       printf("train: training failed\n");
@@ -161,25 +208,39 @@ int main(void) {
       return 2;
     }
     if (stage == 4) break;
+    if (stage >= 6) {
+      uint32_t delta_round = 0;
+      int status = check_delta(train_signed_delta, train_signed_delta_bytes, &delta_round);
+      if (status == 0 && stage == 7) status = apply_delta(train_signed_delta, train_signed_delta_bytes);
+      printf("train: delta status %d\n", status);
+      break;
+    }
     frame_start('U', (uint32_t)update_bytes);
     put_bytes(NULL, message, update_bytes);
-    /* The global delta, received straight into the module's message buffer. */
-    size_t capacity = 0;
-    uint8_t *buffer = wisp_train_message_buffer(&capacity);
-    uint32_t length = 0;
-    char kind = read_frame(buffer, capacity, &length);
-    if (kind == 'Q') break;
-    if (kind != 'D') {
-      send_error("expected a delta (D) or quit (Q) frame");
-      return 3;
+    /* Signed global deltas, received straight into the module's message
+     * buffer, until one is applied. */
+    for (int applied = 0; !applied;) {
+      size_t capacity = 0;
+      uint8_t *buffer = wisp_train_message_buffer(&capacity);
+      uint32_t length = 0, delta_round = 0;
+      char kind = read_frame(buffer, capacity, &length);
+      if (kind == 'Q') goto quit;
+      if (kind != 'D') {
+        send_error("expected a delta (D) or quit (Q) frame");
+        return 3;
+      }
+      int status = length > capacity ? 1 : check_delta(buffer, length, &delta_round);
+      if (status == 0) status = apply_delta(buffer, length);
+      if (status == 0) {
+        applied_round = delta_round;
+        applied = 1;
+      }
+      frame_start('A', (uint32_t)(4 + wisp_train_image_bytes()));
+      put_u32((uint32_t)status);
+      wisp_train_image(put_bytes, NULL);
     }
-    int status = wisp_train_revert();
-    if (status == WISP_TRAIN_OK) status = length > capacity ? WISP_TRAIN_ERR_MESSAGE : wisp_train_apply(buffer, length);
-    int module_status = status == WISP_TRAIN_ERR_MESSAGE ? (length > capacity ? 1 : wisp_train_last_status()) : status;
-    frame_start('A', (uint32_t)(4 + wisp_train_image_bytes()));
-    put_u32((uint32_t)module_status);
-    wisp_train_image(put_bytes, NULL);
   }
+quit:;
   unsigned heap = (unsigned)((uintptr_t)sbrk(0) - heap_start);
 #if TRAIN_BACKBONE
   unsigned inference_memory = (unsigned)wisp_memory_bytes();
