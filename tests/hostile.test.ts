@@ -156,7 +156,7 @@ test("a description of the wrong shape is BAD_WISP naming the field, never an in
     ["op counts that disagree with the ops", (i) => { i.opCounts.SOFTMAX = 2; }, /field opCounts\.SOFTMAX must be a whole number from 1 to 1, not 2/],
     ["a file size that is not the file's", (i) => { i.wispBytes = 1; }, /field wispBytes is 1, but the file size says \d+/],
     ["a top level that is an array", () => "[]", /field \(top level\) must be an object, not an array of 0/],
-    ["a wrong format version", (i) => { i.formatVersion = 1; }, /field formatVersion is 1, but the header says 3/],
+    ["a wrong format version", (i) => { i.formatVersion = 1; }, /field formatVersion is 1, but the header says 4/],
     ["an op index out of order", (i) => { i.ops[0].index = 3; }, /field ops\[0\]\.index is 3, but the op's position says 0/],
   ];
   const wisp = small();

@@ -11,7 +11,8 @@ import { failAt } from "../errors";
 import { blockAt, blockBytes, blockCount, tensorAt, tensorBytes, tensorCount } from "./record";
 
 export function validate(index: i32, op: usize, n: i32): i32 {
-  if (n != 0 || tensorCount(op) != 2 || blockCount(op) != 1 || blockBytes(op, 0) != 256 || tensorBytes(op, 0) != tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "LUT record invalid", n);
+  if (n != 0 || tensorCount(op) != 2 || blockCount(op) != 1) return failAt(F.ERR_BAD_OP, index, "LUT record invalid", n);
+  if (blockBytes(op, 0) != 256 || tensorBytes(op, 0) != tensorBytes(op, 1)) return failAt(F.ERR_BAD_OP, index, "LUT table or sizes invalid", blockBytes(op, 0));
   return F.ERR_NONE;
 }
 

@@ -129,8 +129,9 @@ function floatIsland(l: Lowering): void {
   }
   if (end.outputs.length !== 1 || end.inputs.length !== 1) l.reject("BAD_MODEL", `QUANTIZE operator ${end.index} must have one input and one output`);
   const outputTensor = l.tensor(end.outputs[0], "output");
-  if (!BYTE_TYPES.includes(outputTensor.type)) l.reject("UNSUPPORTED_TYPE", `the float island's QUANTIZE (operator ${end.index}) writes ${TENSOR_TYPE_NAMES[outputTensor.type] ?? outputTensor.type}; Wisp closes float islands only to int8 or uint8`);
-  const output = l.activation(end.outputs[0], "output", BYTE_TYPES);
+  // TFLM quantizes float32 to int8 or int16 only (uint8 fails its Eval).
+  if (outputTensor.type !== TensorType.INT8) l.reject("UNSUPPORTED_TYPE", `the float island's QUANTIZE (operator ${end.index}) writes ${TENSOR_TYPE_NAMES[outputTensor.type] ?? outputTensor.type}; Wisp closes float islands to int8 only${outputTensor.type === TensorType.UINT8 ? " (TFLM refuses float32 to uint8)" : ""}`);
+  const output = l.activation(end.outputs[0], "output");
   for (const o of [...chain, end]) l.consume(o);
   const inQ = input.quant, outQ = output.quant;
   const scale = f32(outQ.scale);
