@@ -18,8 +18,6 @@ import { cli, readModel } from "./helpers";
 
 // Model -> [code, message] of the refusal, and why.
 const REFUSED: Record<string, [string, RegExp]> = {
-  // Ops outside the model-breadth list, not implemented yet.
-  batch_matmul: ["UNSUPPORTED_OP", /BATCH_MATMUL/],
 };
 
 interface Meta {
