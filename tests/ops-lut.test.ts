@@ -148,6 +148,13 @@ test("Wisp's own limits: int16 ABS, float islands from int16, to int16, to a flo
     inputs: [0],
     outputs: [4],
   })), "UNSUPPORTED_OP", /^operator 0 \(DEQUANTIZE\): DEQUANTIZE output "t1" is read by 2 ops/);
+  // A malformed graph whose float op writes the tensor it reads.
+  throwsCoded(() => convertTflite(buildTflite({
+    tensors: [int8(0.01, 0), float(), int8(0.01, 0)],
+    ops: [{ builtin: Builtin.DEQUANTIZE, version: 2, inputs: [0], outputs: [1] }, { builtin: Builtin.NEG, inputs: [1], outputs: [1] }],
+    inputs: [0],
+    outputs: [2],
+  })), "BAD_MODEL", /the float island from DEQUANTIZE runs in a cycle at operator 1/);
 });
 
 test("a LUT record without its 256-byte table, or with arguments, is refused at load", () => {

@@ -117,6 +117,7 @@ function floatIsland(l: Lowering): void {
       l.reject("UNSUPPORTED_OP", `${what} output "${t.name}" is ${graph.outputs.includes(tensor) ? "a float32 model output" : `read by ${readers.length} ops`}: DEQUANTIZE is only supported as the last op, producing a float32 model output, or opening a float island (DEQUANTIZE, float32 elementwise ops one after another, QUANTIZE)`);
     }
     const next = readers[0];
+    if (next === start || chain.includes(next)) l.reject("BAD_MODEL", `the float island from DEQUANTIZE runs in a cycle at operator ${next.index}`);
     if (next.builtin === Builtin.QUANTIZE) {
       end = next;
       break;
