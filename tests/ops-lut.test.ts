@@ -10,7 +10,7 @@ import { convertTflite } from "../host/convert";
 import { Builtin, TensorType } from "../host/convert/tflite";
 import { loadSync } from "../host/node/api";
 import { haveOracle, runOracle, throwsCoded } from "./helpers";
-import { buildTflite, ModelSpec, TensorSpec } from "./tflite-writer";
+import { buildTflite, ModelSpec, scalar, table, TensorSpec } from "./tflite-writer";
 import { REGISTERED } from "../host/convert/ops";
 import { crc32 } from "../host/crc32";
 import * as F from "../assembly/format";
@@ -175,4 +175,24 @@ test("a LUT record without its 256-byte table, or with arguments, is refused at 
   throwsCoded(() => loadSync(edit(9, 128)), "BAD_WISP", /^op 0: LUT table or sizes invalid \(128\)/);
   // No block: the two block words become two arguments.
   throwsCoded(() => loadSync(edit(7, 0)), "BAD_WISP", /^op 0: LUT record invalid \(2\)/);
+});
+
+test("ops holding the same table, or reading the same constant tensor, share one block of the weights", () => {
+  // Two RELU6 of one quantization: one table.
+  const relu6 = loadSync(buildTflite({
+    tensors: [int8(0.05, -20), int8(0.05, -20), int8(0.05, -20)],
+    ops: [{ builtin: Builtin.RELU6, version: 2, inputs: [0], outputs: [1] }, { builtin: Builtin.RELU6, version: 2, inputs: [1], outputs: [2] }],
+    inputs: [0],
+    outputs: [2],
+  }));
+  assert.deepEqual(relu6.info.ops.map((o) => o.weightsBytes), [256, 0]);
+  assert.equal(relu6.info.weightsBytes, 256);
+  const x = new Int8Array(everyByte());
+  const once = Array.from(x, (v) => Math.min(Math.max(v, -20), Math.min(127, -20 + Math.round(6 / f32(0.05)))));
+  assert.deepEqual(Array.from(relu6.invoke(x)), once);
+  // Two FULLY_CONNECTED reading one weights tensor (an unrolled recurrence does): the filter is stored once.
+  const weights = { shape: [8, 8], type: TensorType.INT8, scale: [f32(0.01)], zeroPoint: [0], data: new Uint8Array(64).map((_, i) => (i * 29) % 256) };
+  const dense = (from: number, to: number) => ({ builtin: Builtin.FULLY_CONNECTED, version: 1, inputs: [from, 1], outputs: [to], options: table(scalar("i8", 0)) });
+  const fc = convertTflite(buildTflite({ tensors: [int8(0.05, 0, [1, 8]), weights, int8(0.05, 0, [1, 8]), int8(0.05, 0, [1, 8])], ops: [dense(0, 2), dense(2, 3)], inputs: [0], outputs: [3] }));
+  assert.deepEqual(fc.info.ops.map((o) => o.weightsBytes), [64 + 8 * 12, 8 * 12]);
 });

@@ -24,6 +24,20 @@ function range(v: Value): [number, number] {
   return v.type === TensorType.UINT8 ? [0, 255] : [-128, 127];
 }
 
+// The tables of one conversion by content: ops with the same table share
+// one block in the weights (the emitter stores a shared array once).
+const tables = new WeakMap<Lowering, Map<string, Uint8Array>>();
+
+function sharedTable(l: Lowering, table: Uint8Array): Uint8Array {
+  let known = tables.get(l);
+  if (!known) tables.set(l, (known = new Map()));
+  const key = String.fromCharCode(...table);
+  const existing = known.get(key);
+  if (existing) return existing;
+  known.set(key, table);
+  return table;
+}
+
 // One LUT record from `input` to `output` (int8 or uint8 each): `f` maps
 // every input value to its output value, which is clamped to the output's
 // range. `name` and `tfliteOutput` for a record standing for several ops.
@@ -33,7 +47,7 @@ export function pushLut(l: Lowering, input: Value, output: Value, f: (q: number)
   const table = new Uint8Array(256);
   for (let q = inLo; q < inLo + 256; q++) table[q & 255] = Math.min(hi, Math.max(lo, f(q))) & 255;
   // The opcode of this file's entry in assembly/ops/registry.json.
-  pushRecord(l, REGISTERED.ABS.opcode, { output, inputs: [input], args: [], blocks: [table], overlap: [0], name, tfliteOutput });
+  pushRecord(l, REGISTERED.ABS.opcode, { output, inputs: [input], args: [], blocks: [sharedTable(l, table)], overlap: [0], name, tfliteOutput });
 }
 
 // A multiplier the module's MultiplyByQuantizedMultiplier takes (shifts above
