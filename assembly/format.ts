@@ -7,7 +7,10 @@ export const WISP_MAGIC = 0x50534957; // "WISP" read as a little-endian u32
 // version 1 are refused with a message that says to convert again.
 // Version 3: ONCE records (CALL_ONCE init graphs, resource variables) and
 // uint8 tensors. A version 2 file holds none of them and loads as it is.
-export const WISP_VERSION = 3;
+// Version 4: LUT records (opcode 52), which replace the int8 kinds of
+// ACTIVATION and SIGMOID; a version 2 or 3 file loads unless it holds those
+// kinds, which are refused with a message that says to convert again.
+export const WISP_VERSION = 4;
 export const WISP_OLDEST_VERSION = 2;
 
 // Header: magic, version, file size, CRC32 of every byte after the header.

@@ -23,7 +23,9 @@ const EXTREMES = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffff0, 0x10000,
 // The stateful sequence ops (LSTM, SVDF) through two small zoo2 models, where present.
 const zoo2 = findZoo2Dir();
 const sequenceSeeds = zoo2 ? ["real_mnist_lstm_int8", "real_keyword_scrambled_8bit"].map((t) => readModel(join(zoo2, t))) : [];
-const seeds = [...kernelZoo().map((z) => readModel(z.dir)), ...["kws", "ad", "sww"].map((t) => readModel(join(modelsDir(), t))), ...sequenceSeeds];
+// The LUT records (a float island, int8 ABS), MIRROR_PAD and BATCH_MATMUL through their zoo2 models.
+const newOpSeeds = zoo2 ? ["neg", "abs", "mirror_pad_reflect", "batch_matmul"].map((t) => readModel(join(zoo2, t))) : [];
+const seeds = [...kernelZoo().map((z) => readModel(z.dir)), ...["kws", "ad", "sww"].map((t) => readModel(join(modelsDir(), t))), ...sequenceSeeds, ...newOpSeeds];
 
 // Mutates bytes in [from, to) of a copy, or truncates it.
 function mutate(bytes: Uint8Array, random: (n: number) => number, from = 0, to = bytes.length): Uint8Array {

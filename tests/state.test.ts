@@ -248,12 +248,12 @@ test("float32 models are refused with the converter settings that make an int8 m
   }
 });
 
-test("format version 3: version 2 files still load and run; version 1 and newer ones are refused", () => {
+test("format version 4: version 2 and 3 files still load and run; version 1, newer ones and the int8 kinds LUT records replaced are refused", () => {
   const wisp = convertTflite(buildTflite(uint8Spec())).wisp;
-  const asVersion = (n: number) => {
-    const out = editDescription(wisp, (i) => {
+  const asVersion = (n: number, source = wisp) => {
+    const out = editDescription(source, (i) => {
       i.formatVersion = n;
-      delete i.variables; // version 2 descriptions have no variables
+      if (n < 3) delete i.variables; // version 2 descriptions have no variables
     });
     const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
     v.setUint32(4, n, true);
@@ -261,10 +261,23 @@ test("format version 3: version 2 files still load and run; version 1 and newer 
     return out;
   };
   const x = Uint8Array.from({ length: 16 }, (_, i) => 16 * i);
-  const v2 = loadSync(asVersion(2));
-  assert.equal(v2.info.formatVersion, 2);
-  assert.deepEqual(v2.info.variables, []);
-  assert.deepEqual(v2.invoke(x), loadSync(wisp).invoke(x));
+  for (const n of [2, 3]) {
+    const old = loadSync(asVersion(n));
+    assert.equal(old.info.formatVersion, n);
+    if (n === 2) assert.deepEqual(old.info.variables, []);
+    assert.deepEqual(old.invoke(x), loadSync(wisp).invoke(x));
+  }
   throwsCoded(() => loadSync(asVersion(1)), "BAD_WISP", /older converter: convert the \.tflite again/);
-  throwsCoded(() => loadSync(asVersion(4)), "BAD_WISP", /newer than this runtime/);
+  throwsCoded(() => loadSync(asVersion(5)), "BAD_WISP", /newer than this runtime/);
+  // A version 3 ACTIVATION record of an int8 kind (here RELU's kind 0, made
+  // from an int16 LEAKY_RELU record): refused, saying to convert again.
+  const i16 = (scale: number): TensorSpec => ({ shape: [1, 8], type: TensorType.INT16, scale: [scale], zeroPoint: [0] });
+  const leaky = convertTflite(buildTflite({ tensors: [i16(0.001), i16(0.002)], ops: [{ builtin: Builtin.LEAKY_RELU, version: 2, inputs: [0], outputs: [1], options: table(scalar("f32", 0.1)) }], inputs: [0], outputs: [1] })).wisp;
+  const view = new DataView(leaky.buffer, leaky.byteOffset, leaky.byteLength);
+  const record = view.getUint32(F.HEADER_BYTES + 8, true) + 4 * F.GRAPH_HEADER_WORDS;
+  assert.equal(view.getInt32(record, true), 48, "the first record is ACTIVATION");
+  // [opcode, words, T = 2, 2 x (offset, bytes), W = 0, kind, ...]
+  assert.equal(view.getInt32(record + 4 * 8, true), 4);
+  view.setInt32(record + 4 * 8, 0, true);
+  throwsCoded(() => loadSync(asVersion(3, leaky)), "BAD_WISP", /ACTIVATION kind invalid \(kinds 0-3, 8, 9 of \.wisp 3: convert again\)/);
 });

@@ -139,7 +139,7 @@ export interface ModelSpec extends GraphSpec {
 // them by field id either way.
 export const BUILTIN_OPTIONS_TYPE: Record<number, number> = {
   3: 1, 4: 2, 1: 5, 17: 5, 9: 8, 25: 9, 0: 11, 11: 12, 23: 15, 18: 21, 40: 27, 74: 27, 82: 27, 89: 27,
-  56: 40, 67: 49, 79: 57, 97: 74, 27: 6, 44: 71, 2: 10, 45: 32, 129: 103, 142: 111, 143: 112, 144: 113,
+  56: 40, 67: 49, 79: 57, 97: 74, 27: 6, 44: 71, 2: 10, 45: 32, 129: 103, 142: 111, 143: 112, 144: 113, 100: 77, 126: 101,
 };
 
 // Builds a .tflite file. Each operator gets its own operator code.

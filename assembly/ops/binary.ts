@@ -1,9 +1,12 @@
 // BINARY: the int8 elementwise ops with TFLM's broadcasting: ADD, SUB, MUL,
 // MAXIMUM, MINIMUM, SQUARED_DIFFERENCE (TFLM's reference kernels:
 // integer_ops/add.h, sub.h, integer_ops/mul.h, maximum_minimum.h,
-// squared_difference.cc). The converter folds the broadcast into a 6-D walk
-// over the contiguous output, each operand read with its own strides
-// (0 along a broadcast dimension).
+// squared_difference.cc), and BATCH_MATMUL (reference/batch_matmul.h): each
+// output the sum over a depth of (a - zero point) * (b - zero point),
+// requantized as MUL's product is. The converter folds the broadcast into a
+// 6-D walk over the contiguous output, each operand read with its own strides
+// (0 along a broadcast dimension; for BATCH_MATMUL, the batch dimensions, the
+// rows and the columns, a transposed operand read through its strides).
 // Arguments:
 //   0 kind (KIND_*; 8 + ADD or MUL: TFLM's int16 paths, the same arithmetic
 //     on int16 elements, strides still in elements),
@@ -13,6 +16,8 @@
 //   7/8 first multiplier/shift, 9/10 second multiplier/shift,
 //   11/12 output multiplier/shift, 13/14 activation min/max
 //   15.. shape[6], first operand's strides[6], second operand's strides[6] (elements)
+//   BATCH_MATMUL (kind 6) only, 33..35: depth, the first and the second
+//     operand's stride along it
 import * as F from "../format";
 import { failAt } from "../errors";
 import { addS8 } from "../kernels/add";
@@ -25,12 +30,14 @@ const KIND_MUL = 2;
 const KIND_MAXIMUM = 3;
 const KIND_MINIMUM = 4;
 const KIND_SQUARED_DIFFERENCE = 5;
+const KIND_MATMUL = 6;
 
 const RANK = 6;
 const SHAPE = 15;
 const A_STRIDES = SHAPE + RANK;
 const B_STRIDES = A_STRIDES + RANK;
 const ARGS = B_STRIDES + RANK;
+const DEPTH = ARGS; // BATCH_MATMUL: depth, then the operands' strides along it
 const MAX_ELEMENTS: i64 = 1 << 28;
 
 // Bytes of operand `source` (a tensor or a block), or -1 when it names neither.
@@ -44,15 +51,21 @@ function operandAt(op: usize, arena: usize, source: i32): usize {
   return source >= 1 ? tensorAt(arena, op, source) : blockAt(op, -1 - source);
 }
 
+// The last element the 6-D walk reads with the strides at argument `strides`.
+function walkReach(op: usize, strides: i32): i64 {
+  let last: i64 = 0;
+  for (let d = 0; d < RANK; d++) last += <i64>(arg(op, SHAPE + d) - 1) * <i64>arg(op, strides + d);
+  return last;
+}
+
 function checkOperand(index: i32, op: usize, source: i32, strides: i32, wide: i32): i32 {
   const bytes = operandBytes(op, source) >> wide; // in elements
   if (bytes < 1) return failAt(F.ERR_BAD_OP, index, "BINARY operand is not a tensor or block", source);
-  let last: i64 = 0;
   for (let d = 0; d < RANK; d++) {
     const stride = arg(op, strides + d);
     if (stride < 0 || stride > bytes) return failAt(F.ERR_BAD_OP, index, "BINARY stride out of range", stride);
-    last += <i64>(arg(op, SHAPE + d) - 1) * <i64>stride;
   }
+  const last = walkReach(op, strides);
   if (last >= <i64>bytes) return failAt(F.ERR_BAD_OP, index, "BINARY reads outside its operand", source);
   return F.ERR_NONE;
 }
@@ -63,9 +76,10 @@ function inInt8(x: i32): bool {
 }
 
 export function validate(index: i32, op: usize, n: i32): i32 {
-  if (n != ARGS) return failAt(F.ERR_BAD_OP, index, "BINARY has the wrong argument count", n);
+  const matmul = n == ARGS + 3;
+  if (n != ARGS && !matmul) return failAt(F.ERR_BAD_OP, index, "BINARY has the wrong argument count", n);
   const kind = arg(op, 0), wide = kind >> 3;
-  if (kind < KIND_ADD || kind > KIND_SQUARED_DIFFERENCE && kind != 8 + KIND_ADD && kind != 8 + KIND_MUL) return failAt(F.ERR_BAD_OP, index, "BINARY kind invalid", kind);
+  if ((kind == KIND_MATMUL) != matmul || kind < KIND_ADD || kind > KIND_MATMUL && kind != 8 + KIND_ADD && kind != 8 + KIND_MUL) return failAt(F.ERR_BAD_OP, index, "BINARY kind invalid", kind);
   let elements: i64 = 1;
   for (let d = 0; d < RANK; d++) {
     const size = arg(op, SHAPE + d);
@@ -88,6 +102,19 @@ export function validate(index: i32, op: usize, n: i32): i32 {
   }
   const lo = arg(op, 13), hi = arg(op, 14);
   if ((wide ? lo < -32768 || hi > 32767 : !inInt8(lo) || !inInt8(hi)) || lo > hi) return failAt(F.ERR_BAD_OP, index, "BINARY activation range invalid", lo);
+  return matmul ? checkDepth(index, op) : F.ERR_NONE;
+}
+
+// BATCH_MATMUL's depth: each operand, read `depth` times along its depth
+// stride from every position of the walk (checked above), stays inside.
+function checkDepth(index: i32, op: usize): i32 {
+  const depth = arg(op, DEPTH);
+  if (depth < 1 || <i64>depth > MAX_ELEMENTS) return failAt(F.ERR_BAD_OP, index, "BINARY depth out of range", depth);
+  for (let k = 1; k <= 2; k++) {
+    const stride = arg(op, DEPTH + k), bytes = operandBytes(op, arg(op, k));
+    const last = walkReach(op, k == 1 ? A_STRIDES : B_STRIDES) + <i64>(depth - 1) * <i64>stride;
+    if (stride < 0 || last >= <i64>bytes) return failAt(F.ERR_BAD_OP, index, "BINARY depth reads outside its operand", stride);
+  }
   return F.ERR_NONE;
 }
 
@@ -108,6 +135,14 @@ function row(op: usize, kind: i32, a: usize, aStep: i32, b: usize, bStep: i32, o
       else if (kind == KIND_SUB) raw = sx - sy;
       else raw = (sx - sy) * (sx - sy);
       store<i8>(out + <usize>i, <i8>requantize(raw, outMult, outShift, outZp, lo, hi));
+    }
+  } else if (kind == KIND_MATMUL) {
+    const depth = arg(op, DEPTH), ak = <usize>arg(op, DEPTH + 1), bk = <usize>arg(op, DEPTH + 2);
+    for (let i = 0; i < count; i++) {
+      const ai = a + <usize>i * as, bi = b + <usize>i * bs;
+      let acc = 0;
+      for (let k = 0; k < depth; k++) acc += (<i32>load<i8>(ai + <usize>k * ak) - aZp) * (<i32>load<i8>(bi + <usize>k * bk) - bZp);
+      store<i8>(out + <usize>i, <i8>requantize(acc, outMult, outShift, outZp, lo, hi));
     }
   } else if (kind == KIND_MUL) {
     for (let i = 0; i < count; i++) {

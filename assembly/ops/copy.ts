@@ -1,8 +1,9 @@
-// COPY: the shape ops (PAD, PADV2, CONCATENATION, PACK, UNPACK, SPLIT,
-// SPLIT_V, SLICE, STRIDED_SLICE, TRANSPOSE, DEPTH_TO_SPACE, SPACE_TO_DEPTH,
-// GATHER with constant indices) move elements without arithmetic, as TFLM's
-// kernels do. The converter turns each into strided copies: an optional fill
-// of the output (the pad value), then segments, each a 6-D walk
+// COPY: the shape ops (PAD, PADV2, MIRROR_PAD, CONCATENATION, PACK, UNPACK,
+// SPLIT, SPLIT_V, SLICE, STRIDED_SLICE, TRANSPOSE, DEPTH_TO_SPACE,
+// SPACE_TO_DEPTH, GATHER with constant indices) move elements without
+// arithmetic, as TFLM's kernels do. The converter turns each into strided
+// copies: an optional fill of the output (the pad value), then segments,
+// each a 6-D walk
 //   out[outBase + sum(i_d * outStride_d)] = in_k[inBase + sum(i_d * inStride_d)]
 // Arguments: elementBytes, fill (0/1), fillValue, segments S, then per
 // segment: source tensor k (>= 1), inBase, outBase, shape[6], inStride[6],

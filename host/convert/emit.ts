@@ -35,7 +35,7 @@ export interface OpInfo {
   arenaBytes: number;
   outputScale: number;
   outputZeroPoint: number;
-  weightsBytes: number;
+  weightsBytes: number; // of the weights section: its blocks but those an earlier op stores (shared tensors, tables)
 }
 
 export interface ModelInfo {
@@ -61,12 +61,20 @@ function align4(n: number): number {
 // (./limits.ts) before anything is allocated or written as a 32-bit word.
 export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: ModelInfo } {
   checkArena(graph, plan);
-  // Weights: every block 4-aligned, in op order.
+  // Weights: every block 4-aligned, in op order; a block several ops hold
+  // (the same array: identical LUT tables) is stored once.
   const blockOffsets: number[][] = [];
+  const placed = new Map<Uint8Array, number>();
+  const newBytes: number[] = []; // per op, the bytes of the blocks it stores first
   let weightsBytes = 0;
   for (const op of graph.ops) {
+    newBytes.push(0);
     blockOffsets.push(op.weights.map((b) => {
+      const shared = placed.get(b);
+      if (shared !== undefined) return shared;
       const at = weightsBytes;
+      placed.set(b, at);
+      newBytes[newBytes.length - 1] += b.length;
       weightsBytes = align4(weightsBytes + b.length);
       checkWeights(graph, op, weightsBytes);
       return at;
@@ -106,7 +114,7 @@ export function emitWisp(graph: Graph, plan: Plan): { bytes: Uint8Array; info: M
     arenaBytes: out.bytes,
     outputScale: out.quant.scale,
     outputZeroPoint: out.quant.zeroPoint,
-    weightsBytes: op.weights.reduce((s, b) => s + b.length, 0),
+    weightsBytes: newBytes[i],
     };
   });
   const variables: VariableInfo[] = (graph.variables ?? []).map((v) => ({ name: v.name, arenaOffset: plan.offsets[v.value], arenaBytes: graph.values[v.value].bytes, fill: v.fill }));

@@ -16,7 +16,7 @@ import { pushRecord } from "./ops/record";
 const MAX_VERSION: Record<number, number> = {
   [Builtin.AVERAGE_POOL_2D]: 2, [Builtin.CONV_2D]: 6, [Builtin.DEPTHWISE_CONV_2D]: 6,
   [Builtin.FULLY_CONNECTED]: 9, [Builtin.MAX_POOL_2D]: 2, [Builtin.RESHAPE]: 2, [Builtin.SOFTMAX]: 2,
-  [Builtin.QUANTIZE]: 2, [Builtin.DEQUANTIZE]: 4, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
+  [Builtin.QUANTIZE]: 2, [Builtin.SQUEEZE]: 1, [Builtin.EXPAND_DIMS]: 1,
 };
 
 // A PAD over height and width only, whose record a following convolution may
@@ -52,6 +52,7 @@ export class Lowering {
   // lives in the arena across invokes, filled with `fill` on a fresh start.
   readonly variables: Variable[] = [];
   private redirect = new Map<number, number>(); // value -> the variable it is written into
+  private consumed = new Set<Operator>(); // ops an earlier op's lowering took in (float islands)
 
   constructor(readonly model: TfliteModel) {}
 
@@ -168,6 +169,11 @@ export class Lowering {
 
   push(op: Omit<LoweredOp, "name" | "tfliteIndex" | "tfliteOutput">, tfliteOutput = this.op.outputs[0], name = builtinName(this.op.builtin)): void {
     this.ops.push({ ...op, name, tfliteIndex: this.atModelLevel ? 0 : this.op.index, tfliteOutput });
+  }
+
+  // Marks a later op as lowered already, by the op being lowered: the walk skips it.
+  consume(op: Operator): void {
+    this.consumed.add(op);
   }
 
   // The op just pushed, for lowerings that refer back to it.
@@ -298,6 +304,7 @@ export class Lowering {
   }
 
   private lowerOp(op: Operator): void {
+    if (this.consumed.has(op)) return;
     if (op.custom) this.reject("UNSUPPORTED_OP", `custom op "${op.custom}" is not supported`);
     refuseFloat(this, op);
     // An entry with "types" (int16 variants) takes the op only for those types.
@@ -322,7 +329,6 @@ export class Lowering {
       case Builtin.SQUEEZE:
       case Builtin.EXPAND_DIMS: return this.reshape();
       case Builtin.QUANTIZE: return this.requantize();
-      case Builtin.DEQUANTIZE: return this.reject("UNSUPPORTED_OP", "DEQUANTIZE is only supported as the last op, producing a float32 model output");
     }
   }
 

@@ -1,11 +1,15 @@
-// Lowers int8 RELU, RELU6, LEAKY_RELU and HARD_SWISH to ACTIVATION records
-// (assembly/ops/activation.ts) with the parameters TFLM's Prepare computes
-// (activations_common.cc, leaky_relu_common.cc, hard_swish_common.cc), in
-// the same float32 / double arithmetic. RELU_N1_TO_1 is refused: TFLM has no
-// kernel for it.
+// Lowers RELU, RELU6, LEAKY_RELU and HARD_SWISH with the parameters TFLM's
+// Prepare computes (activations_common.cc, leaky_relu_common.cc,
+// hard_swish_common.cc), in the same float32 / double arithmetic. Their int8
+// kernels depend only on the input byte, so the converter runs them here on
+// all 256 inputs into a LUT record (host/convert/ops/lut.ts); int16
+// LEAKY_RELU is an ACTIVATION record (assembly/ops/activation.ts).
+// RELU_N1_TO_1 is refused: TFLM has no kernel for it.
 import type { Lowering } from "../lower";
 import { quantizeMultiplier, roundHalfAwayFromZero } from "../quantization";
+import { multiplyByQuantizedMultiplier } from "../fixedpoint";
 import { pushRecord } from "./record";
+import { pushLut } from "./lut";
 import { int16 } from "./conv16";
 import { TensorType } from "../tflite";
 
@@ -27,6 +31,49 @@ function int16Multiplier(m: number): number {
   return (m + (1 << 15)) >> 16;
 }
 
+// --- TFLM's int16 fixed point of HardSwish (reference/hard_swish.h), values
+// held in numbers and wrapped to int16 where C++ stores into an int16_t.
+const wrap16 = (v: number) => (v << 16) >> 16;
+
+// gemmlowp SaturatingRoundingDoublingHighMul for int16.
+function roundingHighMul16(a: number, b: number): number {
+  if (a === b && a === -32768) return 32767;
+  const ab = a * b;
+  return wrap16(Math.trunc((ab + (ab >= 0 ? 1 << 14 : 1 - (1 << 14))) / (1 << 15)));
+}
+
+// TFLM SaturatingDoublingHighMul: the same, truncating toward zero.
+function highMul16(a: number, b: number): number {
+  if (a === b && a === -32768) return 32767;
+  return wrap16(Math.trunc((a * b) / (1 << 15)));
+}
+
+// TFLM SaturatingLeftShift for int16.
+function saturatingLeftShift16(v: number, amount: number): number {
+  return Math.min(32767, Math.max(-32768, v * 2 ** amount));
+}
+
+// gemmlowp RoundingDivideByPOT for int16: the mask is 2^e - 1 truncated to int16.
+function roundingDivideByPOT16(x: number, exponent: number): number {
+  const mask = exponent >= 16 ? -1 : wrap16((1 << exponent) - 1);
+  const remainder = x & mask;
+  const threshold = wrap16((mask >> 1) + (x < 0 ? 1 : 0));
+  return wrap16((x >> exponent) + (remainder > threshold ? 1 : 0));
+}
+
+function hardSwish(x: number, reluishMultiplier: number, reluishExponent: number, outputMultiplier: number, outputExponent: number): number {
+  const hires = wrap16(x << 7);
+  const preshiftOutput = roundingHighMul16(hires, outputMultiplier);
+  let reluish = hires;
+  if (reluishExponent > 0) reluish = saturatingLeftShift16(reluish, reluishExponent - 1);
+  reluish = roundingHighMul16(reluish, reluishMultiplier);
+  if (reluishExponent > 0) reluish = saturatingLeftShift16(reluish, 1);
+  if (reluishExponent < 0) reluish = roundingDivideByPOT16(reluish, -reluishExponent);
+  // [-1, 1] to [0, 1].
+  reluish = wrap16((reluish + (1 << 15)) >> 1);
+  return roundingDivideByPOT16(highMul16(reluish, preshiftOutput), -outputExponent);
+}
+
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   if (builtin === "RELU_N1_TO_1") l.reject("UNSUPPORTED_OP", "TFLM has no RELU_N1_TO_1 kernel");
   l.arity([1], 1);
@@ -36,22 +83,21 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   const output = wide ? int16(l, l.op.outputs[0], "output") : l.activation(l.op.outputs[0], "output");
   if (input.bytes !== output.bytes) l.reject("BAD_MODEL", `output shape ${JSON.stringify(output.shape)} does not match input ${JSON.stringify(input.shape)}`);
   const inQ = input.quant, outQ = output.quant;
-  let args: number[];
+  const inZp = inQ.zeroPoint, outZp = outQ.zeroPoint;
   switch (builtin) {
     case "RELU": {
       // CalculateReluOpData: input / output scale in float32; the range from
       // 0 (roundf(0 / scale) adds nothing) to the int8 maximum.
       const m = multiplier(l, f32(inQ.scale / outQ.scale), "input / output scale");
-      args = [0, inQ.zeroPoint, outQ.zeroPoint, m.multiplier, m.shift, Math.max(-128, outQ.zeroPoint), 127];
-      break;
+      return pushLut(l, input, output, (q) => Math.max(outZp, outZp + multiplyByQuantizedMultiplier(q - inZp, m.multiplier, m.shift)));
     }
     case "RELU6": {
       // Relu6Prepare: the input bytes are clamped to [zero, six] on the input
       // scale; TFLM ignores the output quantization.
-      const q = roundHalfAwayFromZero(f32(6 / inQ.scale));
-      if (!(q < 2 ** 31)) l.reject("UNSUPPORTED_TYPE", `input scale ${inQ.scale} is too small for RELU6`);
-      args = [1, inQ.zeroPoint, clamp8(q + inQ.zeroPoint)];
-      break;
+      const q6 = roundHalfAwayFromZero(f32(6 / inQ.scale));
+      if (!(q6 < 2 ** 31)) l.reject("UNSUPPORTED_TYPE", `input scale ${inQ.scale} is too small for RELU6`);
+      const high = clamp8(q6 + inZp);
+      return pushLut(l, input, output, (q) => Math.min(Math.max(q, inZp), high));
     }
     case "LEAKY_RELU": {
       // LeakyReluOptions: alpha 0. TFLM forms input * alpha / output in float32.
@@ -60,8 +106,14 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       const id = multiplier(l, f32(inQ.scale / outQ.scale), "input / output scale");
       const magnitude = Math.abs(a.multiplier);
       if (magnitude >= 2 ** 31) l.reject("UNSUPPORTED_TYPE", `alpha multiplier ${alpha} cannot be represented`);
-      args = [wide ? 4 : 2, inQ.zeroPoint, outQ.zeroPoint, id.multiplier, id.shift, magnitude, a.shift, a.multiplier < 0 ? 1 : 0];
-      break;
+      if (wide) return pushRecord(l, opcode, { output, inputs: [input], args: [4, inZp, outZp, id.multiplier, id.shift, magnitude, a.shift, a.multiplier < 0 ? 1 : 0], overlap: [0] });
+      // TFLM's QuantizeLeakyRelu: the identity multiplier above the zero point, alpha's below.
+      return pushLut(l, input, output, (q) => {
+        const x = q - inZp;
+        if (x >= 0) return outZp + multiplyByQuantizedMultiplier(x, id.multiplier, id.shift);
+        const scaled = multiplyByQuantizedMultiplier(x, magnitude, a.shift);
+        return outZp + (a.multiplier < 0 ? -scaled : scaled);
+      });
     }
     case "HARD_SWISH": {
       const hires = f32(f32(1 / 128) * inQ.scale);
@@ -70,11 +122,10 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
       if (out.shift > 0) l.reject("UNSUPPORTED_TYPE", `input scale / 128 over output scale is ${f32(hires / outQ.scale)}; TFLM needs it below 1`);
       const reluish = quantizeMultiplier(f32(hires / f32(3 / 32768)));
       if (reluish.shift > 31) l.reject("UNSUPPORTED_TYPE", `input scale ${inQ.scale} is too large`);
-      args = [3, inQ.zeroPoint, outQ.zeroPoint, int16Multiplier(reluish.multiplier), reluish.shift, int16Multiplier(out.multiplier), out.shift];
-      break;
+      const reluishMultiplier = int16Multiplier(reluish.multiplier), outputMultiplier = int16Multiplier(out.multiplier);
+      // C++ adds the output zero point in int16_t arithmetic.
+      return pushLut(l, input, output, (q) => wrap16(hardSwish(q - inZp, reluishMultiplier, reluish.shift, outputMultiplier, out.shift) + outZp));
     }
-    default:
-      return l.reject("UNSUPPORTED_OP", `${builtin} is not lowered by the activation op`);
   }
-  pushRecord(l, opcode, { output, inputs: [input], args, overlap: [0] });
+  l.reject("UNSUPPORTED_OP", `${builtin} is not lowered by the activation op`);
 }

@@ -5,15 +5,18 @@
 // TFLM's broadcasting (shapes right-aligned, size-1 dimensions repeated, up to
 // 6 dimensions) folded into at most 6 loops over the contiguous output.
 // A constant operand (batch-norm scales and offsets) travels as a block.
+// int8 BATCH_MATMUL (batch_matmul.cc) is a BINARY record too: the walk goes
+// over the batch dimensions, the rows and the columns, each operand's depth
+// read through a stride, so adj_x and adj_y need no transposed copy.
 import type { Lowering } from "../lower";
 import type { Quant, Value } from "../graph";
 import { TensorType } from "../tflite";
-import { activationRange, addParams, quantizeMultiplier } from "../quantization";
-import { pushRecord } from "./record";
+import { activationRange, addParams, perTensorDenseMultiplier, quantizeMultiplier } from "../quantization";
+import { pushRecord, stridesOf } from "./record";
 import { int16, range16 } from "./conv16";
 
 const RANK = 6;
-const KIND: Record<string, number> = { ADD: 0, SUB: 1, MUL: 2, MAXIMUM: 3, MINIMUM: 4, SQUARED_DIFFERENCE: 5 };
+const KIND: Record<string, number> = { ADD: 0, SUB: 1, MUL: 2, MAXIMUM: 3, MINIMUM: 4, SQUARED_DIFFERENCE: 5, BATCH_MATMUL: 6 };
 
 interface Operand {
   shape: number[];
@@ -127,7 +130,82 @@ function loops(l: Lowering, a: number[], b: number[], out: number[]): Loops {
   };
 }
 
+// Tensor k >= 1 or block -1 - j, for the record's operand arguments.
+function sources(a: Operand, b: Operand, full: [boolean, boolean]) {
+  const inputs: Value[] = [], blocks: Uint8Array[] = [], overlap: (number | null)[] = [];
+  // An operand with the output's shape reads element i before element i is
+  // written, so the output may take its place.
+  const source = (x: Operand, k: number): number => {
+    if (x.block) {
+      blocks.push(x.block);
+      return -blocks.length;
+    }
+    inputs.push(x.value!);
+    overlap.push(full[k] ? 0 : null);
+    return inputs.length;
+  };
+  const srcA = source(a, 0), srcB = source(b, 1);
+  // One buffer read twice (x + x, or through a reshape): in place only if both reads are.
+  if (inputs.length === 2 && inputs[0].id === inputs[1].id && (overlap[0] === null || overlap[1] === null)) overlap.fill(null);
+  return { inputs, blocks, overlap, srcA, srcB };
+}
+
+// BATCH_MATMUL as TFLM's Prepare checks it: int8 (Wisp; TFLM also runs
+// int16), ranks 2 to 5, batch dimensions broadcasting, the depths equal;
+// the multiplier from lhs scale * rhs scale in float32 over the output scale
+// (GetQuantizedConvolutionMultipler), no activation.
+function batchMatmul(l: Lowering, opcode: number): void {
+  l.arity([2], 1);
+  const op = l.op;
+  const types = [op.inputs[0], op.inputs[1], op.outputs[0]].map((i, k) => l.tensor(i, ["lhs", "rhs", "output"][k]).type);
+  if (types[0] !== types[1] || types[0] !== types[2]) l.reject("UNSUPPORTED_TYPE", "BATCH_MATMUL needs both inputs and the output of one type (TFLM refuses mixed types)");
+  if (types[0] === TensorType.INT16) l.reject("UNSUPPORTED_TYPE", "int16 BATCH_MATMUL is not supported by Wisp (it runs int8)");
+  const a = operand(l, op.inputs[0], "lhs", false), b = operand(l, op.inputs[1], "rhs", false);
+  const output = l.activation(op.outputs[0], "output");
+  // BatchMatMulOptions: adj_x 0, adj_y 1.
+  const adjX = op.options ? op.options.u8(0) !== 0 : false, adjY = op.options ? op.options.u8(1) !== 0 : false;
+  for (const [x, role] of [[a, "lhs"], [b, "rhs"]] as [Operand, string][]) {
+    if (x.shape.length < 2 || x.shape.length > 5) l.reject("UNSUPPORTED_OP", `${role} has rank ${x.shape.length}; TFLM's BATCH_MATMUL takes ranks 2 to 5`);
+  }
+  const rank = Math.max(a.shape.length, b.shape.length);
+  const extend = (s: number[]) => [...new Array(rank - s.length).fill(1), ...s];
+  const ea = extend(a.shape), eb = extend(b.shape), sa = stridesOf(ea), sb = stridesOf(eb);
+  const batch: number[] = [], aBatch: number[] = [], bBatch: number[] = [];
+  for (let d = 0; d < rank - 2; d++) {
+    if (ea[d] !== eb[d] && ea[d] !== 1 && eb[d] !== 1) l.reject("BAD_MODEL", `batch dimensions of ${JSON.stringify(a.shape)} and ${JSON.stringify(b.shape)} do not broadcast`);
+    batch.push(Math.max(ea[d], eb[d]));
+    aBatch.push(ea[d] === 1 ? 0 : sa[d]);
+    bBatch.push(eb[d] === 1 ? 0 : sb[d]);
+  }
+  const [r, c] = [rank - 2, rank - 1];
+  // Rows of the lhs and columns of the rhs, with their strides and the depth's.
+  const [rows, aRow, depthA, aDepth] = adjX ? [ea[c], sa[c], ea[r], sa[r]] : [ea[r], sa[r], ea[c], sa[c]];
+  const [cols, bCol, depthB, bDepth] = adjY ? [eb[r], sb[r], eb[c], sb[c]] : [eb[c], sb[c], eb[r], sb[r]];
+  if (depthA !== depthB) l.reject("BAD_MODEL", `lhs depth ${depthA} differs from rhs depth ${depthB}`);
+  const shape = [...batch, rows, cols];
+  if (output.shape.length !== shape.length || output.shape.some((d, i) => d !== shape[i])) l.reject("BAD_MODEL", `output shape ${JSON.stringify(output.shape)} is not ${JSON.stringify(shape)}`);
+  const m = perTensorDenseMultiplier(a.quant.scale, b.quant.scale, output.quant.scale);
+  if (m.shift > 30) l.reject("UNSUPPORTED_TYPE", `lhs scale * rhs scale / output scale ${(a.quant.scale * b.quant.scale) / output.quant.scale} is too large`);
+  // Batch dimensions padded to three, then rows and columns, in 6 loops.
+  const pad = <T>(v: T[], x: T) => [...new Array(RANK - 2 - v.length).fill(x), ...v];
+  const s = sources(a, b, [false, false]);
+  pushRecord(l, opcode, {
+    output,
+    inputs: s.inputs,
+    blocks: s.blocks,
+    overlap: s.overlap,
+    macs: output.bytes * depthA,
+    args: [
+      KIND.BATCH_MATMUL, s.srcA, s.srcB, a.quant.zeroPoint, b.quant.zeroPoint, output.quant.zeroPoint, 0,
+      0, 0, 0, 0, m.multiplier, m.shift, -128, 127,
+      ...pad(batch, 1), rows, cols, ...pad(aBatch, 0), aRow, 0, ...pad(bBatch, 0), 0, bCol,
+      depthA, aDepth, bDepth,
+    ],
+  });
+}
+
 export function lower(l: Lowering, builtin: string, opcode: number): void {
+  if (builtin === "BATCH_MATMUL") return batchMatmul(l, opcode);
   const kind = KIND[builtin];
   if (kind === undefined) l.reject("UNSUPPORTED_OP", `${builtin} is not lowered by the binary op`);
   l.arity([2], 1);
@@ -178,21 +256,7 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   }
   if (p.output.shift > 31) l.reject("UNSUPPORTED_OP", `output multiplier ${p.output.multiplier} << ${p.output.shift} is out of range`);
   const w = loops(l, a.shape, b.shape, output.shape);
-  const inputs: Value[] = [], blocks: Uint8Array[] = [], overlap: (number | null)[] = [];
-  // Tensor k >= 1 or block -1 - j; an operand with the output's shape reads
-  // element i before element i is written, so the output may take its place.
-  const source = (x: Operand, full: boolean): number => {
-    if (x.block) {
-      blocks.push(x.block);
-      return -blocks.length;
-    }
-    inputs.push(x.value!);
-    overlap.push(full ? 0 : null);
-    return inputs.length;
-  };
-  const srcA = source(a, w.aFull), srcB = source(b, w.bFull);
-  // One buffer read twice (x + x, or through a reshape): in place only if both reads are.
-  if (inputs.length === 2 && inputs[0].id === inputs[1].id && (overlap[0] === null || overlap[1] === null)) overlap.fill(null);
+  const { inputs, blocks, overlap, srcA, srcB } = sources(a, b, [w.aFull, w.bFull]);
   pushRecord(l, opcode, {
     output,
     inputs,

@@ -66,6 +66,40 @@ function int8(l: Lowering, index: number, role: string): Value {
   return v;
 }
 
+// A constant paddings tensor of int32 or int64 values (TFLM reads both).
+function paddingValues(l: Lowering, index: number): number[] {
+  const t = l.tensor(index, "paddings");
+  if (t.type === TensorType.INT32) return l.int32s(index, "paddings");
+  if (t.type !== TensorType.INT64 || !t.data || t.data.length % 8 !== 0) return l.reject("UNSUPPORTED_TYPE", "paddings must be a constant int32 or int64 tensor");
+  const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return Array.from({ length: t.data.length / 8 }, (_, k) => Number(view.getBigInt64(8 * k, true)));
+}
+
+// MIRROR_PAD as copies: along each dimension the output is the left pad (the
+// input read backwards from index left - 1 + offset), the input itself, and
+// the right pad (read backwards from size - 1 - offset), as TFLM's
+// GetInputDimension maps them; one segment per combination of those pieces.
+function mirrorSegments(shape: number[], paddings: number[], offset: number): Segment[] {
+  const inStrides = stridesOf(shape);
+  const outShape = shape.map((n, d) => n + paddings[2 * d] + paddings[2 * d + 1]);
+  const outStrides = stridesOf(outShape);
+  // Per dimension, its pieces: [output start, input start, input step, count].
+  const pieces = shape.map((n, d) => {
+    const [left, right] = [paddings[2 * d], paddings[2 * d + 1]];
+    return [[0, left - 1 + offset, -1, left], [left, 0, 1, n], [left + n, n - 1 - offset, -1, right]].filter((p) => p[3] > 0);
+  });
+  let combos: number[][][] = [[]];
+  for (const options of pieces) combos = combos.flatMap((c) => options.map((p) => [...c, p]));
+  return combos.map((c) => ({
+    source: 0,
+    inBase: c.reduce((sum, p, d) => sum + p[1] * inStrides[d], 0),
+    outBase: c.reduce((sum, p, d) => sum + p[0] * outStrides[d], 0),
+    shape: c.map((p) => p[3]),
+    inStrides: c.map((p, d) => p[2] * inStrides[d]),
+    outStrides,
+  }));
+}
+
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   const op = l.op;
   switch (builtin) {
@@ -100,6 +134,24 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
         l.notePad(op.outputs[0], { op: l.lastOp(), input, top: paddings[2], bottom: paddings[3], left: paddings[4], right: paddings[5], fill });
       }
       return;
+    }
+    case "MIRROR_PAD": {
+      l.arity([2], 1);
+      const input = int8(l, op.inputs[0], "input");
+      const output = int8(l, op.outputs[0], "output");
+      if (input.type !== TensorType.INT8) l.reject("UNSUPPORTED_TYPE", "int16 MIRROR_PAD is refused by TFLM too, which runs it in float32 and int8 only");
+      const rank = input.shape.length;
+      if (rank > RANK) l.reject("UNSUPPORTED_OP", `MIRROR_PAD of rank ${rank} is not supported (at most ${RANK})`);
+      const paddings = paddingValues(l, op.inputs[1]);
+      if (paddings.length !== 2 * rank) l.reject("BAD_MODEL", `paddings hold ${paddings.length} values for rank ${rank}`);
+      // MirrorPadOptions: mode 0 (REFLECT 0: the edge is not repeated; SYMMETRIC 1: it is).
+      const offset = l.op.options && l.op.options.i8(0) === 1 ? 0 : 1;
+      input.shape.forEach((n, d) => {
+        const [left, right] = [paddings[2 * d], paddings[2 * d + 1]];
+        if (left < 0 || right < 0 || left > n - offset || right > n - offset) l.reject("BAD_MODEL", `paddings ${left}, ${right} of dimension ${d} (size ${n}) exceed what ${offset ? "REFLECT" : "SYMMETRIC"} mode allows (at most ${n - offset})`);
+        if (output.shape[d] !== n + left + right) l.reject("BAD_MODEL", `output shape ${JSON.stringify(output.shape)} does not match the paddings`);
+      });
+      return pushCopy(l, opcode, output, [input], mirrorSegments(input.shape, paddings, offset), null);
     }
     case "CONCATENATION": {
       if (op.inputs.length < 1) l.reject("BAD_MODEL", "CONCATENATION has no inputs");

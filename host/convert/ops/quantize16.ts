@@ -1,10 +1,13 @@
-// Lowers QUANTIZE from int16 to int8, int16 or int32, from int8 to int16, and
-// between int8 and uint8, to records of assembly/ops/quantize16.ts
-// (ACTIVATION's LEAKY_RELU kinds 4-9 with alpha = identity): TFLM's Requantize
-// with input scale / output scale in double (quantize_common.cc), any zero
-// points (TFLM checks none). int8 to int8 stays with the built-in QUANTIZE.
+// Lowers QUANTIZE from int16 to int8, int16 or int32, and from int8 to int16,
+// to records of assembly/ops/quantize16.ts (ACTIVATION's LEAKY_RELU kinds
+// 4-7 with alpha = identity), and between int8 and uint8 to a LUT record
+// (host/convert/ops/lut.ts): TFLM's Requantize with input scale / output
+// scale in double (quantize_common.cc), any zero points (TFLM checks none).
+// int8 to int8 stays with the built-in QUANTIZE.
 import type { Lowering } from "../lower";
 import { quantizeMultiplier } from "../quantization";
+import { multiplyByQuantizedMultiplier } from "../fixedpoint";
+import { pushLut } from "./lut";
 import { TensorType, TENSOR_TYPE_NAMES } from "../tflite";
 import { pushRecord } from "./record";
 
@@ -25,7 +28,10 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   if (input.bytes >> inWide !== output.bytes >> outWide) l.reject("BAD_MODEL", "output size differs from input size");
   const { multiplier, shift } = quantizeMultiplier(input.quant.scale / output.quant.scale);
   if (shift > 30) l.reject("UNSUPPORTED_TYPE", `input scale / output scale ${input.quant.scale / output.quant.scale} is too large`);
-  const kind = output.type === TensorType.UINT8 ? 8 : input.type === TensorType.UINT8 ? 9 : outWide === 2 ? 7 : inWide ? (outWide ? 4 : 5) : 6;
+  if (output.type === TensorType.UINT8 || input.type === TensorType.UINT8) {
+    return pushLut(l, input, output, (q) => output.quant.zeroPoint + multiplyByQuantizedMultiplier(q - input.quant.zeroPoint, multiplier, shift));
+  }
+  const kind = outWide === 2 ? 7 : inWide ? (outWide ? 4 : 5) : 6;
   pushRecord(l, opcode, {
     output,
     inputs: [input],

@@ -1,11 +1,18 @@
-// Lowers int8 LOGISTIC and TANH to SIGMOID records (assembly/ops/sigmoid.ts),
-// with the input multiplier, left shift and radius TFLM's Prepare computes
-// (logistic_common.cc, tanh.cc): the input scale times 2^27 split by frexp,
-// the mantissa rounded to Q0.31, and the largest input magnitude that does
-// not saturate Q4.27.
+// Lowers LOGISTIC and TANH. int8: with the input multiplier, left shift and
+// radius TFLM's Prepare computes (logistic_common.cc, tanh.cc): the input
+// scale times 2^27 split by frexp, the mantissa rounded to Q0.31, and the
+// largest input magnitude that does not saturate Q4.27; then, as the result
+// depends only on the input byte, TFLM's reference arithmetic
+// (reference/integer_ops/logistic.h, tanh.h: the input rescaled to Q4.27,
+// gemmlowp's fixed-point logistic / tanh, a Q0.31 result rounded to int8)
+// runs here on all 256 inputs into a LUT record (host/convert/ops/lut.ts).
+// LOGISTIC writes scale 1/256, zero point -128; TANH 1/128, zero point 0
+// (TFLM assumes these). int16: SIGMOID records (assembly/ops/sigmoid.ts).
 import type { Lowering } from "../lower";
 import { roundHalfAwayFromZero } from "../quantization";
+import { expOnNegative, multiplyByQuantizedMultiplier, oneOverOnePlusX, reciprocalOfOnePlus, roundingDivideByPOT, saturatingShiftLeft } from "../fixedpoint";
 import { pushRecord } from "./record";
+import { pushLut } from "./lut";
 import { int16 } from "./conv16";
 import { TensorType } from "../tflite";
 
@@ -77,6 +84,26 @@ export function sigmoidParams(l: Lowering, inputScale: number) {
   return { multiplier, leftShift: Math.min(leftShift, 31), radius: Math.min(radius, 256) };
 }
 
+const INT32_MAX = 0x7fffffff;
+
+// gemmlowp logistic for a in Q4.27; result in Q0.31.
+function logistic(a: number): number {
+  if (a === 0) return 1 << 30;
+  const positive = a > 0;
+  const resultIfPositive = oneOverOnePlusX(expOnNegative(positive ? -a | 0 : a, 4));
+  return positive ? resultIfPositive : INT32_MAX - resultIfPositive;
+}
+
+// gemmlowp tanh for a in Q4.27; result in Q0.31. The exponent of -2|a| is
+// taken by reading the same raw value as Q5.26.
+function tanh(a: number): number {
+  if (a === 0) return 0;
+  const negative = a < 0;
+  // (1 - e) / (1 + e) = 2 / (1 + e) - 1, in Q2.29 rescaled to Q0.31.
+  const t = saturatingShiftLeft((reciprocalOfOnePlus(expOnNegative(negative ? a : -a | 0, 5)) - (1 << 29)) | 0, 2);
+  return negative ? -t | 0 : t;
+}
+
 export function lower(l: Lowering, builtin: string, opcode: number): void {
   if (builtin !== "LOGISTIC" && builtin !== "TANH") l.reject("UNSUPPORTED_OP", `${builtin} is not lowered by the sigmoid op`);
   l.arity([1], 1);
@@ -88,11 +115,12 @@ export function lower(l: Lowering, builtin: string, opcode: number): void {
   // fixed output quantization (1/256 and -128; 1/128 and 0) whatever the
   // tensor says.
   if (builtin === "LOGISTIC" && output.quant.zeroPoint !== -128) l.reject("UNSUPPORTED_TYPE", `int8 LOGISTIC needs output zero point -128 (TFLM refuses ${output.quant.zeroPoint})`);
-  const p = sigmoidParams(l, input.quant.scale);
-  pushRecord(l, opcode, {
-    output,
-    inputs: [input],
-    args: [builtin === "LOGISTIC" ? 0 : 1, input.quant.zeroPoint, p.radius, p.multiplier, p.leftShift],
-    overlap: [0],
+  const p = sigmoidParams(l, input.quant.scale), zeroPoint = input.quant.zeroPoint;
+  pushLut(l, input, output, (q) => {
+    const x = q - zeroPoint;
+    if (x <= -p.radius) return -128;
+    if (x >= p.radius) return 127;
+    const q4 = multiplyByQuantizedMultiplier(x, p.multiplier, p.leftShift);
+    return builtin === "LOGISTIC" ? roundingDivideByPOT(logistic(q4), 23) - 128 : roundingDivideByPOT(tanh(q4), 24);
   });
 }
