@@ -59,13 +59,16 @@ static inline int8_t requantize(int32_t acc, const channel_t *c, int32_t out_zp,
   return (int8_t)(r < lo ? lo : r > hi ? hi : r);
 }
 
-static inline uint32_t word(const int8_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
+/* Four bytes at any address (Armv7-M and later load them unaligned in one LDR). */
+typedef uint32_t __attribute__((aligned(1), may_alias)) unaligned_word;
+static inline uint32_t word(const int8_t *p) { return *(const unaligned_word *)p; }
 
 /* ---- wisp_dot_s8 ---- */
+
+static int32_t dot_1x1(const int8_t *x, const int8_t *w, uint32_t n, int32_t zp, int32_t acc) {
+  for (uint32_t i = 0; i < n; i++) acc += (x[i] + zp) * w[i];
+  return acc;
+}
 
 #if WISP_HOST_DSP
 /* Four int8 lanes as two int16 pairs (lanes 0,2 and 1,3), plus `zp` in each half. */
@@ -137,6 +140,95 @@ static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, 
   }
   acc[0] = a0, acc[1] = a1;
 }
+
+/* A pixel's input rows minus the zero point as int16 pairs in the order
+ * LANES_02 / LANES_13 split the weights, converted once per pixel and call
+ * rather than once per channel. Rows of up to Q15_BYTES bytes in all. */
+#define Q15_BYTES 640u
+static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n, int16x2_t zp, int32_t *q) {
+  for (uint32_t r = 0; r < rows; r++, x += row_step)
+    for (uint32_t i = 0; i < n; i += 4) {
+      uint32_t u = word(x + i);
+      *q++ = __sadd16(LANES_02(u), zp);
+      *q++ = __sadd16(LANES_13(u), zp);
+    }
+}
+
+/* Two converted pixels (p, q) times two channels over `words` 4-byte groups. */
+static inline void dot_2x2_q15(const int32_t *p, const int32_t *q, const int8_t *w0, const int8_t *w1, uint32_t words, int32_t acc[4]) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  while (words--) {
+    const int16x2_t u02 = p[0], u13 = p[1], v02 = q[0], v13 = q[1];
+    uint32_t f = word(w0), g = word(w1);
+    int16x2_t f02 = LANES_02(f), f13 = LANES_13(f);
+    a00 = __smlad(u02, f02, a00);
+    a10 = __smlad(v02, f02, a10);
+    a00 = __smlad(u13, f13, a00);
+    a10 = __smlad(v13, f13, a10);
+    f02 = LANES_02(g), f13 = LANES_13(g);
+    a01 = __smlad(u02, f02, a01);
+    a11 = __smlad(v02, f02, a11);
+    a01 = __smlad(u13, f13, a01);
+    a11 = __smlad(v13, f13, a11);
+    p += 2, q += 2, w0 += 4, w1 += 4;
+  }
+  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+static inline void dot_1x2_q15(const int32_t *p, const int8_t *w0, const int8_t *w1, uint32_t words, int32_t acc[2]) {
+  int32_t a0 = acc[0], a1 = acc[1];
+  while (words--) {
+    const int16x2_t u02 = p[0], u13 = p[1];
+    uint32_t f = word(w0), g = word(w1);
+    a0 = __smlad(u02, LANES_02(f), a0);
+    a0 = __smlad(u13, LANES_13(f), a0);
+    a1 = __smlad(u02, LANES_02(g), a1);
+    a1 = __smlad(u13, LANES_13(g), a1);
+    p += 2, w0 += 4, w1 += 4;
+  }
+  acc[0] = a0, acc[1] = a1;
+}
+
+/* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
+static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
+  int32_t p[Q15_BYTES / 2], q[Q15_BYTES / 2];
+  const uint32_t n = a->run_length, rows = a->rows, words = n / 4;
+  /* The filter rows are one run when the window is whole (conv) or single (dense). */
+  const int whole = rows == 1 || a->filter_row_step == n;
+  uint32_t px = 0;
+  for (; px < a->pixels; px += 2) {
+    const int two = px + 1 < a->pixels;
+    const int8_t *x = input + px * a->pixel_step;
+    int8_t *o = out + px * a->out_step;
+    to_q15(x, rows, a->row_step, n, zp, p);
+    if (two) to_q15(x + a->pixel_step, rows, a->row_step, n, zp, q);
+    uint32_t c = 0;
+    for (; c + 2 <= a->channels; c += 2) {
+      const channel_t k0 = channel(records + c * RECORD_BYTES), k1 = channel(records + (c + 1) * RECORD_BYTES);
+      const int8_t *w0 = filter + c * a->filter_step, *w1 = w0 + a->filter_step;
+      int32_t acc[4] = {k0.bias, k1.bias, k0.bias, k1.bias};
+      if (two) {
+        if (whole) dot_2x2_q15(p, q, w0, w1, rows * words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, q + 2 * r * words, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, words, acc);
+        o[a->out_step + c] = requantize(acc[2], &k0, a->out_zp, a->act_min, a->act_max);
+        o[a->out_step + c + 1] = requantize(acc[3], &k1, a->out_zp, a->act_min, a->act_max);
+      } else {
+        if (whole) dot_1x2_q15(p, w0, w1, rows * words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_1x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, words, acc);
+      }
+      o[c] = requantize(acc[0], &k0, a->out_zp, a->act_min, a->act_max);
+      o[c + 1] = requantize(acc[1], &k1, a->out_zp, a->act_min, a->act_max);
+    }
+    if (c < a->channels) {
+      const channel_t k = channel(records + c * RECORD_BYTES);
+      for (int j = 0; j <= two; j++) {
+        int32_t acc = k.bias;
+        for (uint32_t r = 0; r < rows; r++) acc = dot_1x1(x + j * a->pixel_step + r * a->row_step, filter + c * a->filter_step + r * a->filter_row_step, n, -a->in_zp, acc);
+        o[j * a->out_step + c] = requantize(acc, &k, a->out_zp, a->act_min, a->act_max);
+      }
+    }
+  }
+}
 #else
 static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, uint32_t n, int32_t zp, int32_t acc[4]) {
   int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
@@ -161,11 +253,6 @@ static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, 
 }
 #endif
 
-static int32_t dot_1x1(const int8_t *x, const int8_t *w, uint32_t n, int32_t zp, int32_t acc) {
-  for (uint32_t i = 0; i < n; i++) acc += (x[i] + zp) * w[i];
-  return acc;
-}
-
 int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a) {
   if (a->pixels == 0 || a->channels == 0) return 0;
   if (!inside(memory_bytes, a->out, reach(a->channels, a->pixels, a->out_step)) ||
@@ -179,6 +266,10 @@ int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_d
   const uint32_t rows = a->run_length ? a->rows : 0, n = a->run_length;
 #if WISP_HOST_DSP
   const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
+  if (n % 4 == 0 && (uint64_t)rows * n <= Q15_BYTES) {
+    dot_q15(a, input, filter, out, records, zp);
+    return 0;
+  }
 #else
   const int32_t zp = -a->in_zp;
 #endif
@@ -236,50 +327,40 @@ int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_d
 
 /* ---- wisp_depthwise_s8 ---- */
 
-/* One channel's taps, its sum of weights taken out of the accumulator first
- * so that each tap is one multiply-accumulate of the raw input:
- * sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike. */
-static void depthwise_channel(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *out, const channel_t *k) {
-  const uint32_t rows = a->columns ? a->rows : 0, cols = a->columns;
-  int32_t sum = 0;
-  for (uint32_t r = 0; r < rows; r++)
-    for (uint32_t j = 0; j < cols; j++) sum += w[r * a->filter_row_step + j];
-  const int32_t start = k->bias - a->in_zp * sum;
-  if (rows == 3 && cols == 3) {
-    /* The common 3x3 window: its weights stay in registers. */
-    const int32_t rs = (int32_t)a->row_step, cs = (int32_t)a->column_step, fr = (int32_t)a->filter_row_step;
-#if WISP_HOST_DSP
-    /* Taps 0 and 1 of each row as one int16 pair. */
-    const int16x2_t p0 = PAIR(w[0], w[1]), p1 = PAIR(w[fr], w[fr + 1]);
-    const int16x2_t p2 = PAIR(w[2 * fr], w[2 * fr + 1]);
-#endif
-    const int32_t w02 = w[2], w12 = w[fr + 2], w22 = w[2 * fr + 2];
-#if !WISP_HOST_DSP
-    const int32_t w00 = w[0], w01 = w[1], w10 = w[fr], w11 = w[fr + 1], w20 = w[2 * fr], w21 = w[2 * fr + 1];
-#endif
-    for (uint32_t p = 0; p < a->pixels; p++, x += a->pixel_step, out += a->out_step) {
-      int32_t acc = start;
-#if WISP_HOST_DSP
-      acc = __smlad(PAIR(x[0], x[cs]), p0, acc);
-      acc = __smlad(PAIR(x[rs], x[rs + cs]), p1, acc);
-      acc = __smlad(PAIR(x[2 * rs], x[2 * rs + cs]), p2, acc);
-#else
-      acc += x[0] * w00 + x[cs] * w01 + x[rs] * w10 + x[rs + cs] * w11 + x[2 * rs] * w20 + x[2 * rs + cs] * w21;
-#endif
-      acc += x[2 * cs] * w02 + x[rs + 2 * cs] * w12 + x[2 * rs + 2 * cs] * w22;
-      *out = requantize(acc, k, a->out_zp, a->act_min, a->act_max);
-    }
-    return;
-  }
-  for (uint32_t p = 0; p < a->pixels; p++, x += a->pixel_step, out += a->out_step) {
-    int32_t acc = start;
-    for (uint32_t r = 0; r < rows; r++) {
-      const int8_t *xr = x + r * a->row_step, *wr = w + r * a->filter_row_step;
-      for (uint32_t j = 0; j < cols; j++) acc += xr[j * a->column_step] * wr[j];
-    }
-    *out = requantize(acc, k, a->out_zp, a->act_min, a->act_max);
-  }
+/* One channel of one pixel over its taps. */
+static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int32_t acc) {
+  for (uint32_t r = 0; r < a->rows; r++, x += a->row_step, w += a->filter_row_step)
+    for (uint32_t k = 0; k < a->columns; k++) acc += (x[k * a->column_step] - a->in_zp) * w[k];
+  return acc;
 }
+
+#if WISP_HOST_DSP
+/* Four neighbouring channels (one word of input per tap) of a pixel pair
+ * (x, x + pixel_step; `two` = 0: of x alone), their filters filter_step
+ * apart: each tap's four weights serve both pixels. */
+static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int two, int16x2_t zp, int32_t acc[8]) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
+  const uint32_t fs = a->filter_step, ps = two ? a->pixel_step : 0;
+  for (uint32_t r = 0; r < a->rows; r++, x += a->row_step, w += a->filter_row_step) {
+    const int8_t *xt = x, *wt = w;
+    for (uint32_t k = 0; k < a->columns; k++, xt += a->column_step, wt++) {
+      const int16x2_t w02 = PAIR(wt[0], wt[2 * fs]), w13 = PAIR(wt[fs], wt[3 * fs]);
+      uint32_t u = word(xt), v = word(xt + ps);
+      int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp);
+      int16x2_t v02 = __sadd16(LANES_02(v), zp), v13 = __sadd16(LANES_13(v), zp);
+      a0 = __smlabb(u02, w02, a0);
+      a2 = __smlatt(u02, w02, a2);
+      a1 = __smlabb(u13, w13, a1);
+      a3 = __smlatt(u13, w13, a3);
+      b0 = __smlabb(v02, w02, b0);
+      b2 = __smlatt(v02, w02, b2);
+      b1 = __smlabb(v13, w13, b1);
+      b3 = __smlatt(v13, w13, b3);
+    }
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;
+}
+#endif
 
 int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a) {
   if (a->pixels == 0 || a->channels == 0) return 0;
@@ -289,24 +370,38 @@ int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct 
       !inside(memory_bytes, a->filter, reach(reach(reach(tap, a->channels, a->filter_step), a->rows, a->filter_row_step), a->columns, 1)) ||
       !inside(memory_bytes, a->records, (uint64_t)a->channels * RECORD_BYTES))
     return -1;
-  const uint64_t in_bytes = reach(reach(reach(a->channels, a->pixels, a->pixel_step), a->rows, a->row_step), a->columns, a->column_step);
-  const uint64_t out_bytes = reach(a->channels, a->pixels, a->out_step);
-  if ((uint64_t)a->out < a->input + in_bytes && (uint64_t)a->input < a->out + out_bytes) {
-    /* The output lies over the input: pixel by pixel in ascending order, as
-     * the module's loops go (docs/host-kernels.md). */
-    struct wisp_depthwise_args one = *a;
-    one.pixels = 1;
-    for (uint32_t p = 0; p < a->pixels; p++, one.input += a->pixel_step, one.out += a->out_step)
-      for (uint32_t c = 0; c < a->channels; c++) {
-        const channel_t k = channel(memory + a->records + c * RECORD_BYTES);
-        depthwise_channel(&one, (const int8_t *)memory + one.input + c, (const int8_t *)memory + a->filter + c * a->filter_step, (int8_t *)memory + one.out + c, &k);
-      }
-    return 0;
-  }
-  /* Apart: channel by channel, each channel's weights loaded once. */
-  for (uint32_t c = 0; c < a->channels; c++) {
-    const channel_t k = channel(memory + a->records + c * RECORD_BYTES);
-    depthwise_channel(a, (const int8_t *)memory + a->input + c, (const int8_t *)memory + a->filter + c * a->filter_step, (int8_t *)memory + a->out + c, &k);
+  struct wisp_depthwise_args t = *a;
+  if (!a->columns) t.rows = 0;
+  const int8_t *input = (const int8_t *)memory + a->input, *filter = (const int8_t *)memory + a->filter;
+  int8_t *out = (int8_t *)memory + a->out;
+  const uint8_t *records = memory + a->records;
+#if WISP_HOST_DSP
+  const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
+#endif
+  /* Pixels in ascending order, two at a time, as the module's own loops go
+   * (the output may lie over input it has finished with). */
+  for (uint32_t p = 0; p < a->pixels; p += 2) {
+    const int two = p + 1 < a->pixels;
+    const int8_t *x = input + p * a->pixel_step;
+    int8_t *o = out + p * a->out_step;
+    uint32_t c = 0;
+#if WISP_HOST_DSP
+    for (; c + 4 <= a->channels; c += 4) {
+      channel_t k[4];
+      int32_t acc[8];
+      for (int j = 0; j < 4; j++) k[j] = channel(records + (c + j) * RECORD_BYTES), acc[j] = acc[4 + j] = k[j].bias;
+      depthwise_4(&t, x + c, filter + c * a->filter_step, two, zp, acc);
+      for (int j = 0; j < 4; j++) o[c + j] = requantize(acc[j], &k[j], a->out_zp, a->act_min, a->act_max);
+      if (two)
+        for (int j = 0; j < 4; j++) o[a->out_step + c + j] = requantize(acc[4 + j], &k[j], a->out_zp, a->act_min, a->act_max);
+    }
+#endif
+    for (; c < a->channels; c++) {
+      const channel_t k = channel(records + c * RECORD_BYTES);
+      const int8_t *w = filter + c * a->filter_step;
+      o[c] = requantize(depthwise_1(&t, x + c, w, k.bias), &k, a->out_zp, a->act_min, a->act_max);
+      if (two) o[a->out_step + c] = requantize(depthwise_1(&t, x + a->pixel_step + c, w, k.bias), &k, a->out_zp, a->act_min, a->act_max);
+    }
   }
   return 0;
 }
