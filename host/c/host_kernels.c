@@ -335,38 +335,91 @@ static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x,
 }
 
 #if WISP_HOST_DSP
-/* Four neighbouring channels (one word of input per tap) of a pixel pair
- * (x, x + pixel_step; `two` = 0: of x alone), their filters filter_step
- * apart: each tap's four weights serve both pixels. */
-static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int two, int16x2_t zp, int32_t acc[8]) {
-  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
-  const uint32_t fs = a->filter_step, ps = two ? a->pixel_step : 0;
-  for (uint32_t r = 0; r < a->rows; r++, x += a->row_step, w += a->filter_row_step) {
-    const int8_t *xt = x, *wt = w;
-    for (uint32_t k = 0; k < a->columns; k++, xt += a->column_step, wt++) {
-      const int16x2_t w02 = PAIR(wt[0], wt[2 * fs]), w13 = PAIR(wt[fs], wt[3 * fs]);
-      uint32_t u = word(xt), v = word(xt + ps);
-      int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp);
-      int16x2_t v02 = __sadd16(LANES_02(v), zp), v13 = __sadd16(LANES_13(v), zp);
-      a0 = __smlabb(u02, w02, a0);
-      a2 = __smlatt(u02, w02, a2);
-      a1 = __smlabb(u13, w13, a1);
-      a3 = __smlatt(u13, w13, a3);
-      b0 = __smlabb(v02, w02, b0);
-      b2 = __smlatt(v02, w02, b2);
-      b1 = __smlabb(v13, w13, b1);
-      b3 = __smlatt(v13, w13, b3);
+/* Four neighbouring channels (one word of input per tap), their filters
+ * filter_step apart, for `pixels` pixels from x; `k` their records. */
+static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const channel_t k[4], int16x2_t zp) {
+  const uint32_t fs = a->filter_step;
+  if (a->rows == 3 && a->columns == 3) {
+    /* The common 3x3 window, unrolled. */
+    const uint32_t cs = a->column_step, rs = a->row_step, fr = a->filter_row_step;
+    for (; pixels--; x += a->pixel_step, o += a->out_step) {
+      int32_t a0 = k[0].bias, a1 = k[1].bias, a2 = k[2].bias, a3 = k[3].bias;
+#define TAP(xt, wt)                                                                 \
+  do {                                                                              \
+    const uint32_t u = word(xt);                                                    \
+    const int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp); \
+    const int16x2_t w02 = PAIR((wt)[0], (wt)[2 * fs]), w13 = PAIR((wt)[fs], (wt)[3 * fs]); \
+    a0 = __smlabb(u02, w02, a0);                                                    \
+    a2 = __smlatt(u02, w02, a2);                                                    \
+    a1 = __smlabb(u13, w13, a1);                                                    \
+    a3 = __smlatt(u13, w13, a3);                                                    \
+  } while (0)
+      for (uint32_t r = 0; r < 3; r++) {
+        const int8_t *xr = x + r * rs, *wr = w + r * fr;
+        TAP(xr, wr);
+        TAP(xr + cs, wr + 1);
+        TAP(xr + 2 * cs, wr + 2);
+      }
+#undef TAP
+      o[0] = requantize(a0, &k[0], a->out_zp, a->act_min, a->act_max);
+      o[1] = requantize(a1, &k[1], a->out_zp, a->act_min, a->act_max);
+      o[2] = requantize(a2, &k[2], a->out_zp, a->act_min, a->act_max);
+      o[3] = requantize(a3, &k[3], a->out_zp, a->act_min, a->act_max);
     }
+    return;
   }
-  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;
+  for (; pixels--; x += a->pixel_step, o += a->out_step) {
+    int32_t a0 = k[0].bias, a1 = k[1].bias, a2 = k[2].bias, a3 = k[3].bias;
+    const int8_t *xr = x, *wr = w;
+    for (uint32_t r = 0; r < a->rows; r++, xr += a->row_step, wr += a->filter_row_step) {
+      const int8_t *xt = xr, *wt = wr;
+      for (uint32_t c = a->columns; c--; xt += a->column_step, wt++) {
+        const uint32_t u = word(xt);
+        const int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp);
+        const int16x2_t w02 = PAIR(wt[0], wt[2 * fs]), w13 = PAIR(wt[fs], wt[3 * fs]);
+        a0 = __smlabb(u02, w02, a0);
+        a2 = __smlatt(u02, w02, a2);
+        a1 = __smlabb(u13, w13, a1);
+        a3 = __smlatt(u13, w13, a3);
+      }
+    }
+    o[0] = requantize(a0, &k[0], a->out_zp, a->act_min, a->act_max);
+    o[1] = requantize(a1, &k[1], a->out_zp, a->act_min, a->act_max);
+    o[2] = requantize(a2, &k[2], a->out_zp, a->act_min, a->act_max);
+    o[3] = requantize(a3, &k[3], a->out_zp, a->act_min, a->act_max);
+  }
 }
 #endif
+
+/* Channels [c, channels) one at a time for `pixels` pixels from x. */
+static void depthwise_rest(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *filter, int8_t *o, const uint8_t *records, uint32_t c, uint32_t pixels) {
+  for (; c < a->channels; c++) {
+    const channel_t k = channel(records + c * RECORD_BYTES);
+    for (uint32_t p = 0; p < pixels; p++)
+      o[p * a->out_step + c] = requantize(depthwise_1(a, x + p * a->pixel_step + c, filter + c * a->filter_step, k.bias), &k, a->out_zp, a->act_min, a->act_max);
+  }
+}
+
+/* Every channel of `pixels` pixels from x, four at a time where the DSP has them. */
+static void depthwise_pixels(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *filter, int8_t *o, const uint8_t *records, uint32_t pixels) {
+  uint32_t c = 0;
+#if WISP_HOST_DSP
+  const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
+  for (; c + 4 <= a->channels; c += 4) {
+    channel_t k[4];
+    for (int j = 0; j < 4; j++) k[j] = channel(records + (c + j) * RECORD_BYTES);
+    depthwise_4(a, x + c, filter + c * a->filter_step, o + c, pixels, k, zp);
+  }
+#endif
+  depthwise_rest(a, x, filter, o, records, c, pixels);
+}
 
 int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a) {
   if (a->pixels == 0 || a->channels == 0) return 0;
   const uint64_t tap = a->columns ? 1 : 0;
-  if (!inside(memory_bytes, a->out, reach(a->channels, a->pixels, a->out_step)) ||
-      !inside(memory_bytes, a->input, reach(reach(reach(tap ? a->channels : 0, a->pixels, a->pixel_step), a->rows, a->row_step), a->columns, a->column_step)) ||
+  const uint64_t in_bytes = reach(reach(reach(tap ? a->channels : 0, a->pixels, a->pixel_step), a->rows, a->row_step), a->columns, a->column_step);
+  const uint64_t out_bytes = reach(a->channels, a->pixels, a->out_step);
+  if (!inside(memory_bytes, a->out, out_bytes) || !inside(memory_bytes, a->input, in_bytes) ||
       !inside(memory_bytes, a->filter, reach(reach(reach(tap, a->channels, a->filter_step), a->rows, a->filter_row_step), a->columns, 1)) ||
       !inside(memory_bytes, a->records, (uint64_t)a->channels * RECORD_BYTES))
     return -1;
@@ -375,33 +428,12 @@ int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct 
   const int8_t *input = (const int8_t *)memory + a->input, *filter = (const int8_t *)memory + a->filter;
   int8_t *out = (int8_t *)memory + a->out;
   const uint8_t *records = memory + a->records;
-#if WISP_HOST_DSP
-  const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
-#endif
-  /* Pixels in ascending order, two at a time, as the module's own loops go
-   * (the output may lie over input it has finished with). */
-  for (uint32_t p = 0; p < a->pixels; p += 2) {
-    const int two = p + 1 < a->pixels;
-    const int8_t *x = input + p * a->pixel_step;
-    int8_t *o = out + p * a->out_step;
-    uint32_t c = 0;
-#if WISP_HOST_DSP
-    for (; c + 4 <= a->channels; c += 4) {
-      channel_t k[4];
-      int32_t acc[8];
-      for (int j = 0; j < 4; j++) k[j] = channel(records + (c + j) * RECORD_BYTES), acc[j] = acc[4 + j] = k[j].bias;
-      depthwise_4(&t, x + c, filter + c * a->filter_step, two, zp, acc);
-      for (int j = 0; j < 4; j++) o[c + j] = requantize(acc[j], &k[j], a->out_zp, a->act_min, a->act_max);
-      if (two)
-        for (int j = 0; j < 4; j++) o[a->out_step + c + j] = requantize(acc[4 + j], &k[j], a->out_zp, a->act_min, a->act_max);
-    }
-#endif
-    for (; c < a->channels; c++) {
-      const channel_t k = channel(records + c * RECORD_BYTES);
-      const int8_t *w = filter + c * a->filter_step;
-      o[c] = requantize(depthwise_1(&t, x + c, w, k.bias), &k, a->out_zp, a->act_min, a->act_max);
-      if (two) o[a->out_step + c] = requantize(depthwise_1(&t, x + a->pixel_step + c, w, k.bias), &k, a->out_zp, a->act_min, a->act_max);
-    }
+  if ((uint64_t)a->out < a->input + in_bytes && (uint64_t)a->input < a->out + out_bytes) {
+    /* The output lies over the input: pixel by pixel in ascending order, as
+     * the module's own loops go (docs/host-kernels.md). */
+    for (uint32_t p = 0; p < a->pixels; p++) depthwise_pixels(&t, input + p * a->pixel_step, filter, out + p * a->out_step, records, 1);
+  } else {
+    depthwise_pixels(&t, input, filter, out, records, a->pixels);
   }
   return 0;
 }
