@@ -239,6 +239,21 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   return { elf, memoryBytes };
 }
 
+// host/c/test/host_kernels_test.c as firmware for a Cortex-M board: the
+// board's own build of host_kernels.c (with the DSP extension's SMLAD where
+// the core has it) against the plain reference, under QEMU.
+export function buildHostKernelTest(boardName: string): string {
+  const board = readBoard(boardName);
+  if (board.startup !== "cortex-m") fail("USAGE", `${boardName}: the host-kernel test firmware is for the Cortex-M boards`);
+  const out = join(OUT_DIR, `${boardName}-host-kernels-test`);
+  mkdirSync(out, { recursive: true });
+  const elf = join(out, "firmware.elf");
+  run(board.cc, [...board.cpu, ...COMMON_FLAGS, "-I", C_DIR, join(C_DIR, "host_kernels.c"), join(C_DIR, "test", "host_kernels_test.c"),
+    join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld"),
+    ...board.ldflags, "-Wl,--gc-sections", "-o", elf]);
+  return elf;
+}
+
 // The same golden firmware as a native program on this machine, over either
 // engine: "aot" (wasm2c) or "wasm3" (wasm3's sources, with build/wisp.wasm
 // embedded). Returns the executable.

@@ -154,12 +154,15 @@ static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n
     }
 }
 
-/* Two converted pixels (p, q) times two channels over `words` 4-byte groups. */
-static inline void dot_2x2_q15(const int32_t *p, const int32_t *q, const int8_t *w0, const int8_t *w1, uint32_t words, int32_t acc[4]) {
+/* Two converted pixels (p, and the second Q15_BYTES / 2 words after it) times
+ * two channels (w0, w0 + fs) over `words` 4-byte groups: one pointer for the
+ * pixels and one for the weights, so the loop lives in registers. */
+static inline void dot_2x2_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) {
   int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-  while (words--) {
-    const int16x2_t u02 = p[0], u13 = p[1], v02 = q[0], v13 = q[1];
-    uint32_t f = word(w0), g = word(w1);
+  const int32_t *end = p + 2 * words;
+  while (p < end) {
+    const int16x2_t u02 = p[0], u13 = p[1], v02 = p[Q15_BYTES / 2], v13 = p[Q15_BYTES / 2 + 1];
+    uint32_t f = word(w0), g = word(w0 + fs);
     int16x2_t f02 = LANES_02(f), f13 = LANES_13(f);
     a00 = __smlad(u02, f02, a00);
     a10 = __smlad(v02, f02, a10);
@@ -170,7 +173,7 @@ static inline void dot_2x2_q15(const int32_t *p, const int32_t *q, const int8_t 
     a11 = __smlad(v02, f02, a11);
     a01 = __smlad(u13, f13, a01);
     a11 = __smlad(v13, f13, a11);
-    p += 2, q += 2, w0 += 4, w1 += 4;
+    p += 2, w0 += 4;
   }
   acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
 }
@@ -191,7 +194,8 @@ static inline void dot_1x2_q15(const int32_t *p, const int8_t *w0, const int8_t 
 
 /* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
 static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
-  int32_t p[Q15_BYTES / 2], q[Q15_BYTES / 2];
+  int32_t p[Q15_BYTES]; /* the first pixel's words, then the second's */
+  int32_t *q = p + Q15_BYTES / 2;
   const uint32_t n = a->run_length, rows = a->rows, words = n / 4;
   /* The filter rows are one run when the window is whole (conv) or single (dense). */
   const int whole = rows == 1 || a->filter_row_step == n;
@@ -208,8 +212,8 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
       const int8_t *w0 = filter + c * a->filter_step, *w1 = w0 + a->filter_step;
       int32_t acc[4] = {k0.bias, k1.bias, k0.bias, k1.bias};
       if (two) {
-        if (whole) dot_2x2_q15(p, q, w0, w1, rows * words, acc);
-        else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, q + 2 * r * words, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, words, acc);
+        if (whole) dot_2x2_q15(p, w0, a->filter_step, rows * words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
         o[a->out_step + c] = requantize(acc[2], &k0, a->out_zp, a->act_min, a->act_max);
         o[a->out_step + c + 1] = requantize(acc[3], &k1, a->out_zp, a->act_min, a->act_max);
       } else {
