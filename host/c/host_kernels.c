@@ -192,6 +192,32 @@ static inline void dot_1x2_q15(const int32_t *p, const int8_t *w0, const int8_t 
   acc[0] = a0, acc[1] = a1;
 }
 
+/* One converted pixel times four channels (w0 + j * fs): a single row
+ * (a dense layer) has no second pixel to share the weight loads with, so
+ * each input pair serves four channels instead. */
+static inline void dot_1x4_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  const uint32_t fs2 = 2 * fs, fs3 = 3 * fs;
+  const int32_t *end = p + 2 * words;
+  while (p < end) {
+    const int16x2_t u02 = p[0], u13 = p[1];
+    uint32_t f = word(w0);
+    a0 = __smlad(u02, LANES_02(f), a0);
+    a0 = __smlad(u13, LANES_13(f), a0);
+    f = word(w0 + fs);
+    a1 = __smlad(u02, LANES_02(f), a1);
+    a1 = __smlad(u13, LANES_13(f), a1);
+    f = word(w0 + fs2);
+    a2 = __smlad(u02, LANES_02(f), a2);
+    a2 = __smlad(u13, LANES_13(f), a2);
+    f = word(w0 + fs3);
+    a3 = __smlad(u02, LANES_02(f), a3);
+    a3 = __smlad(u13, LANES_13(f), a3);
+    p += 2, w0 += 4;
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
 /* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
 static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
   int32_t p[Q15_BYTES]; /* the first pixel's words, then the second's */
@@ -207,6 +233,16 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
     to_q15(x, rows, a->row_step, n, zp, p);
     if (two) to_q15(x + a->pixel_step, rows, a->row_step, n, zp, q);
     uint32_t c = 0;
+    if (!two)
+      for (; c + 4 <= a->channels; c += 4) {
+        channel_t k[4];
+        int32_t acc[4];
+        for (int j = 0; j < 4; j++) k[j] = channel(records + (c + j) * RECORD_BYTES), acc[j] = k[j].bias;
+        const int8_t *w0 = filter + c * a->filter_step;
+        if (whole) dot_1x4_q15(p, w0, a->filter_step, rows * words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_1x4_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
+        for (int j = 0; j < 4; j++) o[c + j] = requantize(acc[j], &k[j], a->out_zp, a->act_min, a->act_max);
+      }
     for (; c + 2 <= a->channels; c += 2) {
       const channel_t k0 = channel(records + c * RECORD_BYTES), k1 = channel(records + (c + 1) * RECORD_BYTES);
       const int8_t *w0 = filter + c * a->filter_step, *w1 = w0 + a->filter_step;
