@@ -59,7 +59,7 @@ function main(): number {
       m = measureOnBoard(board, task, modelDir, VECTORS, engine, placement, ownModule);
     } catch (e) {
       // A combination that does not fit is a finding, not a failure of the run.
-      if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of RAM, the board has ${e.available.toLocaleString("en-US")}`]);
+      if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of ${e.memory}, the board has ${e.available.toLocaleString("en-US")}`]);
       else {
         rows.push([...label, `failed: ${(e as Error).message}`]);
         failures++;
@@ -125,7 +125,7 @@ function hostKernelTable(dir: string): number {
         try {
           m = measureOnBoard(HOST_KERNEL_BOARD, task, join(dir, task), VECTORS, engine, {}, false, hostKernels);
         } catch (e) {
-          if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of RAM, the board has ${e.available.toLocaleString("en-US")}`]);
+          if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of ${e.memory}, the board has ${e.available.toLocaleString("en-US")}`]);
           else {
             rows.push([...label, `failed: ${(e as Error).message}`]);
             failures++;

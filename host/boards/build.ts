@@ -114,9 +114,16 @@ function ramBytesOf(name: string, memoryFlags?: string): number {
 // A firmware that needs more RAM than its board has: at least `needed`
 // bytes (what the link or the heap was refused beyond what it held).
 export class DoesNotFit extends WispError {
-  constructor(readonly what: string, readonly needed: number, readonly available: number) {
-    super("OUT_OF_MEMORY", `${what}: does not fit: needs at least ${needed.toLocaleString("en-US")} bytes of RAM, the board has ${available.toLocaleString("en-US")}`);
+  constructor(readonly what: string, readonly needed: number, readonly available: number, readonly memory: "RAM" | "flash" = "RAM") {
+    super("OUT_OF_MEMORY", `${what}: does not fit: needs at least ${needed.toLocaleString("en-US")} bytes of ${memory}, the board has ${available.toLocaleString("en-US")}`);
   }
+}
+
+// The FLASH region's size from the board's linker script (0 if it has none).
+function flashBytesOf(name: string): number {
+  const script = join(BOARDS_DIR, name, "board.ld");
+  const m = existsSync(script) ? /FLASH\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*\w+\s*,\s*LENGTH\s*=\s*(\d+)\s*([KM]?)/.exec(readFileSync(script, "utf8")) : null;
+  return m ? Number(m[1]) * (m[2] === "M" ? 1 << 20 : m[2] === "K" ? 1024 : 1) : 0;
 }
 
 // host/boards/<name>/board.mk: "KEY = value" lines.
@@ -207,6 +214,8 @@ function linkFirmware(board: Board, what: string, args: string[]): void {
   } catch (e) {
     const over = /region .RAM. overflowed by (\d+) bytes/.exec((e as Error).message);
     if (over) throw new DoesNotFit(what, board.ramBytes + Number(over[1]), board.ramBytes);
+    const flash = /region .FLASH. overflowed by (\d+) bytes/.exec((e as Error).message);
+    if (flash && flashBytesOf(board.name)) throw new DoesNotFit(what, flashBytesOf(board.name) + Number(flash[1]), flashBytesOf(board.name), "flash");
     throw e;
   }
 }

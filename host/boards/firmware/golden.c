@@ -142,8 +142,8 @@ int main(void) {
     if (memcmp(output, golden_outputs + i * out_bytes, out_bytes) == 0) exact++;
     else printf("vector %u differs\n", i);
   }
-  printf("host kernels %u\n", (unsigned)wisp_host_kernels());
-  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, heap %u bytes, peak stack %u bytes\n", golden_name, exact,
-         golden_count, (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), (unsigned)(heap_peak - heap_before), stack_peak(frame));
+  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, heap %u bytes, peak stack %u bytes, host kernels %u\n", golden_name, exact,
+         golden_count, (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), (unsigned)(heap_peak - heap_before), stack_peak(frame),
+         (unsigned)wisp_host_kernels());
   return exact == golden_count ? 0 : 1;
 }
