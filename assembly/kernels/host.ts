@@ -45,29 +45,41 @@ export function windowsByHost(
   const rowBytes = inW * inC;
   const tapBytes = depthwise ? 1 : inC; // of filter per tap
   let out = output + <usize>firstChannel;
-  for (let oy = 0; oy < outH; oy++) {
+  let oy = 0;
+  while (oy < outH) {
     const iy0 = oy * strideH - padTop;
     const kyStart = firstInside(iy0, dilH);
     const rows = max(0, endInside(iy0, dilH, inH, kH) - kyStart);
     let ox = 0;
+    let down = 1; // output rows this pass covers
     while (ox < outW) {
       const ix0 = ox * strideW - padLeft;
       const kxStart = firstInside(ix0, dilW);
       const kxEnd = endInside(ix0, dilW, inW, kW);
       let n = 1;
-      if (kxStart == 0 && kxEnd == kW) while (ox + n < outW && ix0 + n * strideW + (kW - 1) * dilW < inW) n++;
+      let step = strideW * inC;
+      if (kxStart == 0 && kxEnd == kW) {
+        if (outW > 1) while (ox + n < outW && ix0 + n * strideW + (kW - 1) * dilW < inW) n++;
+        else if (kyStart == 0 && rows == kH) {
+          // A one-pixel-wide output (a keyword model's time axis): the run goes down the column.
+          while (oy + n < outH && iy0 + n * strideH + (kH - 1) * dilH < inH) n++;
+          step = strideH * rowBytes;
+          down = n;
+        }
+      }
       const at = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
       const taps = filter + <usize>((kyStart * kW + kxStart) * tapBytes);
       const columns = max(0, kxEnd - kxStart);
       if (depthwise) {
-        hostDepthwiseS8(out, outC, n, at + <usize>firstChannel, strideW * inC, rows, columns, dilH * rowBytes, dilW * inC,
+        hostDepthwiseS8(out, outC, n, at + <usize>firstChannel, step, rows, columns, dilH * rowBytes, dilW * inC,
           taps, kH * kW, kW, channels, records, inZp, outZp, actMin, actMax);
       } else {
-        hostDotS8(out, outC, n, at, strideW * inC, rows, dilH * rowBytes, columns * inC,
+        hostDotS8(out, outC, n, at, step, rows, dilH * rowBytes, columns * inC,
           taps, kH * kW * inC, kW * inC, channels, records, inZp, outZp, actMin, actMax);
       }
-      ox += n;
+      ox += down > 1 ? 1 : n;
       out += <usize>(n * outC);
     }
+    oy += down;
   }
 }
