@@ -59,6 +59,24 @@ static inline int8_t requantize(int32_t acc, const channel_t *c, int32_t out_zp,
   return (int8_t)(r < lo ? lo : r > hi ? hi : r);
 }
 
+/* The same straight from a channel record (no channel_t to keep about: GCC
+ * spills arrays of them around the hot loops). */
+static inline int32_t record_word(const uint8_t *record, int i) {
+  int32_t v;
+  memcpy(&v, record + 4 * i, 4);
+  return v;
+}
+
+static inline int8_t requantize_at(int32_t acc, const uint8_t *record, int32_t out_zp, int32_t lo, int32_t hi) {
+  const int32_t shift = record_word(record, 2);
+  const int32_t left = shift > 0 ? shift & 31 : 0, right = shift > 0 ? 0 : (int32_t)((uint32_t)-shift & 31);
+  const int32_t x = (int32_t)((uint32_t)acc << left);
+  const int32_t v = (int32_t)(((int64_t)x * record_word(record, 1) + (1ll << 30)) >> 31);
+  const int32_t mask = (int32_t)((1u << right) - 1u);
+  const int32_t r = (v >> right) + ((v & mask) > (mask >> 1) + (v < 0) ? 1 : 0) + out_zp;
+  return (int8_t)(r < lo ? lo : r > hi ? hi : r);
+}
+
 /* Four bytes at any address (Armv7-M and later load them unaligned in one LDR). */
 typedef uint32_t __attribute__((aligned(1), may_alias)) unaligned_word;
 static inline uint32_t word(const int8_t *p) { return *(const unaligned_word *)p; }
@@ -235,13 +253,12 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
     uint32_t c = 0;
     if (!two)
       for (; c + 4 <= a->channels; c += 4) {
-        channel_t k[4];
-        int32_t acc[4];
-        for (int j = 0; j < 4; j++) k[j] = channel(records + (c + j) * RECORD_BYTES), acc[j] = k[j].bias;
+        const uint8_t *rec = records + c * RECORD_BYTES;
+        int32_t acc[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
         const int8_t *w0 = filter + c * a->filter_step;
         if (whole) dot_1x4_q15(p, w0, a->filter_step, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_1x4_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
-        for (int j = 0; j < 4; j++) o[c + j] = requantize(acc[j], &k[j], a->out_zp, a->act_min, a->act_max);
+        for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
       }
     for (; c + 2 <= a->channels; c += 2) {
       const channel_t k0 = channel(records + c * RECORD_BYTES), k1 = channel(records + (c + 1) * RECORD_BYTES);
@@ -377,7 +394,7 @@ static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x,
 #if WISP_HOST_DSP
 /* Four neighbouring channels (one word of input per tap), their filters
  * filter_step apart, for `pixels` pixels from x; `k` their records. */
-static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const channel_t k[4], int16x2_t zp) {
+static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
   const uint32_t fs = a->filter_step;
   if (a->rows == 3 && a->columns == 3 && pixels >= 4) {
     /* A run of 3x3 windows: the four channels' weights packed once as int16
@@ -385,7 +402,7 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
      * (sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike). */
     const uint32_t cs = a->column_step, rs = a->row_step, fr = a->filter_row_step;
     int16x2_t packed[18];
-    int32_t start[4] = {k[0].bias, k[1].bias, k[2].bias, k[3].bias};
+    int32_t start[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
     for (uint32_t t = 0; t < 9; t++) {
       const int8_t *wt = w + (t / 3) * fr + t % 3;
       packed[2 * t] = PAIR(wt[0], wt[2 * fs]);
@@ -406,10 +423,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
           a3 = __smlatt(u13, pw[1], a3);
         }
       }
-      o[0] = requantize(a0, &k[0], a->out_zp, a->act_min, a->act_max);
-      o[1] = requantize(a1, &k[1], a->out_zp, a->act_min, a->act_max);
-      o[2] = requantize(a2, &k[2], a->out_zp, a->act_min, a->act_max);
-      o[3] = requantize(a3, &k[3], a->out_zp, a->act_min, a->act_max);
+      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
     }
     return;
   }
@@ -417,7 +434,7 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
     /* The common 3x3 window, unrolled. */
     const uint32_t cs = a->column_step, rs = a->row_step, fr = a->filter_row_step;
     for (; pixels--; x += a->pixel_step, o += a->out_step) {
-      int32_t a0 = k[0].bias, a1 = k[1].bias, a2 = k[2].bias, a3 = k[3].bias;
+      int32_t a0 = record_word(rec, 0), a1 = record_word(rec, 3), a2 = record_word(rec, 6), a3 = record_word(rec, 9);
 #define TAP(xt, wt)                                                                 \
   do {                                                                              \
     const uint32_t u = word(xt);                                                    \
@@ -435,15 +452,15 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
         TAP(xr + 2 * cs, wr + 2);
       }
 #undef TAP
-      o[0] = requantize(a0, &k[0], a->out_zp, a->act_min, a->act_max);
-      o[1] = requantize(a1, &k[1], a->out_zp, a->act_min, a->act_max);
-      o[2] = requantize(a2, &k[2], a->out_zp, a->act_min, a->act_max);
-      o[3] = requantize(a3, &k[3], a->out_zp, a->act_min, a->act_max);
+      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
     }
     return;
   }
   for (; pixels--; x += a->pixel_step, o += a->out_step) {
-    int32_t a0 = k[0].bias, a1 = k[1].bias, a2 = k[2].bias, a3 = k[3].bias;
+    int32_t a0 = record_word(rec, 0), a1 = record_word(rec, 3), a2 = record_word(rec, 6), a3 = record_word(rec, 9);
     const int8_t *xr = x, *wr = w;
     for (uint32_t r = 0; r < a->rows; r++, xr += a->row_step, wr += a->filter_row_step) {
       const int8_t *xt = xr, *wt = wr;
@@ -457,10 +474,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
         a3 = __smlatt(u13, w13, a3);
       }
     }
-    o[0] = requantize(a0, &k[0], a->out_zp, a->act_min, a->act_max);
-    o[1] = requantize(a1, &k[1], a->out_zp, a->act_min, a->act_max);
-    o[2] = requantize(a2, &k[2], a->out_zp, a->act_min, a->act_max);
-    o[3] = requantize(a3, &k[3], a->out_zp, a->act_min, a->act_max);
+    o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
+    o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
   }
 }
 #endif
@@ -479,11 +496,7 @@ static void depthwise_pixels(const struct wisp_depthwise_args *a, const int8_t *
   uint32_t c = 0;
 #if WISP_HOST_DSP
   const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
-  for (; c + 4 <= a->channels; c += 4) {
-    channel_t k[4];
-    for (int j = 0; j < 4; j++) k[j] = channel(records + (c + j) * RECORD_BYTES);
-    depthwise_4(a, x + c, filter + c * a->filter_step, o + c, pixels, k, zp);
-  }
+  for (; c + 4 <= a->channels; c += 4) depthwise_4(a, x + c, filter + c * a->filter_step, o + c, pixels, records + c * RECORD_BYTES, zp);
 #endif
   depthwise_rest(a, x, filter, o, records, c, pixels);
 }
