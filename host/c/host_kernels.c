@@ -261,20 +261,20 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
         for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
       }
     for (; c + 2 <= a->channels; c += 2) {
-      const channel_t k0 = channel(records + c * RECORD_BYTES), k1 = channel(records + (c + 1) * RECORD_BYTES);
+      const uint8_t *r0 = records + c * RECORD_BYTES, *r1 = r0 + RECORD_BYTES;
       const int8_t *w0 = filter + c * a->filter_step, *w1 = w0 + a->filter_step;
-      int32_t acc[4] = {k0.bias, k1.bias, k0.bias, k1.bias};
+      int32_t acc[4] = {record_word(r0, 0), record_word(r1, 0), record_word(r0, 0), record_word(r1, 0)};
       if (two) {
         if (whole) dot_2x2_q15(p, w0, a->filter_step, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
-        o[a->out_step + c] = requantize(acc[2], &k0, a->out_zp, a->act_min, a->act_max);
-        o[a->out_step + c + 1] = requantize(acc[3], &k1, a->out_zp, a->act_min, a->act_max);
+        o[a->out_step + c] = requantize_at(acc[2], r0, a->out_zp, a->act_min, a->act_max);
+        o[a->out_step + c + 1] = requantize_at(acc[3], r1, a->out_zp, a->act_min, a->act_max);
       } else {
         if (whole) dot_1x2_q15(p, w0, w1, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_1x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, words, acc);
       }
-      o[c] = requantize(acc[0], &k0, a->out_zp, a->act_min, a->act_max);
-      o[c + 1] = requantize(acc[1], &k1, a->out_zp, a->act_min, a->act_max);
+      o[c] = requantize_at(acc[0], r0, a->out_zp, a->act_min, a->act_max);
+      o[c + 1] = requantize_at(acc[1], r1, a->out_zp, a->act_min, a->act_max);
     }
     if (c < a->channels) {
       const channel_t k = channel(records + c * RECORD_BYTES);
