@@ -28,6 +28,7 @@ import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
 import { hostRead, useResidentWeights, useStreamedWeights, WINDOW_SLACK } from "./weights";
 import { restartState, runGraph, runOps } from "./interpreter";
 import { reserveScratch } from "./kernels/simd";
+import { askHostKernels } from "./kernels/host";
 import { incrementalActive, incrementalCacheBytes, incrementalFirstInputRow, incrementalInputSteps, incrementalOps, planIncremental, runIncremental, stopIncremental, useIncrementalCache } from "./incremental";
 
 let loaded = false;
@@ -44,12 +45,14 @@ export function wisp_model_buffer(bytes: u32): usize {
 // dropped last, which also keeps the model's globals first in the module,
 // where wasm2c's instance struct reaches them with short offsets.
 export function wisp_load(ptr: usize, length: usize): i32 {
+  askHostKernels();
   const status = loadResident(ptr, length);
   dropFrontEndsAfterModel();
   return status;
 }
 
 export function wisp_load_streamed(length: usize, windowBytes: u32): i32 {
+  askHostKernels();
   const status = loadStreamed(length, windowBytes);
   dropFrontEndsAfterModel();
   return status;

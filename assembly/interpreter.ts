@@ -9,6 +9,7 @@ import { averagePoolS8, maxPoolS8 } from "./kernels/pool";
 import { softmaxS8 } from "./kernels/softmax";
 import { requantizeS8 } from "./kernels/requantize";
 import { builtinIncluded, runRegistered } from "./ops/dispatch";
+import { HOST_DEPTHWISE, HOST_DOT, hostKernels, windowsByHost } from "./kernels/host";
 
 export function runGraph(arena: usize): void {
   runOps(arena, 0, opCount);
@@ -80,6 +81,12 @@ export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH
   for (let first = 0; first < outC; first += block) {
     const count = min(outC - first, block);
     fetchChannels(filter, records, first, count, bytesPerChannel);
+    // The host kernels where the host has them (kernels/host.ts), called from
+    // here rather than from the kernels so wasm3's deepest frame stays as small.
+    if (opcode == F.OP_CONV ? (hostKernels & HOST_DOT) != 0 && dW == 1 : (hostKernels & HOST_DEPTHWISE) != 0 && outC == inC) {
+      windowsByHost(opcode != F.OP_CONV, input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
+      continue;
+    }
     // builtinIncluded is a compile-time constant: a per-model module drops the kernels it lacks.
     if (opcode == F.OP_CONV) {
       if (builtinIncluded(F.OP_CONV)) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);

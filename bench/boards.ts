@@ -3,6 +3,8 @@
 // wasm3's source is found (host/node/wasm3-source.ts), the wasm3
 // interpreter: guest instructions per inference, instructions per MAC, flash
 // and RAM; a combination that does not fit says so with the bytes.
+// `--host-kernels` prints only the M4 table of the host kernels (AOT and
+// wasm3, each pure and with them, against TFLM); `--models kws,ad` limits it.
 // `--update-budget` rewrites the AOT and wasm3 (small-device configuration)
 // instruction budgets the tests hold to; `--if-available` skips, with a
 // note, on a machine without the toolchain.
@@ -11,8 +13,9 @@ import { join } from "node:path";
 import { DoesNotFit, Engine, missingTools } from "../host/boards/build";
 import { measureListenOnBoard } from "../host/boards/listen";
 import { BoardMeasurement, measureOnBoard } from "../host/boards/measure";
+import { HOST_KERNEL_BOARD, PURE_BUDGET_KEY, TFLM_CMSIS_NN, TFLM_REFERENCE, WASM3_HOST_BUDGET_KEY } from "../host/boards/matrix";
 import { BUDGET_FILE, ModelPlacement, WASM3_BUDGET_KEY, TARGETS, targetMatrix, WASM3_BOARD, WASM3_PLACEMENT, WASM3_RAM_GOALS, ZOO2_BOARD, ZOO2_FIRMWARE_MODELS, ZOO2_PLACEMENT } from "../host/boards/matrix";
-import { findModelsDir, findZoo2Dir, MISSING_MODELS_HINT, Task } from "../host/node/models";
+import { findModelsDir, findZoo2Dir, MISSING_MODELS_HINT, Task, TASKS } from "../host/node/models";
 import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
 import { PACKAGE_ROOT } from "../host/node/package-root";
 import { printTable, runMain } from "./measure";
@@ -30,6 +33,7 @@ function main(): number {
     console.log(`\nEmulated boards: skipped, toolchain missing (${missing.join(", ")}); run host/c/install-toolchain.sh as root.`);
     return 0;
   }
+  if (process.argv.includes("--host-kernels")) return hostKernelTable(dir);
   const rows = [["target", "core", "model", "engine", "model in", "exact", "instructions/inference", "instr/MAC", "flash bytes", "runtime flash", "RAM bytes", "linear memory", "heap", "peak stack"]];
   const budget: Record<string, Record<string, number>> = {};
   const engines: Engine[] = findWasm3Dir() ? ["aot", "wasm3"] : ["aot"];
@@ -55,7 +59,7 @@ function main(): number {
       m = measureOnBoard(board, task, modelDir, VECTORS, engine, placement, ownModule);
     } catch (e) {
       // A combination that does not fit is a finding, not a failure of the run.
-      if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of RAM, the board has ${e.available.toLocaleString("en-US")}`]);
+      if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of ${e.memory}, the board has ${e.available.toLocaleString("en-US")}`]);
       else {
         rows.push([...label, `failed: ${(e as Error).message}`]);
         failures++;
@@ -98,6 +102,50 @@ function main(): number {
     console.log(`\nwrote ${BUDGET_FILE}`);
   }
   if (failures) console.error(`\n${failures} measurements failed`);
+  return failures ? 1 : 0;
+}
+
+// Per model on the M4, model in RAM: AOT and wasm3, pure and with the host
+// kernels; instructions per inference against TFLM+CMSIS-NN and TFLM's
+// reference kernels on the same emulated M4, RAM and flash.
+function hostKernelTable(dir: string): number {
+  const at = process.argv.indexOf("--models");
+  const tasks = at > 0 ? (process.argv[at + 1] ?? "").split(",") as Task[] : TASKS;
+  const engines: Engine[] = findWasm3Dir() ? ["aot", "wasm3"] : ["aot"];
+  if (engines.length === 1) console.log(`wasm3 rows skipped: ${MISSING_WASM3_HINT}`);
+  const rows = [["model", "engine", "host kernels", "exact", "instructions/inference", "x TFLM+CMSIS-NN", "x TFLM reference", "RAM bytes", "flash bytes", "runtime flash"]];
+  const file = join(PACKAGE_ROOT, BUDGET_FILE);
+  const budget: Record<string, Record<string, number>> = JSON.parse(readFileSync(file, "utf8"));
+  let failures = 0;
+  for (const task of tasks) {
+    for (const engine of engines) {
+      for (const hostKernels of [false, true]) {
+        const label = [task, engine, hostKernels ? "yes" : "no"];
+        let m: BoardMeasurement;
+        try {
+          m = measureOnBoard(HOST_KERNEL_BOARD, task, join(dir, task), VECTORS, engine, {}, false, hostKernels);
+        } catch (e) {
+          if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of ${e.memory}, the board has ${e.available.toLocaleString("en-US")}`]);
+          else {
+            rows.push([...label, `failed: ${(e as Error).message}`]);
+            failures++;
+          }
+          continue;
+        }
+        const n = m.instructionsPerInference;
+        if (engine === "aot") (budget[hostKernels ? HOST_KERNEL_BOARD : PURE_BUDGET_KEY] ??= {})[task] = n;
+        else if (hostKernels) (budget[WASM3_HOST_BUDGET_KEY] ??= {})[task] = n;
+        rows.push([...label, `${m.exact}/${m.vectors}`, n.toLocaleString("en-US"), (n / TFLM_CMSIS_NN[task]).toFixed(2), (n / TFLM_REFERENCE[task]).toFixed(3),
+          m.ramBytes.toLocaleString("en-US"), m.flashBytes.toLocaleString("en-US"), m.runtimeFlashBytes.toLocaleString("en-US")]);
+      }
+    }
+  }
+  console.log(`\nHost kernels on ${HOST_KERNEL_BOARD} (${TARGETS[HOST_KERNEL_BOARD]}), model in RAM, guest instructions per inference; TFLM measured on the same QEMU M4`);
+  printTable(rows, [0, 1, 2]);
+  if (process.argv.includes("--update-budget")) {
+    writeFileSync(file, JSON.stringify(budget, null, 2) + "\n");
+    console.log(`\nwrote ${BUDGET_FILE} (${HOST_KERNEL_BOARD}, ${PURE_BUDGET_KEY}, ${WASM3_HOST_BUDGET_KEY})`);
+  }
   return failures ? 1 : 0;
 }
 

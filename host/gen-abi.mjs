@@ -36,6 +36,7 @@ export function readAbi() {
     names.add(f.name);
     check(Array.isArray(f.params) && f.params.every(([n, t]) => /^[a-z][A-Za-z0-9]*$/.test(n) && TYPES[t]), `${f.name}: params are [name, type] pairs of ${Object.keys(TYPES).join(", ")}`);
     check(f.result === undefined || TYPES[f.result], `${f.name}: unknown result type ${f.result}`);
+    if (abi.imports.includes(f)) check(["env", "wisp_kernels"].includes(f.module), `${f.name}: imports come from env or wisp_kernels`);
     if (f.c) {
       // engine_call passes 32-bit values and returns one.
       check(f.params.every(([, t]) => t !== "f64") && ["i32", "u32", "usize"].includes(f.result), `${f.name}: a C export takes 32-bit arguments and returns an integer`);
@@ -81,7 +82,8 @@ ${abi.errors.map((e) => `export const ERR_${e.name} = ${e.code}; // ${e.doc}`).j
 
 function nodeTypes(abi) {
   const doc = (f) => `  /** ${f.doc} */\n`;
-  const list = (fs) => JSON.stringify(fs.map((f) => ({ name: f.name, params: f.params.map(([, t]) => TYPES[t].wasm), result: f.result ? TYPES[f.result].wasm : null, ...(f.debugOnly ? { debugOnly: true } : {}) })), null, 2);
+  const list = (fs) => JSON.stringify(fs.map((f) => ({ ...(f.module ? { module: f.module } : {}), name: f.name, params: f.params.map(([, t]) => TYPES[t].wasm), result: f.result ? TYPES[f.result].wasm : null, ...(f.debugOnly ? { debugOnly: true } : {}) })), null, 2);
+  const importType = (module) => abi.imports.filter((f) => f.module === module).map((f) => `${doc(f)}  ${f.name}${f.debugOnly ? "?" : ""}(${tsParams(f)}): ${f.result ? "number" : "void"};`).join("\n");
   return `// ${HEADER}
 import type { WispErrorCode } from "../errors";
 
@@ -93,10 +95,16 @@ ${abi.exports.map((f) => `${doc(f)}  ${f.name}(${tsParams(f)}): ${f.result ? "nu
 
 // What the module imports from env (optional: the debug build's alone).
 export type WispImports = {
-${abi.imports.map((f) => `${doc(f)}  ${f.name}${f.debugOnly ? "?" : ""}(${tsParams(f)}): void;`).join("\n")}
+${importType("env")}
+};
+
+// The optional native primitives it imports from wisp_kernels (docs/host-kernels.md).
+export type HostKernelImports = {
+${importType("wisp_kernels")}
 };
 
 export interface WasmFunction {
+  module?: string; // imports only
   name: string;
   params: string[]; // wasm value types
   result: string | null;

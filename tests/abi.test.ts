@@ -87,7 +87,7 @@ for (const file of ["wisp.wasm", "wisp.debug.wasm"]) {
     const declared = EXPORTS.map(({ name, params, result }) => ({ name, params, result }));
     assert.deepEqual(sorted(abi.exports), sorted(declared));
     const debug = file.includes("debug");
-    const expectedImports = IMPORTS.filter((f) => debug || !f.debugOnly).map(({ name, params, result }) => ({ module: "env", name, params, result }));
+    const expectedImports = IMPORTS.filter((f) => debug || !f.debugOnly).map(({ module, name, params, result }) => ({ module, name, params, result }));
     assert.deepEqual(sorted(abi.imports), sorted(expectedImports));
   });
 }

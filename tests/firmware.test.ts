@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { measureListenOnBoard } from "../host/boards/listen";
-import { missingTools } from "../host/boards/build";
+import { buildHostKernelTest, missingTools, readBoard, runFirmware } from "../host/boards/build";
 import { measureOnBoard } from "../host/boards/measure";
+import { HOST_KERNEL_BOARD, PURE_BUDGET_KEY, WASM3_HOST_BUDGET_KEY } from "../host/boards/matrix";
 import { BUDGET_FILE, BUDGET_TOLERANCE, RAM_GOALS, TARGETS, targetMatrix, WASM3_BOARD, WASM3_BUDGET_KEY, WASM3_FIRMWARE_MODELS, WASM3_PLACEMENT, WASM3_RAM_GOALS, ZOO2_BOARD, ZOO2_FIRMWARE_MODELS, ZOO2_PLACEMENT } from "../host/boards/matrix";
 import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
 import { findZoo2Dir } from "../host/node/models";
@@ -23,6 +24,7 @@ for (const { board, task, placement } of targetMatrix()) {
   test(`${board} (${TARGETS[board]}, wasm2c AOT${where}): ${task} byte-exact, instructions within budget`, { skip }, () => {
     const m = measureOnBoard(board, task, join(modelsDir(), task), VECTORS, "aot", placement);
     assert.equal(m.exact, VECTORS, `${board} ${task}: ${m.exact}/${VECTORS} byte-exact`);
+    assert.equal(m.hostKernels, readBoard(board).hostKernels ? 3 : 0, `${board}: the host kernels the firmware offered`);
     const allowed = budget[board]?.[task];
     assert.ok(allowed, `${board} ${task}: no budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
     assert.ok(m.instructionsPerInference <= allowed * (1 + BUDGET_TOLERANCE),
@@ -77,3 +79,36 @@ test("mps2-an386: the wakeword front end, ring and model run in firmware, every 
   assert.ok(m.featuresInstructionsPerHop > 0 && m.instructionsPerHop > m.featuresInstructionsPerHop);
   assert.ok(m.incrementalInstructionsPerHop > m.featuresInstructionsPerHop && m.incrementalInstructionsPerHop < m.instructionsPerHop);
 });
+
+// The host kernels (host/c/host_kernels.c, docs/host-kernels.md): the
+// boards' default is on (microbit: off); here the M4 runs every model both
+// ways, each byte-exact and within its budget, and the primitives' DSP build
+// against their plain reference.
+test(`${HOST_KERNEL_BOARD} (${TARGETS[HOST_KERNEL_BOARD]}): host_kernels.c built for the core (SMLAD) equals its plain reference on 6,000 random calls and refuses out-of-range regions`, { skip }, () => {
+  const r = runFirmware(HOST_KERNEL_BOARD, buildHostKernelTest(HOST_KERNEL_BOARD));
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /host kernels: 6000 cases exact, out-of-range regions refused/);
+});
+for (const task of ["kws", "ic", "vww", "ad", "sww"]) {
+  test(`${HOST_KERNEL_BOARD} (wasm2c AOT, HOST_KERNELS=0): ${task} byte-exact on the pure path, instructions within budget`, { skip }, () => {
+    const m = measureOnBoard(HOST_KERNEL_BOARD, task, join(modelsDir(), task), VECTORS, "aot", {}, false, false);
+    assert.equal(m.exact, VECTORS, `${task}: ${m.exact}/${VECTORS} byte-exact without host kernels`);
+    assert.equal(m.hostKernels, 0);
+    const allowed = budget[PURE_BUDGET_KEY]?.[task];
+    assert.ok(allowed, `${task}: no ${PURE_BUDGET_KEY} budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
+    assert.ok(m.instructionsPerInference <= allowed * (1 + BUDGET_TOLERANCE), `${task} pure: ${m.instructionsPerInference} instructions per inference, budget ${allowed}`);
+  });
+}
+for (const task of ["kws", "ad"]) {
+  test(`${HOST_KERNEL_BOARD} (wasm3, build/wisp.wasm, model in RAM): ${task} byte-exact with the host kernels within budget, and without them`, { skip: wasm3 }, () => {
+    const m = measureOnBoard(HOST_KERNEL_BOARD, task, join(modelsDir(), task), VECTORS, "wasm3", {}, false, true);
+    assert.equal(m.exact, VECTORS, `${task}: ${m.exact}/${VECTORS} byte-exact under wasm3 with host kernels`);
+    assert.equal(m.hostKernels, 3);
+    const allowed = budget[WASM3_HOST_BUDGET_KEY]?.[task];
+    assert.ok(allowed, `${task}: no ${WASM3_HOST_BUDGET_KEY} budget in ${BUDGET_FILE} (measured ${m.instructionsPerInference})`);
+    assert.ok(m.instructionsPerInference <= allowed * (1 + BUDGET_TOLERANCE), `${task} wasm3 + host kernels: ${m.instructionsPerInference}, budget ${allowed}`);
+    const pure = measureOnBoard(HOST_KERNEL_BOARD, task, join(modelsDir(), task), VECTORS, "wasm3", {}, false, false);
+    assert.equal(pure.exact, VECTORS, `${task}: ${pure.exact}/${VECTORS} byte-exact under wasm3 without host kernels`);
+    assert.equal(pure.hostKernels, 0);
+  });
+}

@@ -10,12 +10,18 @@ import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
 import { denseSimd, dotFourChannels, prepareChannels } from "./simd";
+import { HOST_DOT, hostDotS8, hostKernels } from "./host";
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
   inZp: i32, outZp: i32, actMin: i32, actMax: i32, weights: usize, records: usize,
   firstChannel: i32, channels: i32,
 ): void {
+  // The host kernel does every row in one call (kernels/host.ts).
+  if (hostKernels & HOST_DOT) {
+    hostDotS8(output + <usize>firstChannel, outC, rows, input, depth, 1, 0, depth, weights, depth, 0, channels, records, inZp, outZp, actMin, actMax);
+    return;
+  }
   if (ASC_FEATURE_SIMD) {
     if (denseSimd(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, weights, records, firstChannel, channels)) return;
     prepareChannels(records, channels);

@@ -38,6 +38,7 @@ export interface GoldenFirmware {
   modelVersion?: string; // the DUT's m-model- reply, e.g. "kws01"
   resetEvery?: number; // golden: wisp_reset() before every n-th vector after the first (a stateful model's sequence again)
   module?: Uint8Array; // wasm3: the Wisp module to embed instead of build/wisp.wasm (a per-model one, perModelModule)
+  hostKernels?: boolean; // the native host kernels (host/c/host_kernels.c); default: the board's HOST_KERNELS
   name: string;
   wisp: Uint8Array;
   inputs: Uint8Array; // count x input bytes
@@ -97,6 +98,7 @@ interface Board {
   memory: string[]; // linker memory map flags (picolibc boards)
   ldflags: string[]; // extra link flags (e.g. newlib-nano)
   qemu: string[];
+  hostKernels: boolean; // board.mk's HOST_KERNELS: the firmware's default
 }
 
 // The RAM region's size: the board's linker script (Cortex-M), else its
@@ -112,9 +114,16 @@ function ramBytesOf(name: string, memoryFlags?: string): number {
 // A firmware that needs more RAM than its board has: at least `needed`
 // bytes (what the link or the heap was refused beyond what it held).
 export class DoesNotFit extends WispError {
-  constructor(readonly what: string, readonly needed: number, readonly available: number) {
-    super("OUT_OF_MEMORY", `${what}: does not fit: needs at least ${needed.toLocaleString("en-US")} bytes of RAM, the board has ${available.toLocaleString("en-US")}`);
+  constructor(readonly what: string, readonly needed: number, readonly available: number, readonly memory: "RAM" | "flash" = "RAM") {
+    super("OUT_OF_MEMORY", `${what}: does not fit: needs at least ${needed.toLocaleString("en-US")} bytes of ${memory}, the board has ${available.toLocaleString("en-US")}`);
   }
+}
+
+// The FLASH region's size from the board's linker script (0 if it has none).
+function flashBytesOf(name: string): number {
+  const script = join(BOARDS_DIR, name, "board.ld");
+  const m = existsSync(script) ? /FLASH\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*\w+\s*,\s*LENGTH\s*=\s*(\d+)\s*([KM]?)/.exec(readFileSync(script, "utf8")) : null;
+  return m ? Number(m[1]) * (m[2] === "M" ? 1 << 20 : m[2] === "K" ? 1024 : 1) : 0;
 }
 
 // host/boards/<name>/board.mk: "KEY = value" lines.
@@ -127,7 +136,7 @@ export function readBoard(name: string): Board {
     if (m) vars[m[1]] = m[2].trim();
   }
   const words = (v?: string) => (v ? v.split(/\s+/) : []);
-  return { name, ramBytes: ramBytesOf(name, vars.MEMORY), cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU) };
+  return { name, ramBytes: ramBytesOf(name, vars.MEMORY), cc: vars.CC, cpu: words(vars.CPU_FLAGS), startup: vars.STARTUP as Board["startup"], memory: words(vars.MEMORY), ldflags: words(vars.LDFLAGS), qemu: words(vars.QEMU), hostKernels: vars.HOST_KERNELS !== "0" };
 }
 
 // .text, .data and .bss of a firmware image, from the board's binutils.
@@ -145,11 +154,12 @@ const COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-D
 // The C library for a board ("native": this machine's cc) and engine, made by
 // host/c/Makefile once per board, engine and checking mode (WISP_UNCHECKED=1
 // in the environment builds AOT without checks). Returns libwisp.a.
-export function cLibrary(board: string, engine: Engine): string {
+// `hostKernels`: with the native host kernels (host/c/host_kernels.c), else HOST_KERNELS=0.
+export function cLibrary(board: string, engine: Engine, hostKernels = true): string {
   const wasm3Dir = engine === "wasm3" ? findWasm3() : "";
   const unchecked = engine === "aot" && process.env.WISP_UNCHECKED === "1";
-  const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}`);
-  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath()}`,
+  const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}${hostKernels ? "" : "-pure"}`);
+  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath()}`, `HOST_KERNELS=${hostKernels ? 1 : 0}`,
     ...(board === "native" ? [] : [`BOARD=${board}`]), ...(unchecked ? ["UNCHECKED=1"] : []), ...(engine === "wasm3" ? [`WASM3_DIR=${wasm3Dir}`] : [])]);
   return join(out, "libwisp.a");
 }
@@ -204,6 +214,8 @@ function linkFirmware(board: Board, what: string, args: string[]): void {
   } catch (e) {
     const over = /region .RAM. overflowed by (\d+) bytes/.exec((e as Error).message);
     if (over) throw new DoesNotFit(what, board.ramBytes + Number(over[1]), board.ramBytes);
+    const flash = /region .FLASH. overflowed by (\d+) bytes/.exec((e as Error).message);
+    if (flash && flashBytesOf(board.name)) throw new DoesNotFit(what, flashBytesOf(board.name) + Number(flash[1]), flashBytesOf(board.name), "flash");
     throw e;
   }
 }
@@ -212,7 +224,8 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   const board = readBoard(f.board);
   const engine = f.engine ?? "aot";
   const program = f.program ?? "golden";
-  const out = join(OUT_DIR, `${f.board}-${engine}${f.module ? "-own" : ""}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
+  const hostKernels = f.hostKernels ?? board.hostKernels;
+  const out = join(OUT_DIR, `${f.board}-${engine}${hostKernels ? "" : "-pure"}${f.module ? "-own" : ""}${f.fromFlash ? "-flash" : ""}${f.weightWindow ? `-w${f.weightWindow}` : ""}${f.modelFile ? "-file" : ""}${f.incremental ? "-incremental" : ""}-${program}-${f.name}`);
   writeGoldenData(out, f);
   if (program === "listen" && !f.window) fail("USAGE", "the listen firmware needs the front end's window");
   const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0, ...f.window!, incremental: f.incremental ?? false } : undefined;
@@ -225,14 +238,29 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   // The DUT talks over the board's UART (<board>/board.c); the other programs use semihosting alone.
   const boardFiles = program === "dut" ? [join(BOARDS_DIR, board.name, "board.c"), "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m")] : [];
   const engineFiles = engine === "aot"
-    ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
-    : [...(f.module ? [embeddedModule(out, f.module)] : []), cLibrary(board.name, "wasm3"), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
+    ? [join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary(board.name, "aot", hostKernels), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`]
+    : [...(f.module ? [embeddedModule(out, f.module)] : []), cLibrary(board.name, "wasm3", hostKernels), `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`];
   linkFirmware(board, `${f.board} ${engine} ${f.name}`, [
     ...board.cpu, ...COMMON_FLAGS, "-DWISP_PAINT_STACK=1", `-DWISP_FROM_FLASH=${f.fromFlash ? 1 : 0}`, `-DWISP_WEIGHT_WINDOW=${f.weightWindow ?? 0}`, `-DWISP_MODEL_FILE=${f.modelFile ? 1 : 0}`, `-DWISP_INCREMENTAL=${f.incremental ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", GEN_DIR, "-I", out,
     join(BOARDS_DIR, "firmware", `${program}.c`), join(out, "golden_data.c"), ...boardFiles, ...engineFiles,
     ...startup, ...board.ldflags, ...(program === "golden" ? [HEAP_COUNTING] : []), "-Wl,--gc-sections", "-lm", "-o", elf,
   ]);
   return { elf, memoryBytes };
+}
+
+// host/c/test/host_kernels_test.c as firmware for a Cortex-M board: the
+// board's own build of host_kernels.c (with the DSP extension's SMLAD where
+// the core has it) against the plain reference, under QEMU.
+export function buildHostKernelTest(boardName: string): string {
+  const board = readBoard(boardName);
+  if (board.startup !== "cortex-m") fail("USAGE", `${boardName}: the host-kernel test firmware is for the Cortex-M boards`);
+  const out = join(OUT_DIR, `${boardName}-host-kernels-test`);
+  mkdirSync(out, { recursive: true });
+  const elf = join(out, "firmware.elf");
+  run(board.cc, [...board.cpu, ...COMMON_FLAGS, "-I", C_DIR, join(C_DIR, "host_kernels.c"), join(C_DIR, "test", "host_kernels_test.c"),
+    join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld"),
+    ...board.ldflags, "-Wl,--gc-sections", "-o", elf]);
+  return elf;
 }
 
 // The same golden firmware as a native program on this machine, over either

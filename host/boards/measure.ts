@@ -25,25 +25,27 @@ export interface BoardMeasurement {
   linearMemoryBytes: number;
   heapBytes: number;
   peakStackBytes: number;
+  hostKernels: number; // the mask the firmware's host offered (host/c/host_kernels.h)
 }
 
 
 // `ownModule` (wasm3): embed a module with only the model's kernels.
-export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}, ownModule = false): BoardMeasurement {
+// `hostKernels`: with or without the native host kernels (default: the board's).
+export function measureOnBoard(board: string, task: string, modelDir: string, vectors: number, engine: Engine = "aot", placement: ModelPlacement = {}, ownModule = false, hostKernels?: boolean): BoardMeasurement {
   const tflite = new Uint8Array(readFileSync(join(modelDir, "model.tflite")));
   const inputs = readFileSync(join(modelDir, "public", "inputs.bin"));
   const outputs = readFileSync(join(modelDir, "public", "outputs.bin"));
-  return measureModelOnBoard(board, task, convertTflite(tflite), inputs, outputs, vectors, engine, placement, undefined, ownModule);
+  return measureModelOnBoard(board, task, convertTflite(tflite), inputs, outputs, vectors, engine, placement, undefined, ownModule, hostKernels);
 }
 
 // The same for any converted model: `vectors` inputs and the outputs they
 // must give; onStep sees the four builds and runs done.
 export function measureModelOnBoard(board: string, task: string, model: { wisp: Uint8Array; info: ModelInfo }, inputs: Uint8Array, outputs: Uint8Array, vectors: number,
-  engine: Engine = "aot", placement: ModelPlacement = {}, onStep?: (done: number) => void, ownModule = false): BoardMeasurement {
+  engine: Engine = "aot", placement: ModelPlacement = {}, onStep?: (done: number) => void, ownModule = false, hostKernels?: boolean): BoardMeasurement {
   const { wisp, info } = model;
   const module = ownModule ? perModelModule(wisp) : undefined;
   const build = (count: number) => buildGoldenFirmware({
-    board, engine, ...placement, module, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
+    board, engine, ...placement, module, hostKernels, name: `${task}-${count}`, wisp, count, arenaBytes: info.arenaBytes,
     inputs: inputs.subarray(0, count * info.input.bytes), outputs: outputs.subarray(0, count * info.output.bytes),
   });
   const one = build(1);
@@ -66,6 +68,7 @@ export function measureModelOnBoard(board: string, task: string, model: { wisp: 
   const sizes = sectionSizes(board, many.elf);
   const heap = Number(report[4]);
   const peakStack = Number(report[5]);
+  const mask = /host kernels (\d+)/.exec(all.stdout);
   const flash = sizes.text + sizes.data;
   return {
     board, engine, ownModule, placement, task, vectors, exact: Number(report[1]),
@@ -77,5 +80,6 @@ export function measureModelOnBoard(board: string, task: string, model: { wisp: 
     linearMemoryBytes: Number(report[3]),
     heapBytes: heap,
     peakStackBytes: peakStack,
+    hostKernels: mask ? Number(mask[1]) : 0,
   };
 }

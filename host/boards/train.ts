@@ -118,7 +118,7 @@ ${cArray("train_server_key", f.fleet ? rawPublicKey(f.fleet.serverPublicKey) : n
     `-DTRAIN_BACKBONE=${withBackbone ? 1 : 0}`, `-DWISP_MEMORY_BYTES=${inferenceBytes}`,
     "-I", C_DIR, "-I", join(C_DIR, "aot"), "-I", join(C_DIR, "train"), "-I", join(C_DIR, "verify"), "-I", GEN_DIR, "-I", out, "-I", join(BOARDS_DIR, "firmware"), "-I", join(BOARDS_DIR, "cortex-m"),
     join(BOARDS_DIR, "firmware", "train.c"), join(out, "train_data.c"), join(C_DIR, "verify", "wisp_verify.c"), join(BOARDS_DIR, board.name, "board.c"),
-    join(C_DIR, "aot", "wasm_rt_static.c"), join(trainLibrary, "libwisp_train.a"), ...(withBackbone ? [cLibrary(board.name, "aot")] : []),
+    join(C_DIR, "aot", "wasm_rt_static.c"), join(trainLibrary, "libwisp_train.a"), ...(withBackbone ? [cLibrary(board.name, "aot", board.hostKernels)] : []),
     `-Wl,--defsym=wisp_memory_limit=${inferenceBytes}`, `-Wl,--defsym=wisp_train_memory_limit=${trainerBytes}`,
     join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld"),
     ...board.ldflags, "-Wl,--gc-sections", "-lm", "-o", elf,

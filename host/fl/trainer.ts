@@ -9,6 +9,7 @@ import { fail } from "../errors";
 import { PACKAGE_ROOT } from "../node/package-root";
 import { HEAD_IMAGE_MAGIC, HEAD_PARAM_WORDS, headImageLayout } from "./head-image";
 import type { DeviceDeltas } from "./signing";
+import { hostKernelImports } from "../node/host-kernels";
 
 const P = {
   IN: 0, HIDDEN: 1, CLASSES: 2, IN_ZP: 3, HIDDEN_ZP: 4, LOGIT_ZP: 5, L1_MULT: 6, L1_SHIFT: 7, L2_MULT: 8, L2_SHIFT: 9,
@@ -42,7 +43,7 @@ function instantiateTrainer(): TrainerExports {
   compiled ??= new WebAssembly.Module(readFileSync(join(PACKAGE_ROOT, "build", "wisp-train.wasm")));
   // The trainer shares the kernels, so it links the same imports; it never streams weights.
   const env = { abort: () => fail("RUNTIME", "the trainer aborted"), wisp_read: () => fail("RUNTIME", "the trainer reads no streamed model") };
-  return new WebAssembly.Instance(compiled, { env }).exports as TrainerExports;
+  return new WebAssembly.Instance(compiled, { env, wisp_kernels: hostKernelImports(() => { throw new Error("no host kernels in the trainer"); }, 0) }).exports as TrainerExports;
 }
 
 // Linear memory a trainer of these sizes uses (static data and its

@@ -122,6 +122,9 @@ export interface LoadOptions {
   // false: run build/wisp.wasm even where the engine has SIMD (the default
   // then is build/wisp-simd.wasm; both give the same bytes).
   simd?: boolean;
+  // true: the engine provides the host kernels (docs/host-kernels.md), native
+  // ones under wasm3, the JavaScript reference in Node; same bytes either way.
+  hostKernels?: boolean;
 }
 
 export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Model {
@@ -135,12 +138,14 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
   if (options.module !== undefined && !(options.module instanceof Uint8Array)) fail("BAD_INPUT", "module must be a Uint8Array");
   if (options.simd !== undefined && typeof options.simd !== "boolean") fail("BAD_INPUT", "simd must be true or false");
   if (options.engine === "wasm3" && options.simd === true) fail("BAD_INPUT", "wasm3 has no SIMD: load with simd: false or leave it out");
+  if (options.hostKernels !== undefined && typeof options.hostKernels !== "boolean") fail("BAD_INPUT", "hostKernels must be true or false");
   const kind = options.engine === "wasm3" ? "scalar" : chooseModule(options.simd);
+  const hostKernels = options.hostKernels === true;
   if (options.streamWeights) {
-    w = instantiateOn(options.engine, wisp, options.module, kind);
+    w = instantiateOn(options.engine, wisp, options.module, kind, hostKernels);
     status = w.wisp_load_streamed(wisp.length, window);
   } else {
-    w = instantiateOn(options.engine, undefined, options.module, kind);
+    w = instantiateOn(options.engine, undefined, options.module, kind, hostKernels);
     const ptr = w.wisp_model_buffer(wisp.length);
     if (ptr === 0) fail("OUT_OF_MEMORY", `cannot reserve ${wisp.length} bytes for the model`);
     new Uint8Array(w.memory.buffer, ptr, wisp.length).set(wisp);

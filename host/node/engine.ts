@@ -9,8 +9,9 @@ export const ENGINES = ["node", "wasm3"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 // wasm3 has no SIMD: it always runs the scalar module.
-export function instantiateOn(engine: EngineName | undefined, streamed?: Uint8Array, module?: Uint8Array, kind: ModuleKind = "scalar"): WispExports {
-  if (engine === undefined || engine === "node") return instantiate(streamed, module, kind);
-  if (engine === "wasm3") return instantiateWasm3(streamed, module);
+// hostKernels: the engine's host kernels (docs/host-kernels.md) on; else the module computes every loop.
+export function instantiateOn(engine: EngineName | undefined, streamed?: Uint8Array, module?: Uint8Array, kind: ModuleKind = "scalar", hostKernels = false): WispExports {
+  if (engine === undefined || engine === "node") return instantiate(streamed, module, kind, hostKernels);
+  if (engine === "wasm3") return instantiateWasm3(streamed, module, hostKernels);
   return fail("BAD_INPUT", `engine must be one of ${ENGINES.join(", ")}, not ${String(engine)}`);
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { WispError } from "../errors";
 import { WispExports, WispImports } from "./abi";
 import { PACKAGE_ROOT } from "./package-root";
+import { HOST_ALL, hostKernelImports } from "./host-kernels";
 
 // The exports' types are generated from assembly/abi.json.
 export type { WispExports } from "./abi";
@@ -86,7 +87,8 @@ function compileGiven(bytes: Uint8Array): WebAssembly.Module {
 // env.wisp_read, which serves a streamed model's bytes from `streamed`.
 // `module`: a Wisp module's bytes to use instead of build/wisp.wasm;
 // `kind`: which of the built modules to use when `module` is not given.
-export function instantiate(streamed?: Uint8Array, module?: Uint8Array, kind: ModuleKind = "scalar"): WispExports {
+// `hostKernels`: provide the JavaScript host kernels (host-kernels.ts), else none.
+export function instantiate(streamed?: Uint8Array, module?: Uint8Array, kind: ModuleKind = "scalar", hostKernels = false): WispExports {
   let exports: WispExports;
   const env: WispImports = {
     abort: () => {
@@ -100,7 +102,10 @@ export function instantiate(streamed?: Uint8Array, module?: Uint8Array, kind: Mo
       memory.set(streamed.subarray(offset, offset + bytes), dst);
     },
   };
-  const instance = new WebAssembly.Instance(module ? compileGiven(module) : compile(kind), { env });
+  const instance = new WebAssembly.Instance(module ? compileGiven(module) : compile(kind), {
+    env,
+    wisp_kernels: hostKernelImports(() => exports.memory.buffer, hostKernels ? HOST_ALL : 0),
+  });
   exports = instance.exports as unknown as WispExports;
   return exports;
 }

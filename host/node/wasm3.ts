@@ -13,13 +13,15 @@ import { wasmPath } from "./runtime";
 import { wasm3Dir } from "./wasm3-source";
 
 interface Binding {
-  instantiate(wasm: Uint8Array, streamed: Uint8Array | null): object;
+  instantiate(wasm: Uint8Array, streamed: Uint8Array | null, hostKernels: boolean): object;
   call(instance: object, name: string, args: number[]): number;
   memory(instance: object): ArrayBuffer;
 }
 
 const SOURCE = join(PACKAGE_ROOT, "host", "node", "wasm3", "binding.c");
 const SMALL_RAM = join(PACKAGE_ROOT, "host", "c", "wasm3", "wasm3_small_ram.h");
+const HOST_KERNELS = join(PACKAGE_ROOT, "host", "c", "host_kernels.c");
+const HOST_KERNELS_H = join(PACKAGE_ROOT, "host", "c", "host_kernels.h");
 const OUT = join(PACKAGE_ROOT, "build", "wasm3-node");
 const ADDON = join(OUT, "wisp_wasm3.node");
 
@@ -40,8 +42,8 @@ function build(source: string): void {
     targets: [{
       target_name: "wisp_wasm3",
       // gyp takes sources relative to the .gyp file
-      sources: [SOURCE, ...sources].map((f) => relative(tmp, f)),
-      include_dirs: [relative(tmp, source)],
+      sources: [SOURCE, HOST_KERNELS, ...sources].map((f) => relative(tmp, f)),
+      include_dirs: [relative(tmp, source), relative(tmp, dirname(HOST_KERNELS))],
       defines: ["NAPI_VERSION=8"],
       // the same wasm3 settings as the C host's (host/c/Makefile)
       cflags: ["-include", SMALL_RAM, "-O2", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers"],
@@ -61,7 +63,7 @@ let binding: Binding | null = null;
 export function wasm3Binding(): Binding {
   if (!binding) {
     const source = wasm3Dir();
-    if (!existsSync(ADDON) || [SOURCE, SMALL_RAM].some((f) => statSync(ADDON).mtimeMs < statSync(f).mtimeMs)) {
+    if (!existsSync(ADDON) || [SOURCE, SMALL_RAM, HOST_KERNELS, HOST_KERNELS_H].some((f) => statSync(ADDON).mtimeMs < statSync(f).mtimeMs)) {
       mkdirSync(OUT, { recursive: true });
       build(source);
     }
@@ -74,7 +76,7 @@ let standard: Uint8Array | null = null;
 
 // One instance of the module (build/wisp.wasm, or `module`), its exports
 // called through the binding; `streamed`: the model env.wisp_read serves.
-export function instantiateWasm3(streamed?: Uint8Array, module?: Uint8Array): WispExports {
+export function instantiateWasm3(streamed?: Uint8Array, module?: Uint8Array, hostKernels = false): WispExports {
   const b = wasm3Binding();
   if (!module) {
     try {
@@ -85,7 +87,7 @@ export function instantiateWasm3(streamed?: Uint8Array, module?: Uint8Array): Wi
   }
   let instance: object;
   try {
-    instance = b.instantiate(module ?? standard!, streamed ?? null);
+    instance = b.instantiate(module ?? standard!, streamed ?? null, hostKernels);
   } catch (e) {
     return fail("BAD_INPUT", `module does not load under wasm3: ${(e as Error).message}`);
   }

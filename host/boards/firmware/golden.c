@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "golden_data.h"
+#include "host_kernels.h"
 #include "wisp.h"
 
 #ifndef WISP_WEIGHT_WINDOW
@@ -141,7 +142,8 @@ int main(void) {
     if (memcmp(output, golden_outputs + i * out_bytes, out_bytes) == 0) exact++;
     else printf("vector %u differs\n", i);
   }
-  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, heap %u bytes, peak stack %u bytes\n", golden_name, exact,
-         golden_count, (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), (unsigned)(heap_peak - heap_before), stack_peak(frame));
+  printf("%s: %u/%u byte-exact, arena %u bytes, linear memory %u bytes, heap %u bytes, peak stack %u bytes, host kernels %u\n", golden_name, exact,
+         golden_count, (unsigned)wisp_arena_bytes(), (unsigned)wisp_memory_bytes(), (unsigned)(heap_peak - heap_before), stack_peak(frame),
+         (unsigned)wisp_host_kernels());
   return exact == golden_count ? 0 : 1;
 }

@@ -5,3 +5,6 @@ CPU_FLAGS = -mcpu=cortex-m0 -mthumb -mfloat-abi=soft
 LDFLAGS = --specs=nano.specs
 STARTUP = cortex-m
 QEMU = qemu-system-arm -M microbit
+# Host kernels: off. Armv6-M has no DSP extension, and the 256 KiB of flash
+# is better spent on the model; HOST_KERNELS=1 builds the plain C ones.
+HOST_KERNELS = 0

@@ -5,3 +5,5 @@ CPU_FLAGS = -march=rv32imc -mabi=ilp32 --specs=picolibc.specs
 STARTUP = picolibc
 MEMORY = -Wl,--defsym=__flash=0x80000000 -Wl,--defsym=__flash_size=0x2000000 -Wl,--defsym=__ram=0x82000000 -Wl,--defsym=__ram_size=0x2000000
 QEMU = qemu-system-riscv32 -M virt -bios none
+# Host kernels (host/c/host_kernels.c): on, in plain C (no DSP extension here).
+HOST_KERNELS = 1

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 
 #include "engine.h"
+#include "host_kernels.h"
 #include "wisp.h"
 #include "wisp_module.h"
 
@@ -18,7 +19,7 @@ int engine_open(void) {
   if (setjmp(wisp_trap_target)) return WISP_ERR_TRAP;
   wasm_rt_init();
   Z_wisp_init_module();
-  Z_wisp_instantiate(&instance, NULL);
+  Z_wisp_instantiate(&instance, NULL, NULL);
   return WISP_OK;
 }
 
@@ -53,3 +54,31 @@ uint8_t *engine_memory(uint32_t *bytes) {
 }
 
 const char *engine_failure(void) { return "the Wisp module trapped"; }
+
+/* The host kernels (host_kernels.h): a range outside linear memory is a trap. */
+u32 Z_wisp_kernelsZ_wisp_kernels(struct Z_wisp_kernels_instance_t *k) {
+  (void)k;
+  return wisp_host_kernels();
+}
+
+void Z_wisp_kernelsZ_wisp_dot_s8(struct Z_wisp_kernels_instance_t *k, u32 out, u32 out_step, u32 pixels, u32 input, u32 pixel_step, u32 rows, u32 row_step,
+                                 u32 run_length, u32 filter, u32 filter_step, u32 filter_row_step, u32 channels, u32 records, u32 in_zp, u32 out_zp,
+                                 u32 act_min, u32 act_max) {
+  const struct wisp_dot_args a = {out, out_step, pixels, input, pixel_step, rows, row_step, run_length, filter, filter_step, filter_row_step, channels, records,
+                                  (int32_t)in_zp, (int32_t)out_zp, (int32_t)act_min, (int32_t)act_max};
+  uint32_t bytes;
+  uint8_t *memory = engine_memory(&bytes);
+  (void)k;
+  if (wisp_host_dot_s8(memory, bytes, &a) != 0) wasm_rt_trap(WASM_RT_TRAP_OOB);
+}
+
+void Z_wisp_kernelsZ_wisp_depthwise_s8(struct Z_wisp_kernels_instance_t *k, u32 out, u32 out_step, u32 pixels, u32 input, u32 pixel_step, u32 rows, u32 columns,
+                                       u32 row_step, u32 column_step, u32 filter, u32 filter_step, u32 filter_row_step, u32 channels, u32 records, u32 in_zp,
+                                       u32 out_zp, u32 act_min, u32 act_max) {
+  const struct wisp_depthwise_args a = {out, out_step, pixels, input, pixel_step, rows, columns, row_step, column_step, filter, filter_step, filter_row_step,
+                                        channels, records, (int32_t)in_zp, (int32_t)out_zp, (int32_t)act_min, (int32_t)act_max};
+  uint32_t bytes;
+  uint8_t *memory = engine_memory(&bytes);
+  (void)k;
+  if (wisp_host_depthwise_s8(memory, bytes, &a) != 0) wasm_rt_trap(WASM_RT_TRAP_OOB);
+}

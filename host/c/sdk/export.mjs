@@ -27,6 +27,7 @@ const WASM3 = "#ifdef WISP_ENGINE_WASM3";
 // [source, engine guard or null]
 const SOURCES = [
   [join(C_DIR, "wisp.h"), null], [join(C_DIR, "engine.h"), null], [join(C_DIR, "wisp_host.c"), null],
+  [join(C_DIR, "host_kernels.c"), null], [join(C_DIR, "host_kernels.h"), null],
   [join(GEN, "wisp_codes.h"), null], [join(GEN, "wisp_exports.h"), null],
   [join(C_DIR, "aot", "wisp_aot.c"), AOT], [join(C_DIR, "aot", "wasm_rt_static.c"), AOT], [join(C_DIR, "aot", "wasm_rt_static.h"), null],
   [join(GEN, "wisp_module.c"), AOT], [join(GEN, "wisp_module.h"), null], [join(GEN, "wasm-rt.h"), null],

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "host_kernels.h"
 #include "wasm3.h"
 #include "m3_env.h" /* wasm3's runtime struct, for its memoryLimit */
 #include "wisp.h"
@@ -61,6 +62,32 @@ m3ApiRawFunction(wisp_read) {
   m3ApiSuccess();
 }
 
+/* The host kernels (host_kernels.h): a range outside linear memory is a trap. */
+m3ApiRawFunction(wisp_kernels) {
+  m3ApiReturnType(uint32_t);
+  (void)_mem;
+  (void)_ctx;
+  m3ApiReturn(wisp_host_kernels());
+}
+
+m3ApiRawFunction(wisp_dot_s8) {
+  struct wisp_dot_args a;
+  uint32_t *v = (uint32_t *)&a;
+  (void)_ctx;
+  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)_sp[i];
+  if (wisp_host_dot_s8((uint8_t *)_mem, (uint32_t)m3_GetMemorySize(runtime), &a) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
+  m3ApiSuccess();
+}
+
+m3ApiRawFunction(wisp_depthwise_s8) {
+  struct wisp_depthwise_args a;
+  uint32_t *v = (uint32_t *)&a;
+  (void)_ctx;
+  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)_sp[i];
+  if (wisp_host_depthwise_s8((uint8_t *)_mem, (uint32_t)m3_GetMemorySize(runtime), &a) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
+  m3ApiSuccess();
+}
+
 static int failed(M3Result r) {
   failure = r;
   return WISP_ERR_ENGINE;
@@ -79,6 +106,13 @@ int engine_open(void) {
   r = m3_LinkRawFunction(module, "env", "abort", "v(iiii)", &wisp_abort);
   if (r && r != m3Err_functionLookupFailed) return failed(r);
   if ((r = m3_LinkRawFunction(module, "env", "wisp_read", "v(iii)", &wisp_read))) return failed(r);
+  /* A per-model module imports only the host kernels its ops use. */
+  r = m3_LinkRawFunction(module, "wisp_kernels", "wisp_kernels", "i()", &wisp_kernels);
+  if (r && r != m3Err_functionLookupFailed) return failed(r);
+  r = m3_LinkRawFunction(module, "wisp_kernels", "wisp_dot_s8", "v(iiiiiiiiiiiiiiiii)", &wisp_dot_s8);
+  if (r && r != m3Err_functionLookupFailed) return failed(r);
+  r = m3_LinkRawFunction(module, "wisp_kernels", "wisp_depthwise_s8", "v(iiiiiiiiiiiiiiiiii)", &wisp_depthwise_s8);
+  if (r && r != m3Err_functionLookupFailed) return failed(r);
 #if WISP_WASM3_EAGER
   if ((r = m3_CompileModule(module))) return failed(r);
   for (int i = 0; i < WISP_EXPORT_COUNT; i++) {

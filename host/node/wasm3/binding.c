@@ -5,17 +5,19 @@
  * the Node API and its tests run the module under the interpreter that
  * devices run, byte for byte.
  *
- *   instantiate(wasm, streamed | null) -> instance
+ *   instantiate(wasm, streamed | null, hostKernels) -> instance (hostKernels: offer host_kernels.c's)
  *   call(instance, name, args[])      -> number (the export's result, or 0)
  *   memory(instance)                  -> ArrayBuffer over linear memory
  *
  * A trap or an engine failure throws an Error with wasm3's message.
  */
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_kernels.h"
 #include "wasm3.h"
 
 /* The value stack of the C host's wasm3 engine (wasm3_small_ram.h), so a
@@ -28,6 +30,7 @@ typedef struct {
   uint8_t *wasm; /* wasm3 keeps pointers into the module's bytes */
   uint8_t *streamed; /* a streamed model's bytes, served by env.wisp_read */
   size_t streamed_size;
+  int host_kernels; /* offer the native host kernels (host/c/host_kernels.c) */
   napi_ref buffer; /* the last ArrayBuffer handed out, and what it covers */
   uint8_t *buffer_data;
   uint32_t buffer_size;
@@ -59,6 +62,33 @@ m3ApiRawFunction(wisp_read) {
   if (!self->streamed || offset > self->streamed_size || bytes > self->streamed_size - offset || dst > size || bytes > size - dst)
     m3ApiTrap("the module read model bytes outside the model");
   memcpy(memory + dst, self->streamed + offset, bytes);
+  m3ApiSuccess();
+}
+
+/* The host kernels: none unless instantiate() was asked for them. */
+m3ApiRawFunction(wisp_kernels) {
+  m3ApiReturnType(uint32_t);
+  instance_t *self = (instance_t *)_ctx->userdata;
+  (void)_mem;
+  (void)runtime;
+  m3ApiReturn(self->host_kernels ? wisp_host_kernels() : 0);
+}
+
+m3ApiRawFunction(wisp_dot_s8) {
+  struct wisp_dot_args a;
+  uint32_t *v = (uint32_t *)&a;
+  (void)_ctx;
+  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)_sp[i];
+  if (wisp_host_dot_s8((uint8_t *)_mem, m3_GetMemorySize(runtime), &a) != 0) m3ApiTrap("host kernel wisp_dot_s8: a range lies outside linear memory");
+  m3ApiSuccess();
+}
+
+m3ApiRawFunction(wisp_depthwise_s8) {
+  struct wisp_depthwise_args a;
+  uint32_t *v = (uint32_t *)&a;
+  (void)_ctx;
+  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)_sp[i];
+  if (wisp_host_depthwise_s8((uint8_t *)_mem, m3_GetMemorySize(runtime), &a) != 0) m3ApiTrap("host kernel wisp_depthwise_s8: a range lies outside linear memory");
   m3ApiSuccess();
 }
 
@@ -101,8 +131,8 @@ static napi_value fail(napi_env env, instance_t *self, const char *what, M3Resul
 }
 
 static napi_value instantiate(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
+  size_t argc = 3;
+  napi_value argv[3], result;
   napi_valuetype kind;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   instance_t *self = calloc(1, sizeof *self);
@@ -112,6 +142,9 @@ static napi_value instantiate(napi_env env, napi_callback_info info) {
   if (argc > 1 && napi_typeof(env, argv[1], &kind) == napi_ok && kind != napi_null && kind != napi_undefined &&
       !copy_bytes(env, argv[1], &self->streamed, &self->streamed_size))
     return fail(env, self, "instantiate", "the streamed model must be a Uint8Array");
+  bool host_kernels = false;
+  if (argc > 2 && napi_get_value_bool(env, argv[2], &host_kernels) != napi_ok) host_kernels = false;
+  self->host_kernels = host_kernels;
   IM3Module module = NULL;
   M3Result r;
   if (!(self->environment = m3_NewEnvironment())) return fail(env, self, "instantiate", "cannot create the environment");
@@ -125,6 +158,12 @@ static napi_value instantiate(napi_env env, napi_callback_info info) {
   if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link env.abort", r);
   r = m3_LinkRawFunctionEx(module, "env", "wisp_read", "v(iii)", &wisp_read, self);
   if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link env.wisp_read", r);
+  r = m3_LinkRawFunctionEx(module, "wisp_kernels", "wisp_kernels", "i()", &wisp_kernels, self);
+  if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link wisp_kernels", r);
+  r = m3_LinkRawFunctionEx(module, "wisp_kernels", "wisp_dot_s8", "v(iiiiiiiiiiiiiiiii)", &wisp_dot_s8, self);
+  if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link wisp_dot_s8", r);
+  r = m3_LinkRawFunctionEx(module, "wisp_kernels", "wisp_depthwise_s8", "v(iiiiiiiiiiiiiiiiii)", &wisp_depthwise_s8, self);
+  if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link wisp_depthwise_s8", r);
   CHECK(env, napi_create_external(env, self, finalize, NULL, &result));
   return result;
 }

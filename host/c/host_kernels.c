@@ -1,0 +1,538 @@
+/*
+ * Wisp's host kernels (host_kernels.h, docs/host-kernels.md). Byte-exact
+ * with the module's own loops (assembly/kernels/conv.ts, dense.ts,
+ * depthwise.ts) and TFLM's reference kernels: int32 sums that wrap as
+ * WebAssembly's i32 does, then TFLM's MultiplyByQuantizedMultiplier.
+ */
+#include "host_kernels.h"
+
+#include <string.h>
+
+#if WISP_HOST_KERNELS && defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#define WISP_HOST_DSP 1
+#else
+#define WISP_HOST_DSP 0
+#endif
+
+#define RECORD_BYTES 12u /* bias, multiplier, shift: int32 each (assembly/format.ts) */
+
+static uint32_t offered = WISP_HOST_DOT | WISP_HOST_DEPTHWISE;
+
+uint32_t wisp_host_kernels(void) { return WISP_HOST_KERNELS ? offered & (WISP_HOST_DOT | WISP_HOST_DEPTHWISE) : 0; }
+
+void wisp_host_kernels_use(uint32_t mask) { offered = mask; }
+
+#if WISP_HOST_KERNELS
+/* ---- ranges: each region checked once, in 64 bits so nothing wraps ---- */
+
+/* Bytes from a region's start to one past its last byte: `last` bytes at
+ * the end of `n` steps of `step`; 0 when a count is 0 (nothing is read). */
+static uint64_t reach(uint64_t last, uint32_t n, uint32_t step) { return last && n ? last + (uint64_t)(n - 1) * step : 0; }
+
+static int inside(uint32_t memory_bytes, uint32_t start, uint64_t bytes) { return bytes == 0 || (uint64_t)start + bytes <= memory_bytes; }
+
+/* ---- requantization, TFLM's arithmetic; shifts taken mod 32 as wasm does ---- */
+
+typedef struct {
+  int32_t bias, multiplier, left, right, mask, half;
+} channel_t;
+
+static channel_t channel(const uint8_t *record) {
+  int32_t v[3];
+  channel_t c;
+  memcpy(v, record, sizeof v);
+  c.bias = v[0];
+  c.multiplier = v[1];
+  c.left = v[2] > 0 ? v[2] & 31 : 0;
+  c.right = v[2] > 0 ? 0 : (int32_t)((uint32_t)-v[2] & 31);
+  c.mask = (int32_t)((1u << c.right) - 1u);
+  c.half = c.mask >> 1;
+  return c;
+}
+
+/* acc already holds the bias. */
+static inline int8_t requantize(int32_t acc, const channel_t *c, int32_t out_zp, int32_t lo, int32_t hi) {
+  int32_t x = (int32_t)((uint32_t)acc << c->left);
+  int32_t v = (int32_t)(((int64_t)x * c->multiplier + (1ll << 30)) >> 31);
+  int32_t r = (v >> c->right) + ((v & c->mask) > c->half + (v < 0) ? 1 : 0) + out_zp;
+  return (int8_t)(r < lo ? lo : r > hi ? hi : r);
+}
+
+/* The same straight from a channel record (no channel_t to keep about: GCC
+ * spills arrays of them around the hot loops). */
+static inline int32_t record_word(const uint8_t *record, int i) {
+  int32_t v;
+  memcpy(&v, record + 4 * i, 4);
+  return v;
+}
+
+static inline int8_t requantize_at(int32_t acc, const uint8_t *record, int32_t out_zp, int32_t lo, int32_t hi) {
+  const int32_t shift = record_word(record, 2);
+  const int32_t left = shift > 0 ? shift & 31 : 0, right = shift > 0 ? 0 : (int32_t)((uint32_t)-shift & 31);
+  const int32_t x = (int32_t)((uint32_t)acc << left);
+  const int32_t v = (int32_t)(((int64_t)x * record_word(record, 1) + (1ll << 30)) >> 31);
+  const int32_t mask = (int32_t)((1u << right) - 1u);
+  const int32_t r = (v >> right) + ((v & mask) > (mask >> 1) + (v < 0) ? 1 : 0) + out_zp;
+  return (int8_t)(r < lo ? lo : r > hi ? hi : r);
+}
+
+/* Four bytes at any address (Armv7-M and later load them unaligned in one LDR). */
+typedef uint32_t __attribute__((aligned(1), may_alias)) unaligned_word;
+static inline uint32_t word(const int8_t *p) { return *(const unaligned_word *)p; }
+
+/* ---- wisp_dot_s8 ---- */
+
+static int32_t dot_1x1(const int8_t *x, const int8_t *w, uint32_t n, int32_t zp, int32_t acc) {
+  for (uint32_t i = 0; i < n; i++) acc += (x[i] + zp) * w[i];
+  return acc;
+}
+
+#if WISP_HOST_DSP
+/* Four int8 lanes as two int16 pairs (lanes 0,2 and 1,3), plus `zp` in each half. */
+/* GCC folds neither the rotation into SXTB16 nor the pair into PKHBT. */
+static inline int16x2_t lanes_13(uint32_t v) {
+  int16x2_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+/* Two int16 values as one pair, a in the low half. */
+static inline int16x2_t pair(int32_t a, int32_t b) {
+  int16x2_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+#define LANES_02(v) __sxtb16(v)
+#define LANES_13(v) lanes_13(v)
+#define PAIR(a, b) pair((a), (b))
+
+/* Two pixels (x0, x1) times two channels (w0, w1) over one run. */
+static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, uint32_t n, int16x2_t zp, int32_t acc[4]) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t u = word(x0 + i), v = word(x1 + i);
+    int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp);
+    int16x2_t v02 = __sadd16(LANES_02(v), zp), v13 = __sadd16(LANES_13(v), zp);
+    uint32_t f = word(w0 + i);
+    int16x2_t f02 = LANES_02(f), f13 = LANES_13(f);
+    a00 = __smlad(u02, f02, a00);
+    a00 = __smlad(u13, f13, a00);
+    a10 = __smlad(v02, f02, a10);
+    a10 = __smlad(v13, f13, a10);
+    f = word(w1 + i);
+    f02 = LANES_02(f);
+    f13 = LANES_13(f);
+    a01 = __smlad(u02, f02, a01);
+    a01 = __smlad(u13, f13, a01);
+    a11 = __smlad(v02, f02, a11);
+    a11 = __smlad(v13, f13, a11);
+  }
+  for (; i < n; i++) {
+    int32_t u = x0[i] + (int16_t)zp, v = x1[i] + (int16_t)zp;
+    a00 += u * w0[i];
+    a01 += u * w1[i];
+    a10 += v * w0[i];
+    a11 += v * w1[i];
+  }
+  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+/* One pixel times two channels over one run. */
+static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, uint32_t n, int16x2_t zp, int32_t acc[2]) {
+  int32_t a0 = acc[0], a1 = acc[1];
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t u = word(x + i);
+    int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp);
+    uint32_t f = word(w0 + i), g = word(w1 + i);
+    a0 = __smlad(u02, LANES_02(f), a0);
+    a0 = __smlad(u13, LANES_13(f), a0);
+    a1 = __smlad(u02, LANES_02(g), a1);
+    a1 = __smlad(u13, LANES_13(g), a1);
+  }
+  for (; i < n; i++) {
+    int32_t u = x[i] + (int16_t)zp;
+    a0 += u * w0[i];
+    a1 += u * w1[i];
+  }
+  acc[0] = a0, acc[1] = a1;
+}
+
+/* A pixel's input rows minus the zero point as int16 pairs in the order
+ * LANES_02 / LANES_13 split the weights, converted once per pixel and call
+ * rather than once per channel. Rows of up to Q15_BYTES bytes in all. */
+#define Q15_BYTES 640u
+static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n, int16x2_t zp, int32_t *q) {
+  for (uint32_t r = 0; r < rows; r++, x += row_step)
+    for (uint32_t i = 0; i < n; i += 4) {
+      uint32_t u = word(x + i);
+      *q++ = __sadd16(LANES_02(u), zp);
+      *q++ = __sadd16(LANES_13(u), zp);
+    }
+}
+
+/* Two converted pixels (p, and the second Q15_BYTES / 2 words after it) times
+ * two channels (w0, w0 + fs) over `words` 4-byte groups: one pointer for the
+ * pixels and one for the weights, so the loop lives in registers. */
+static inline void dot_2x2_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  const int32_t *end = p + 2 * words;
+  while (p < end) {
+    const int16x2_t u02 = p[0], u13 = p[1], v02 = p[Q15_BYTES / 2], v13 = p[Q15_BYTES / 2 + 1];
+    uint32_t f = word(w0), g = word(w0 + fs);
+    int16x2_t f02 = LANES_02(f), f13 = LANES_13(f);
+    a00 = __smlad(u02, f02, a00);
+    a10 = __smlad(v02, f02, a10);
+    a00 = __smlad(u13, f13, a00);
+    a10 = __smlad(v13, f13, a10);
+    f02 = LANES_02(g), f13 = LANES_13(g);
+    a01 = __smlad(u02, f02, a01);
+    a11 = __smlad(v02, f02, a11);
+    a01 = __smlad(u13, f13, a01);
+    a11 = __smlad(v13, f13, a11);
+    p += 2, w0 += 4;
+  }
+  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+static inline void dot_1x2_q15(const int32_t *p, const int8_t *w0, const int8_t *w1, uint32_t words, int32_t acc[2]) {
+  int32_t a0 = acc[0], a1 = acc[1];
+  while (words--) {
+    const int16x2_t u02 = p[0], u13 = p[1];
+    uint32_t f = word(w0), g = word(w1);
+    a0 = __smlad(u02, LANES_02(f), a0);
+    a0 = __smlad(u13, LANES_13(f), a0);
+    a1 = __smlad(u02, LANES_02(g), a1);
+    a1 = __smlad(u13, LANES_13(g), a1);
+    p += 2, w0 += 4, w1 += 4;
+  }
+  acc[0] = a0, acc[1] = a1;
+}
+
+/* One converted pixel times four channels (w0 + j * fs): a single row
+ * (a dense layer) has no second pixel to share the weight loads with, so
+ * each input pair serves four channels instead. */
+static inline void dot_1x4_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  const uint32_t fs2 = 2 * fs, fs3 = 3 * fs;
+  const int32_t *end = p + 2 * words;
+  while (p < end) {
+    const int16x2_t u02 = p[0], u13 = p[1];
+    uint32_t f = word(w0);
+    a0 = __smlad(u02, LANES_02(f), a0);
+    a0 = __smlad(u13, LANES_13(f), a0);
+    f = word(w0 + fs);
+    a1 = __smlad(u02, LANES_02(f), a1);
+    a1 = __smlad(u13, LANES_13(f), a1);
+    f = word(w0 + fs2);
+    a2 = __smlad(u02, LANES_02(f), a2);
+    a2 = __smlad(u13, LANES_13(f), a2);
+    f = word(w0 + fs3);
+    a3 = __smlad(u02, LANES_02(f), a3);
+    a3 = __smlad(u13, LANES_13(f), a3);
+    p += 2, w0 += 4;
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
+static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
+  int32_t p[Q15_BYTES]; /* the first pixel's words, then the second's */
+  int32_t *q = p + Q15_BYTES / 2;
+  const uint32_t n = a->run_length, rows = a->rows, words = n / 4;
+  /* The filter rows are one run when the window is whole (conv) or single (dense). */
+  const int whole = rows == 1 || a->filter_row_step == n;
+  uint32_t px = 0;
+  for (; px < a->pixels; px += 2) {
+    const int two = px + 1 < a->pixels;
+    const int8_t *x = input + px * a->pixel_step;
+    int8_t *o = out + px * a->out_step;
+    to_q15(x, rows, a->row_step, n, zp, p);
+    if (two) to_q15(x + a->pixel_step, rows, a->row_step, n, zp, q);
+    uint32_t c = 0;
+    if (!two)
+      for (; c + 4 <= a->channels; c += 4) {
+        const uint8_t *rec = records + c * RECORD_BYTES;
+        int32_t acc[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
+        const int8_t *w0 = filter + c * a->filter_step;
+        if (whole) dot_1x4_q15(p, w0, a->filter_step, rows * words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_1x4_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
+        for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      }
+    for (; c + 2 <= a->channels; c += 2) {
+      const uint8_t *r0 = records + c * RECORD_BYTES, *r1 = r0 + RECORD_BYTES;
+      const int8_t *w0 = filter + c * a->filter_step, *w1 = w0 + a->filter_step;
+      int32_t acc[4] = {record_word(r0, 0), record_word(r1, 0), record_word(r0, 0), record_word(r1, 0)};
+      if (two) {
+        if (whole) dot_2x2_q15(p, w0, a->filter_step, rows * words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
+        o[a->out_step + c] = requantize_at(acc[2], r0, a->out_zp, a->act_min, a->act_max);
+        o[a->out_step + c + 1] = requantize_at(acc[3], r1, a->out_zp, a->act_min, a->act_max);
+      } else {
+        if (whole) dot_1x2_q15(p, w0, w1, rows * words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_1x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, words, acc);
+      }
+      o[c] = requantize_at(acc[0], r0, a->out_zp, a->act_min, a->act_max);
+      o[c + 1] = requantize_at(acc[1], r1, a->out_zp, a->act_min, a->act_max);
+    }
+    if (c < a->channels) {
+      const channel_t k = channel(records + c * RECORD_BYTES);
+      for (int j = 0; j <= two; j++) {
+        int32_t acc = k.bias;
+        for (uint32_t r = 0; r < rows; r++) acc = dot_1x1(x + j * a->pixel_step + r * a->row_step, filter + c * a->filter_step + r * a->filter_row_step, n, -a->in_zp, acc);
+        o[j * a->out_step + c] = requantize(acc, &k, a->out_zp, a->act_min, a->act_max);
+      }
+    }
+  }
+}
+#else
+static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, uint32_t n, int32_t zp, int32_t acc[4]) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  for (uint32_t i = 0; i < n; i++) {
+    int32_t u = x0[i] + zp, v = x1[i] + zp, f = w0[i], g = w1[i];
+    a00 += u * f;
+    a01 += u * g;
+    a10 += v * f;
+    a11 += v * g;
+  }
+  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, uint32_t n, int32_t zp, int32_t acc[2]) {
+  int32_t a0 = acc[0], a1 = acc[1];
+  for (uint32_t i = 0; i < n; i++) {
+    int32_t u = x[i] + zp;
+    a0 += u * w0[i];
+    a1 += u * w1[i];
+  }
+  acc[0] = a0, acc[1] = a1;
+}
+#endif
+
+int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a) {
+  if (a->pixels == 0 || a->channels == 0) return 0;
+  if (!inside(memory_bytes, a->out, reach(a->channels, a->pixels, a->out_step)) ||
+      !inside(memory_bytes, a->input, reach(reach(a->run_length, a->pixels, a->pixel_step), a->rows, a->row_step)) ||
+      !inside(memory_bytes, a->filter, reach(reach(a->run_length, a->channels, a->filter_step), a->rows, a->filter_row_step)) ||
+      !inside(memory_bytes, a->records, (uint64_t)a->channels * RECORD_BYTES))
+    return -1;
+  const int8_t *input = (const int8_t *)memory + a->input, *filter = (const int8_t *)memory + a->filter;
+  int8_t *out = (int8_t *)memory + a->out;
+  const uint8_t *records = memory + a->records;
+  const uint32_t rows = a->run_length ? a->rows : 0, n = a->run_length;
+#if WISP_HOST_DSP
+  const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
+  if (n % 4 == 0 && (uint64_t)rows * n <= Q15_BYTES) {
+    dot_q15(a, input, filter, out, records, zp);
+    return 0;
+  }
+#else
+  const int32_t zp = -a->in_zp;
+#endif
+  /* Pixels in ascending order, two at a time, as the module's own loops go:
+   * the module may place the output over input it has finished with
+   * (docs/host-kernels.md), never over a pixel's own or its pair's. */
+  uint32_t p = 0;
+  for (; p + 2 <= a->pixels; p += 2) {
+    const int8_t *x = input + p * a->pixel_step;
+    int8_t *o = out + p * a->out_step;
+    uint32_t c = 0;
+    for (; c + 2 <= a->channels; c += 2) {
+      const channel_t k0 = channel(records + c * RECORD_BYTES), k1 = channel(records + (c + 1) * RECORD_BYTES);
+      const int8_t *w0 = filter + c * a->filter_step, *w1 = w0 + a->filter_step;
+      int32_t acc[4] = {k0.bias, k1.bias, k0.bias, k1.bias};
+      for (uint32_t r = 0; r < rows; r++) dot_2x2(x + r * a->row_step, x + a->pixel_step + r * a->row_step, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, n, zp, acc);
+      o[c] = requantize(acc[0], &k0, a->out_zp, a->act_min, a->act_max);
+      o[c + 1] = requantize(acc[1], &k1, a->out_zp, a->act_min, a->act_max);
+      o[a->out_step + c] = requantize(acc[2], &k0, a->out_zp, a->act_min, a->act_max);
+      o[a->out_step + c + 1] = requantize(acc[3], &k1, a->out_zp, a->act_min, a->act_max);
+    }
+    if (c < a->channels) {
+      const channel_t k = channel(records + c * RECORD_BYTES);
+      const int8_t *w = filter + c * a->filter_step;
+      int32_t a0 = k.bias, a1 = k.bias;
+      for (uint32_t r = 0; r < rows; r++) {
+        a0 = dot_1x1(x + r * a->row_step, w + r * a->filter_row_step, n, -a->in_zp, a0);
+        a1 = dot_1x1(x + a->pixel_step + r * a->row_step, w + r * a->filter_row_step, n, -a->in_zp, a1);
+      }
+      o[c] = requantize(a0, &k, a->out_zp, a->act_min, a->act_max);
+      o[a->out_step + c] = requantize(a1, &k, a->out_zp, a->act_min, a->act_max);
+    }
+  }
+  if (p < a->pixels) {
+    const int8_t *x = input + p * a->pixel_step;
+    int8_t *o = out + p * a->out_step;
+    uint32_t c = 0;
+    for (; c + 2 <= a->channels; c += 2) {
+      const channel_t k0 = channel(records + c * RECORD_BYTES), k1 = channel(records + (c + 1) * RECORD_BYTES);
+      const int8_t *w0 = filter + c * a->filter_step, *w1 = w0 + a->filter_step;
+      int32_t acc[2] = {k0.bias, k1.bias};
+      for (uint32_t r = 0; r < rows; r++) dot_1x2(x + r * a->row_step, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, n, zp, acc);
+      o[c] = requantize(acc[0], &k0, a->out_zp, a->act_min, a->act_max);
+      o[c + 1] = requantize(acc[1], &k1, a->out_zp, a->act_min, a->act_max);
+    }
+    if (c < a->channels) {
+      const channel_t k = channel(records + c * RECORD_BYTES);
+      int32_t acc = k.bias;
+      for (uint32_t r = 0; r < rows; r++) acc = dot_1x1(x + r * a->row_step, filter + c * a->filter_step + r * a->filter_row_step, n, -a->in_zp, acc);
+      o[c] = requantize(acc, &k, a->out_zp, a->act_min, a->act_max);
+    }
+  }
+  return 0;
+}
+
+/* ---- wisp_depthwise_s8 ---- */
+
+/* One channel of one pixel over its taps. */
+static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int32_t acc) {
+  for (uint32_t r = 0; r < a->rows; r++, x += a->row_step, w += a->filter_row_step)
+    for (uint32_t k = 0; k < a->columns; k++) acc += (x[k * a->column_step] - a->in_zp) * w[k];
+  return acc;
+}
+
+#if WISP_HOST_DSP
+/* Four neighbouring channels (one word of input per tap), their filters
+ * filter_step apart, for `pixels` pixels from x; `k` their records. */
+static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
+  const uint32_t fs = a->filter_step;
+  if (a->rows == 3 && a->columns == 3 && pixels >= 4) {
+    /* A run of 3x3 windows: the four channels' weights packed once as int16
+     * pairs, and the zero point taken out of the sums first
+     * (sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike). */
+    const uint32_t cs = a->column_step, rs = a->row_step, fr = a->filter_row_step;
+    int16x2_t packed[18];
+    int32_t start[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
+    for (uint32_t t = 0; t < 9; t++) {
+      const int8_t *wt = w + (t / 3) * fr + t % 3;
+      packed[2 * t] = PAIR(wt[0], wt[2 * fs]);
+      packed[2 * t + 1] = PAIR(wt[fs], wt[3 * fs]);
+      for (uint32_t j = 0; j < 4; j++) start[j] -= a->in_zp * wt[j * fs];
+    }
+    for (; pixels--; x += a->pixel_step, o += a->out_step) {
+      int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
+      const int16x2_t *pw = packed;
+      for (uint32_t r = 0; r < 3; r++) {
+        const int8_t *xt = x + r * rs;
+        for (uint32_t c = 0; c < 3; c++, xt += cs, pw += 2) {
+          const uint32_t u = word(xt);
+          const int16x2_t u02 = LANES_02(u), u13 = LANES_13(u);
+          a0 = __smlabb(u02, pw[0], a0);
+          a2 = __smlatt(u02, pw[0], a2);
+          a1 = __smlabb(u13, pw[1], a1);
+          a3 = __smlatt(u13, pw[1], a3);
+        }
+      }
+      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    }
+    return;
+  }
+  if (a->rows == 3 && a->columns == 3) {
+    /* The common 3x3 window, unrolled. */
+    const uint32_t cs = a->column_step, rs = a->row_step, fr = a->filter_row_step;
+    for (; pixels--; x += a->pixel_step, o += a->out_step) {
+      int32_t a0 = record_word(rec, 0), a1 = record_word(rec, 3), a2 = record_word(rec, 6), a3 = record_word(rec, 9);
+#define TAP(xt, wt)                                                                 \
+  do {                                                                              \
+    const uint32_t u = word(xt);                                                    \
+    const int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp); \
+    const int16x2_t w02 = PAIR((wt)[0], (wt)[2 * fs]), w13 = PAIR((wt)[fs], (wt)[3 * fs]); \
+    a0 = __smlabb(u02, w02, a0);                                                    \
+    a2 = __smlatt(u02, w02, a2);                                                    \
+    a1 = __smlabb(u13, w13, a1);                                                    \
+    a3 = __smlatt(u13, w13, a3);                                                    \
+  } while (0)
+      for (uint32_t r = 0; r < 3; r++) {
+        const int8_t *xr = x + r * rs, *wr = w + r * fr;
+        TAP(xr, wr);
+        TAP(xr + cs, wr + 1);
+        TAP(xr + 2 * cs, wr + 2);
+      }
+#undef TAP
+      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    }
+    return;
+  }
+  for (; pixels--; x += a->pixel_step, o += a->out_step) {
+    int32_t a0 = record_word(rec, 0), a1 = record_word(rec, 3), a2 = record_word(rec, 6), a3 = record_word(rec, 9);
+    const int8_t *xr = x, *wr = w;
+    for (uint32_t r = 0; r < a->rows; r++, xr += a->row_step, wr += a->filter_row_step) {
+      const int8_t *xt = xr, *wt = wr;
+      for (uint32_t c = a->columns; c--; xt += a->column_step, wt++) {
+        const uint32_t u = word(xt);
+        const int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp);
+        const int16x2_t w02 = PAIR(wt[0], wt[2 * fs]), w13 = PAIR(wt[fs], wt[3 * fs]);
+        a0 = __smlabb(u02, w02, a0);
+        a2 = __smlatt(u02, w02, a2);
+        a1 = __smlabb(u13, w13, a1);
+        a3 = __smlatt(u13, w13, a3);
+      }
+    }
+    o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
+    o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+  }
+}
+#endif
+
+/* Channels [c, channels) one at a time for `pixels` pixels from x. */
+static void depthwise_rest(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *filter, int8_t *o, const uint8_t *records, uint32_t c, uint32_t pixels) {
+  for (; c < a->channels; c++) {
+    const channel_t k = channel(records + c * RECORD_BYTES);
+    for (uint32_t p = 0; p < pixels; p++)
+      o[p * a->out_step + c] = requantize(depthwise_1(a, x + p * a->pixel_step + c, filter + c * a->filter_step, k.bias), &k, a->out_zp, a->act_min, a->act_max);
+  }
+}
+
+/* Every channel of `pixels` pixels from x, four at a time where the DSP has them. */
+static void depthwise_pixels(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *filter, int8_t *o, const uint8_t *records, uint32_t pixels) {
+  uint32_t c = 0;
+#if WISP_HOST_DSP
+  const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
+  for (; c + 4 <= a->channels; c += 4) depthwise_4(a, x + c, filter + c * a->filter_step, o + c, pixels, records + c * RECORD_BYTES, zp);
+#endif
+  depthwise_rest(a, x, filter, o, records, c, pixels);
+}
+
+int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a) {
+  if (a->pixels == 0 || a->channels == 0) return 0;
+  const uint64_t tap = a->columns ? 1 : 0;
+  const uint64_t in_bytes = reach(reach(reach(tap ? a->channels : 0, a->pixels, a->pixel_step), a->rows, a->row_step), a->columns, a->column_step);
+  const uint64_t out_bytes = reach(a->channels, a->pixels, a->out_step);
+  if (!inside(memory_bytes, a->out, out_bytes) || !inside(memory_bytes, a->input, in_bytes) ||
+      !inside(memory_bytes, a->filter, reach(reach(reach(tap, a->channels, a->filter_step), a->rows, a->filter_row_step), a->columns, 1)) ||
+      !inside(memory_bytes, a->records, (uint64_t)a->channels * RECORD_BYTES))
+    return -1;
+  struct wisp_depthwise_args t = *a;
+  if (!a->columns) t.rows = 0;
+  const int8_t *input = (const int8_t *)memory + a->input, *filter = (const int8_t *)memory + a->filter;
+  int8_t *out = (int8_t *)memory + a->out;
+  const uint8_t *records = memory + a->records;
+  if ((uint64_t)a->out < a->input + in_bytes && (uint64_t)a->input < a->out + out_bytes) {
+    /* The output lies over the input: pixel by pixel in ascending order, as
+     * the module's own loops go (docs/host-kernels.md). */
+    for (uint32_t p = 0; p < a->pixels; p++) depthwise_pixels(&t, input + p * a->pixel_step, filter, out + p * a->out_step, records, 1);
+  } else {
+    depthwise_pixels(&t, input, filter, out, records, a->pixels);
+  }
+  return 0;
+}
+#else
+/* Built without host kernels: wisp_kernels() says 0, so these are never called. */
+int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a) {
+  (void)memory, (void)memory_bytes, (void)a;
+  return -1;
+}
+
+int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a) {
+  (void)memory, (void)memory_bytes, (void)a;
+  return -1;
+}
+#endif

@@ -1,0 +1,54 @@
+/*
+ * Wisp's host kernels (docs/host-kernels.md): the optional native
+ * primitives the module imports from "wisp_kernels" for its innermost
+ * loops, in one file pair for both C engines (aot/wisp_aot.c and
+ * wasm3/wisp_wasm3.c) and the Node wasm3 binding. Each takes linear memory
+ * and the import's arguments, checks every range it will touch against
+ * that memory once, and then works without further checks.
+ *
+ * On Armv7E-M / Armv8-M with the DSP extension (__ARM_FEATURE_DSP) the
+ * sums use dual 16-bit multiply-accumulates (SMLAD); elsewhere plain C.
+ * Built with -DWISP_HOST_KERNELS=0 the host provides none (mask 0) and the
+ * module computes every loop itself.
+ */
+#ifndef WISP_HOST_KERNELS_H
+#define WISP_HOST_KERNELS_H
+
+#include <stdint.h>
+
+#ifndef WISP_HOST_KERNELS
+#define WISP_HOST_KERNELS 1
+#endif
+
+/* The bits of wisp_kernels(): which primitives the host provides. */
+#define WISP_HOST_DOT 1u
+#define WISP_HOST_DEPTHWISE 2u
+
+/* wisp_dot_s8's arguments, in the import's order. */
+struct wisp_dot_args {
+  uint32_t out, out_step, pixels, input, pixel_step, rows, row_step, run_length;
+  uint32_t filter, filter_step, filter_row_step, channels, records;
+  int32_t in_zp, out_zp, act_min, act_max;
+};
+
+/* wisp_depthwise_s8's arguments, in the import's order. */
+struct wisp_depthwise_args {
+  uint32_t out, out_step, pixels, input, pixel_step, rows, columns, row_step, column_step;
+  uint32_t filter, filter_step, filter_row_step, channels, records;
+  int32_t in_zp, out_zp, act_min, act_max;
+};
+
+/* What wisp_kernels() answers: the primitives built in, limited by the last
+ * wisp_host_kernels_use(). The module asks once per load. */
+uint32_t wisp_host_kernels(void);
+
+/* Limits the primitives offered to the next loads to `mask` (all by
+ * default), so one firmware can run a model both ways. */
+void wisp_host_kernels_use(uint32_t mask);
+
+/* The primitives: 0, or -1 when a range lies outside the `memory_bytes`
+ * bytes of linear memory at `memory` (nothing is written; the engine traps). */
+int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a);
+int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a);
+
+#endif

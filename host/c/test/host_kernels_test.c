@@ -1,0 +1,134 @@
+/*
+ * A native check of host_kernels.c: each primitive against a plain
+ * reference (the ABI's sums written as literally as possible, and TFLM's
+ * MultiplyByQuantizedMultiplier) on random shapes and data, plus every
+ * region pushed past the end of memory refused with nothing written.
+ * tests/host-kernels.test.ts builds and runs it with the host's cc; the M4
+ * firmware runs the DSP variant on whole models (tests/firmware.test.ts).
+ *   cc -O2 -I host/c host/c/host_kernels.c host/c/test/host_kernels_test.c && ./a.out
+ * Prints "host kernels: N cases exact" and exits 0, or the first mismatch and exits 1.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "host_kernels.h"
+
+#define MEMORY 65536u
+static uint8_t memory[MEMORY], expected[MEMORY];
+static uint32_t seed = 12345;
+
+static uint32_t next(uint32_t n) {
+  seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
+  return n ? seed % n : 0;
+}
+
+static int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
+  int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  int64_t p = (int64_t)(int32_t)((uint32_t)x << left) * m;
+  int32_t v = (int32_t)((p + (1ll << 30)) >> 31);
+  int32_t mask = (int32_t)((1u << right) - 1u), rem = v & mask, threshold = (mask >> 1) + (v < 0);
+  return (v >> right) + (rem > threshold);
+}
+
+static int8_t store(int32_t acc, uint32_t record, int32_t out_zp, int32_t lo, int32_t hi) {
+  int32_t r[3];
+  memcpy(r, memory + record, sizeof r);
+  int32_t v = mbqm((int32_t)((uint32_t)acc + (uint32_t)r[0]), r[1], r[2]) + out_zp;
+  return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+static void random_records(uint32_t at, uint32_t channels) {
+  for (uint32_t c = 0; c < channels; c++) {
+    int32_t r[3] = {(int32_t)next(200000) - 100000, (int32_t)(0x40000000u + next(0x3fffffffu)), (int32_t)next(12) - 10};
+    memcpy(memory + at + 12 * c, r, sizeof r);
+  }
+}
+
+static int check_dot(void) {
+  struct wisp_dot_args a;
+  a.pixels = 1 + next(7), a.rows = next(4), a.run_length = next(5) == 0 ? 0 : 1 + next(70), a.channels = 1 + next(9);
+  a.pixel_step = next(3) * 8 + next(2), a.row_step = a.run_length + next(50), a.filter_row_step = a.run_length + next(3);
+  a.filter_step = a.rows * a.filter_row_step + next(4), a.out_step = a.channels + next(5);
+  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4);
+  a.in_zp = (int32_t)next(256) - 128, a.out_zp = (int32_t)next(256) - 128, a.act_min = -128 + (int32_t)next(20), a.act_max = 127 - (int32_t)next(20);
+  for (uint32_t i = 0; i < 40000; i++) memory[i] = (uint8_t)next(256);
+  random_records(a.records, a.channels);
+  memcpy(expected, memory, MEMORY);
+  for (uint32_t p = 0; p < a.pixels; p++)
+    for (uint32_t c = 0; c < a.channels; c++) {
+      int32_t acc = 0;
+      for (uint32_t r = 0; r < (a.run_length ? a.rows : 0); r++)
+        for (uint32_t i = 0; i < a.run_length; i++)
+          acc += ((int8_t)memory[a.input + p * a.pixel_step + r * a.row_step + i] - a.in_zp) * (int8_t)memory[a.filter + c * a.filter_step + r * a.filter_row_step + i];
+      expected[a.out + p * a.out_step + c] = (uint8_t)store(acc, a.records + 12 * c, a.out_zp, a.act_min, a.act_max);
+    }
+  if (wisp_host_dot_s8(memory, MEMORY, &a) != 0 || memcmp(memory, expected, MEMORY) != 0) {
+    printf("dot mismatch: pixels %u rows %u run %u channels %u\n", a.pixels, a.rows, a.run_length, a.channels);
+    return 1;
+  }
+  return 0;
+}
+
+static int check_depthwise(void) {
+  struct wisp_depthwise_args a;
+  a.pixels = 1 + next(7), a.channels = 1 + next(20), a.rows = next(4), a.columns = next(4);
+  if (next(2)) a.rows = a.columns = 3;
+  a.column_step = a.channels + next(3) * 4, a.row_step = a.columns * a.column_step + next(30), a.pixel_step = a.column_step * (1 + next(2));
+  a.filter_row_step = a.columns + next(2), a.filter_step = a.rows * a.filter_row_step + next(3), a.out_step = a.channels + next(3);
+  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4);
+  a.in_zp = (int32_t)next(256) - 128, a.out_zp = (int32_t)next(256) - 128, a.act_min = -128 + (int32_t)next(20), a.act_max = 127 - (int32_t)next(20);
+  for (uint32_t i = 0; i < 40000; i++) memory[i] = (uint8_t)next(256);
+  random_records(a.records, a.channels);
+  memcpy(expected, memory, MEMORY);
+  for (uint32_t p = 0; p < a.pixels; p++)
+    for (uint32_t c = 0; c < a.channels; c++) {
+      int32_t acc = 0;
+      for (uint32_t r = 0; r < (a.columns ? a.rows : 0); r++)
+        for (uint32_t k = 0; k < a.columns; k++)
+          acc += ((int8_t)memory[a.input + p * a.pixel_step + r * a.row_step + k * a.column_step + c] - a.in_zp) * (int8_t)memory[a.filter + c * a.filter_step + r * a.filter_row_step + k];
+      expected[a.out + p * a.out_step + c] = (uint8_t)store(acc, a.records + 12 * c, a.out_zp, a.act_min, a.act_max);
+    }
+  if (wisp_host_depthwise_s8(memory, MEMORY, &a) != 0 || memcmp(memory, expected, MEMORY) != 0) {
+    printf("depthwise mismatch: pixels %u rows %u columns %u channels %u\n", a.pixels, a.rows, a.columns, a.channels);
+    return 1;
+  }
+  return 0;
+}
+
+/* Each region of a small valid call moved so that it ends one byte past memory. */
+static int check_refusals(void) {
+  struct wisp_dot_args d = {0, 4, 2, 100, 4, 1, 0, 4, 200, 4, 0, 4, 300, 0, 0, -128, 127};
+  struct wisp_depthwise_args w = {0, 4, 2, 100, 4, 1, 1, 0, 4, 200, 1, 0, 4, 300, 0, 0, -128, 127};
+  memset(memory, 0, MEMORY);
+  if (wisp_host_dot_s8(memory, MEMORY, &d) || wisp_host_depthwise_s8(memory, MEMORY, &w)) return printf("a valid call was refused\n"), 1;
+  uint32_t *dots[] = {&d.out, &d.input, &d.filter, &d.records}, *wides[] = {&w.out, &w.input, &w.filter, &w.records};
+  const uint32_t dot_bytes[] = {8, 8, 16, 48}, depthwise_bytes[] = {8, 8, 4, 48};
+  for (int i = 0; i < 4; i++) {
+    struct wisp_dot_args d2 = d;
+    struct wisp_depthwise_args w2 = w;
+    memset(memory, 0x55, MEMORY);
+    memcpy(expected, memory, MEMORY);
+    *(uint32_t *)((char *)&d2 + ((char *)dots[i] - (char *)&d)) = MEMORY - dot_bytes[i] + 1;
+    *(uint32_t *)((char *)&w2 + ((char *)wides[i] - (char *)&w)) = MEMORY - depthwise_bytes[i] + 1;
+    if (wisp_host_dot_s8(memory, MEMORY, &d2) != -1 || wisp_host_depthwise_s8(memory, MEMORY, &w2) != -1) return printf("region %d past the end was not refused\n", i), 1;
+    *(uint32_t *)((char *)&d2 + ((char *)dots[i] - (char *)&d)) = 0xffffffffu;
+    if (wisp_host_dot_s8(memory, MEMORY, &d2) != -1) return printf("region %d at 2^32 - 1 was not refused\n", i), 1;
+    *(uint32_t *)((char *)&d2 + ((char *)dots[i] - (char *)&d)) = MEMORY - dot_bytes[i];
+    *(uint32_t *)((char *)&w2 + ((char *)wides[i] - (char *)&w)) = MEMORY - depthwise_bytes[i];
+    if (i > 0 && (wisp_host_dot_s8(memory, MEMORY, &d2) != 0 || wisp_host_depthwise_s8(memory, MEMORY, &w2) != 0)) return printf("region %d ending at the end was refused\n", i), 1;
+    if (i == 0 && memcmp(memory + 8, expected + 8, MEMORY - 16) != 0) return printf("a refused call wrote\n"), 1;
+  }
+  d.pixel_step = 0x80000000u, d.pixels = 3; /* the steps sum past 2^32 */
+  if (wisp_host_dot_s8(memory, MEMORY, &d) != -1) return printf("a wrapping step was not refused\n"), 1;
+  return 0;
+}
+
+int main(void) {
+  int cases = 0;
+  if (wisp_host_kernels() != (WISP_HOST_DOT | WISP_HOST_DEPTHWISE)) return printf("mask %u\n", wisp_host_kernels()), 1;
+  for (int i = 0; i < 3000; i++, cases += 2)
+    if (check_dot() || check_depthwise()) return 1;
+  if (check_refusals()) return 1;
+  printf("host kernels: %d cases exact, out-of-range regions refused\n", cases);
+  return 0;
+}
