@@ -18,8 +18,8 @@ function main(): number {
   }
   const wasm = wasmBytes();
   console.log(`Wisp on the MLPerf Tiny reference models (${dir})`);
-  console.log(`build/wisp.wasm: ${wasm} bytes; latency is the median of ${RUNS} invokes in Node ${process.version}\n`);
-  const header = ["model", "ops", "MACs", "Wisp arena", "TFLM arena", "ratio", ".wasm bytes", "median ms", "byte-exact"];
+  console.log(`build/wisp.wasm: ${wasm} bytes (the device module; build/wisp-simd.wasm: ${wasmBytes("simd")}); latency is the median of ${RUNS} invokes in Node ${process.version}, through the module load() picks\n`);
+  const header = ["model", "ops", "MACs", "Wisp arena", "TFLM arena", "ratio", ".wasm bytes", "module", "median ms", "byte-exact"];
   const rows: string[][] = [header];
   let allExact = true;
   for (const task of TASKS) {
@@ -35,7 +35,7 @@ function main(): number {
     const tflm = tflmArenaBytes(dir, task);
     rows.push([
       task, String(info.ops.length), info.macs.toLocaleString("en-US"), String(info.arenaBytes), String(tflm),
-      (info.arenaBytes / tflm).toFixed(2), String(wasm), ms.toFixed(3),
+      (info.arenaBytes / tflm).toFixed(2), String(wasm), info.module, ms.toFixed(3),
       total ? `${exact === total ? "yes" : "NO"} ${exact}/${total} (${results.map((r) => r.set).join(", ")})` : "no golden vectors",
     ]);
   }
