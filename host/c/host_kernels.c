@@ -51,11 +51,34 @@ static channel_t channel(const uint8_t *record) {
   return c;
 }
 
+/* MBQM(acc, multiplier, shift) in one rounding step where the shift is to
+ * the right (right = -shift mod 32 >= 1, no left shift): with P = acc * m,
+ * TFLM's two roundings, v = floor((P + 2^30) / 2^31) and then
+ * floor((v + 2^(right-1) - [v < 0]) / 2^right), are together
+ * floor((P + 2^30 * (2^right + 1 - 2 [v < 0])) / 2^(31 + right)), since a
+ * floor of a floor over a power of two is one floor. [acc < 0] may stand for
+ * [v < 0]: they differ only when -2^30 <= P < 0, where both give 0. So one
+ * multiply-accumulate into the constant and a shift of its high word (SMLAL,
+ * ASR on Arm) replace the 64-bit rounding, the mask and the compare. */
+static inline int32_t scale(int32_t acc, int32_t m, int32_t shift) {
+  const uint32_t right = shift > 0 ? 0 : (uint32_t)-shift & 31;
+  if (right == 0) {
+    const int32_t x = (int32_t)((uint32_t)acc << (shift > 0 ? shift & 31 : 0));
+    return (int32_t)(((int64_t)x * m + (1ll << 30)) >> 31);
+  }
+  const uint32_t k = (1u << right) + 1u - ((uint32_t)acc >> 31 << 1);
+  return (int32_t)(((int64_t)acc * m + (int64_t)((uint64_t)k << 30)) >> 32) >> (right - 1);
+}
+
 /* acc already holds the bias. */
 static inline int8_t requantize(int32_t acc, const channel_t *c, int32_t out_zp, int32_t lo, int32_t hi) {
+#if WISP_HOST_DSP
+  const int32_t r = scale(acc, c->multiplier, c->right ? -c->right : c->left) + out_zp;
+#else
   int32_t x = (int32_t)((uint32_t)acc << c->left);
   int32_t v = (int32_t)(((int64_t)x * c->multiplier + (1ll << 30)) >> 31);
   int32_t r = (v >> c->right) + ((v & c->mask) > c->half + (v < 0) ? 1 : 0) + out_zp;
+#endif
   return (int8_t)(r < lo ? lo : r > hi ? hi : r);
 }
 
@@ -68,12 +91,16 @@ static inline int32_t record_word(const uint8_t *record, int i) {
 }
 
 static inline int8_t requantize_at(int32_t acc, const uint8_t *record, int32_t out_zp, int32_t lo, int32_t hi) {
+#if WISP_HOST_DSP
+  const int32_t r = scale(acc, record_word(record, 1), record_word(record, 2)) + out_zp;
+#else
   const int32_t shift = record_word(record, 2);
   const int32_t left = shift > 0 ? shift & 31 : 0, right = shift > 0 ? 0 : (int32_t)((uint32_t)-shift & 31);
   const int32_t x = (int32_t)((uint32_t)acc << left);
   const int32_t v = (int32_t)(((int64_t)x * record_word(record, 1) + (1ll << 30)) >> 31);
   const int32_t mask = (int32_t)((1u << right) - 1u);
   const int32_t r = (v >> right) + ((v & mask) > (mask >> 1) + (v < 0) ? 1 : 0) + out_zp;
+#endif
   return (int8_t)(r < lo ? lo : r > hi ? hi : r);
 }
 
@@ -238,6 +265,7 @@ static inline void dot_1x4_q15(const int32_t *p, const int8_t *w0, uint32_t fs, 
 
 /* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
 static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
+  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   int32_t p[Q15_BYTES]; /* the first pixel's words, then the second's */
   int32_t *q = p + Q15_BYTES / 2;
   const uint32_t n = a->run_length, rows = a->rows, words = n / 4;
@@ -258,7 +286,7 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
         const int8_t *w0 = filter + c * a->filter_step;
         if (whole) dot_1x4_q15(p, w0, a->filter_step, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_1x4_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
-        for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+        for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, out_zp, act_min, act_max);
       }
     for (; c + 2 <= a->channels; c += 2) {
       const uint8_t *r0 = records + c * RECORD_BYTES, *r1 = r0 + RECORD_BYTES;
@@ -267,21 +295,21 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
       if (two) {
         if (whole) dot_2x2_q15(p, w0, a->filter_step, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
-        o[a->out_step + c] = requantize_at(acc[2], r0, a->out_zp, a->act_min, a->act_max);
-        o[a->out_step + c + 1] = requantize_at(acc[3], r1, a->out_zp, a->act_min, a->act_max);
+        o[a->out_step + c] = requantize_at(acc[2], r0, out_zp, act_min, act_max);
+        o[a->out_step + c + 1] = requantize_at(acc[3], r1, out_zp, act_min, act_max);
       } else {
         if (whole) dot_1x2_q15(p, w0, w1, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_1x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, words, acc);
       }
-      o[c] = requantize_at(acc[0], r0, a->out_zp, a->act_min, a->act_max);
-      o[c + 1] = requantize_at(acc[1], r1, a->out_zp, a->act_min, a->act_max);
+      o[c] = requantize_at(acc[0], r0, out_zp, act_min, act_max);
+      o[c + 1] = requantize_at(acc[1], r1, out_zp, act_min, act_max);
     }
     if (c < a->channels) {
       const channel_t k = channel(records + c * RECORD_BYTES);
       for (int j = 0; j <= two; j++) {
         int32_t acc = k.bias;
         for (uint32_t r = 0; r < rows; r++) acc = dot_1x1(x + j * a->pixel_step + r * a->row_step, filter + c * a->filter_step + r * a->filter_row_step, n, -a->in_zp, acc);
-        o[j * a->out_step + c] = requantize(acc, &k, a->out_zp, a->act_min, a->act_max);
+        o[j * a->out_step + c] = requantize(acc, &k, out_zp, act_min, act_max);
       }
     }
   }
@@ -395,8 +423,9 @@ static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x,
 /* Four neighbouring channels (one word of input per tap), their filters
  * filter_step apart, for `pixels` pixels from x; `k` their records. */
 static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
+  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   const uint32_t fs = a->filter_step;
-  if (a->rows == 3 && a->columns == 3 && pixels >= 4) {
+  if (a->rows == 3 && a->columns == 3 && pixels >= 3) {
     /* A run of 3x3 windows: the four channels' weights packed once as int16
      * pairs, and the zero point taken out of the sums first
      * (sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike). */
@@ -423,10 +452,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
           a3 = __smlatt(u13, pw[1], a3);
         }
       }
-      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
-      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
     }
     return;
   }
@@ -452,10 +481,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
         TAP(xr + 2 * cs, wr + 2);
       }
 #undef TAP
-      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
-      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
     }
     return;
   }
@@ -474,10 +503,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
         a3 = __smlatt(u13, w13, a3);
       }
     }
-    o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
-    o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+    o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
   }
 }
 #endif
