@@ -420,6 +420,48 @@ static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x,
 }
 
 #if WISP_HOST_DSP
+/* A run of windows of rows x columns taps for four neighbouring channels
+ * (see depthwise_4): their weights packed once as int16 pairs, and the zero
+ * point taken out of the sums first (sum (x - zp) * w == sum x * w - zp *
+ * sum w, in wrapping int32 alike). For the windows other than 3 x 3 (the
+ * edge rows, 1-D kernels), which depthwise_4 unrolls itself; out of line so
+ * that depthwise_4's own paths keep their registers. */
+#define PACKED_TAPS 16u
+static __attribute__((noinline)) void depthwise_4_packed(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec) {
+  const uint32_t rows = a->rows, columns = a->columns;
+  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
+  const uint32_t fs = a->filter_step, cs = a->column_step, rs = a->row_step, fr = a->filter_row_step, ps = a->pixel_step, os = a->out_step;
+  int16x2_t packed[2 * PACKED_TAPS];
+  uint32_t start[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
+  int16x2_t *pk = packed;
+  for (uint32_t r = 0; r < rows; r++)
+    for (uint32_t c = 0; c < columns; c++, pk += 2) {
+      const int8_t *wt = w + r * fr + c;
+      pk[0] = PAIR(wt[0], wt[2 * fs]);
+      pk[1] = PAIR(wt[fs], wt[3 * fs]);
+      for (uint32_t j = 0; j < 4; j++) start[j] -= (uint32_t)(a->in_zp * wt[j * fs]);
+    }
+  for (; pixels--; x += ps, o += os) {
+    int32_t a0 = (int32_t)start[0], a1 = (int32_t)start[1], a2 = (int32_t)start[2], a3 = (int32_t)start[3];
+    const int16x2_t *pw = packed;
+    for (uint32_t r = 0; r < rows; r++) {
+      const int8_t *xt = x + r * rs;
+      for (uint32_t c = 0; c < columns; c++, xt += cs, pw += 2) {
+        const uint32_t u = word(xt);
+        const int16x2_t u02 = LANES_02(u), u13 = LANES_13(u);
+        a0 = __smlabb(u02, pw[0], a0);
+        a2 = __smlatt(u02, pw[0], a2);
+        a1 = __smlabb(u13, pw[1], a1);
+        a3 = __smlatt(u13, pw[1], a3);
+      }
+    }
+    o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+    o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
+  }
+}
+
 /* Four neighbouring channels (one word of input per tap), their filters
  * filter_step apart, for `pixels` pixels from x; `k` their records. */
 static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
@@ -457,6 +499,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
       o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
       o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
     }
+    return;
+  }
+  if (pixels >= 3 && a->rows * a->columns <= PACKED_TAPS) {
+    depthwise_4_packed(a, x, w, o, pixels, rec);
     return;
   }
   if (a->rows == 3 && a->columns == 3) {
