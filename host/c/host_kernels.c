@@ -191,12 +191,18 @@ static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, 
  * rather than once per channel. Rows of up to Q15_BYTES bytes in all. */
 #define Q15_BYTES 640u
 static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n, int16x2_t zp, int32_t *q) {
-  for (uint32_t r = 0; r < rows; r++, x += row_step)
+  /* A run that ends inside a word: its lanes past the run are 0, so the
+   * weight bytes read beside them add nothing. */
+  static const uint32_t keep02[4] = {~0u, 0xffffu, 0xffffu, ~0u}, keep13[4] = {~0u, 0, 0xffffu, 0xffffu};
+  const uint32_t k02 = keep02[n % 4], k13 = keep13[n % 4];
+  for (uint32_t r = 0; r < rows; r++, x += row_step) {
     for (uint32_t i = 0; i < n; i += 4) {
       uint32_t u = word(x + i);
       *q++ = __sadd16(LANES_02(u), zp);
       *q++ = __sadd16(LANES_13(u), zp);
     }
+    if (n % 4) q[-2] &= k02, q[-1] &= k13;
+  }
 }
 
 /* Two converted pixels (p, and the second Q15_BYTES / 2 words after it) times
@@ -268,9 +274,9 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
   const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   int32_t p[Q15_BYTES]; /* the first pixel's words, then the second's */
   int32_t *q = p + Q15_BYTES / 2;
-  const uint32_t n = a->run_length, rows = a->rows, words = n / 4;
+  const uint32_t n = a->run_length, rows = a->rows, words = (n + 3) / 4;
   /* The filter rows are one run when the window is whole (conv) or single (dense). */
-  const int whole = rows == 1 || a->filter_row_step == n;
+  const int whole = rows == 1 || (n % 4 == 0 && a->filter_row_step == n);
   uint32_t px = 0;
   for (; px < a->pixels; px += 2) {
     const int two = px + 1 < a->pixels;
@@ -340,9 +346,11 @@ static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, 
 
 int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a) {
   if (a->pixels == 0 || a->channels == 0) return 0;
+  const uint64_t in_reach = reach(reach(a->run_length, a->pixels, a->pixel_step), a->rows, a->row_step);
+  const uint64_t filter_reach = reach(reach(a->run_length, a->channels, a->filter_step), a->rows, a->filter_row_step);
   if (!inside(memory_bytes, a->out, reach(a->channels, a->pixels, a->out_step)) ||
-      !inside(memory_bytes, a->input, reach(reach(a->run_length, a->pixels, a->pixel_step), a->rows, a->row_step)) ||
-      !inside(memory_bytes, a->filter, reach(reach(a->run_length, a->channels, a->filter_step), a->rows, a->filter_row_step)) ||
+      !inside(memory_bytes, a->input, in_reach) ||
+      !inside(memory_bytes, a->filter, filter_reach) ||
       !inside(memory_bytes, a->records, (uint64_t)a->channels * RECORD_BYTES))
     return -1;
   const int8_t *input = (const int8_t *)memory + a->input, *filter = (const int8_t *)memory + a->filter;
@@ -351,7 +359,11 @@ int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_d
   const uint32_t rows = a->run_length ? a->rows : 0, n = a->run_length;
 #if WISP_HOST_DSP
   const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
-  if (n % 4 == 0 && (uint64_t)rows * n <= Q15_BYTES) {
+  /* Runs that end inside a word read up to 3 bytes past them (input and
+   * filter), still inside linear memory. */
+  const uint32_t over = (4 - n % 4) % 4;
+  if ((uint64_t)rows * (n + over) <= Q15_BYTES &&
+      (over == 0 || (inside(memory_bytes, a->input, in_reach + over) && inside(memory_bytes, a->filter, filter_reach + over)))) {
     dot_q15(a, input, filter, out, records, zp);
     return 0;
   }
