@@ -51,11 +51,34 @@ static channel_t channel(const uint8_t *record) {
   return c;
 }
 
+/* MBQM(acc, multiplier, shift) in one rounding step where the shift is to
+ * the right (right = -shift mod 32 >= 1, no left shift): with P = acc * m,
+ * TFLM's two roundings, v = floor((P + 2^30) / 2^31) and then
+ * floor((v + 2^(right-1) - [v < 0]) / 2^right), are together
+ * floor((P + 2^30 * (2^right + 1 - 2 [v < 0])) / 2^(31 + right)), since a
+ * floor of a floor over a power of two is one floor. [acc < 0] may stand for
+ * [v < 0]: they differ only when -2^30 <= P < 0, where both give 0. So one
+ * multiply-accumulate into the constant and a shift of its high word (SMLAL,
+ * ASR on Arm) replace the 64-bit rounding, the mask and the compare. */
+static inline int32_t scale(int32_t acc, int32_t m, int32_t shift) {
+  const uint32_t right = shift > 0 ? 0 : (uint32_t)-shift & 31;
+  if (right == 0) {
+    const int32_t x = (int32_t)((uint32_t)acc << (shift > 0 ? shift & 31 : 0));
+    return (int32_t)(((int64_t)x * m + (1ll << 30)) >> 31);
+  }
+  const uint32_t k = (1u << right) + 1u - ((uint32_t)acc >> 31 << 1);
+  return (int32_t)(((int64_t)acc * m + (int64_t)((uint64_t)k << 30)) >> 32) >> (right - 1);
+}
+
 /* acc already holds the bias. */
 static inline int8_t requantize(int32_t acc, const channel_t *c, int32_t out_zp, int32_t lo, int32_t hi) {
+#if WISP_HOST_DSP
+  const int32_t r = scale(acc, c->multiplier, c->right ? -c->right : c->left) + out_zp;
+#else
   int32_t x = (int32_t)((uint32_t)acc << c->left);
   int32_t v = (int32_t)(((int64_t)x * c->multiplier + (1ll << 30)) >> 31);
   int32_t r = (v >> c->right) + ((v & c->mask) > c->half + (v < 0) ? 1 : 0) + out_zp;
+#endif
   return (int8_t)(r < lo ? lo : r > hi ? hi : r);
 }
 
@@ -68,12 +91,16 @@ static inline int32_t record_word(const uint8_t *record, int i) {
 }
 
 static inline int8_t requantize_at(int32_t acc, const uint8_t *record, int32_t out_zp, int32_t lo, int32_t hi) {
+#if WISP_HOST_DSP
+  const int32_t r = scale(acc, record_word(record, 1), record_word(record, 2)) + out_zp;
+#else
   const int32_t shift = record_word(record, 2);
   const int32_t left = shift > 0 ? shift & 31 : 0, right = shift > 0 ? 0 : (int32_t)((uint32_t)-shift & 31);
   const int32_t x = (int32_t)((uint32_t)acc << left);
   const int32_t v = (int32_t)(((int64_t)x * record_word(record, 1) + (1ll << 30)) >> 31);
   const int32_t mask = (int32_t)((1u << right) - 1u);
   const int32_t r = (v >> right) + ((v & mask) > (mask >> 1) + (v < 0) ? 1 : 0) + out_zp;
+#endif
   return (int8_t)(r < lo ? lo : r > hi ? hi : r);
 }
 
@@ -164,12 +191,18 @@ static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, 
  * rather than once per channel. Rows of up to Q15_BYTES bytes in all. */
 #define Q15_BYTES 640u
 static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n, int16x2_t zp, int32_t *q) {
-  for (uint32_t r = 0; r < rows; r++, x += row_step)
+  /* A run that ends inside a word: its lanes past the run are 0, so the
+   * weight bytes read beside them add nothing. */
+  static const uint32_t keep02[4] = {~0u, 0xffffu, 0xffffu, ~0u}, keep13[4] = {~0u, 0, 0xffffu, 0xffffu};
+  const uint32_t k02 = keep02[n % 4], k13 = keep13[n % 4];
+  for (uint32_t r = 0; r < rows; r++, x += row_step) {
     for (uint32_t i = 0; i < n; i += 4) {
       uint32_t u = word(x + i);
       *q++ = __sadd16(LANES_02(u), zp);
       *q++ = __sadd16(LANES_13(u), zp);
     }
+    if (n % 4) q[-2] &= k02, q[-1] &= k13;
+  }
 }
 
 /* Two converted pixels (p, and the second Q15_BYTES / 2 words after it) times
@@ -238,11 +271,12 @@ static inline void dot_1x4_q15(const int32_t *p, const int8_t *w0, uint32_t fs, 
 
 /* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
 static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
+  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   int32_t p[Q15_BYTES]; /* the first pixel's words, then the second's */
   int32_t *q = p + Q15_BYTES / 2;
-  const uint32_t n = a->run_length, rows = a->rows, words = n / 4;
+  const uint32_t n = a->run_length, rows = a->rows, words = (n + 3) / 4;
   /* The filter rows are one run when the window is whole (conv) or single (dense). */
-  const int whole = rows == 1 || a->filter_row_step == n;
+  const int whole = rows == 1 || (n % 4 == 0 && a->filter_row_step == n);
   uint32_t px = 0;
   for (; px < a->pixels; px += 2) {
     const int two = px + 1 < a->pixels;
@@ -258,7 +292,7 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
         const int8_t *w0 = filter + c * a->filter_step;
         if (whole) dot_1x4_q15(p, w0, a->filter_step, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_1x4_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
-        for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+        for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, out_zp, act_min, act_max);
       }
     for (; c + 2 <= a->channels; c += 2) {
       const uint8_t *r0 = records + c * RECORD_BYTES, *r1 = r0 + RECORD_BYTES;
@@ -267,21 +301,21 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
       if (two) {
         if (whole) dot_2x2_q15(p, w0, a->filter_step, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
-        o[a->out_step + c] = requantize_at(acc[2], r0, a->out_zp, a->act_min, a->act_max);
-        o[a->out_step + c + 1] = requantize_at(acc[3], r1, a->out_zp, a->act_min, a->act_max);
+        o[a->out_step + c] = requantize_at(acc[2], r0, out_zp, act_min, act_max);
+        o[a->out_step + c + 1] = requantize_at(acc[3], r1, out_zp, act_min, act_max);
       } else {
         if (whole) dot_1x2_q15(p, w0, w1, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_1x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, w1 + r * a->filter_row_step, words, acc);
       }
-      o[c] = requantize_at(acc[0], r0, a->out_zp, a->act_min, a->act_max);
-      o[c + 1] = requantize_at(acc[1], r1, a->out_zp, a->act_min, a->act_max);
+      o[c] = requantize_at(acc[0], r0, out_zp, act_min, act_max);
+      o[c + 1] = requantize_at(acc[1], r1, out_zp, act_min, act_max);
     }
     if (c < a->channels) {
       const channel_t k = channel(records + c * RECORD_BYTES);
       for (int j = 0; j <= two; j++) {
         int32_t acc = k.bias;
         for (uint32_t r = 0; r < rows; r++) acc = dot_1x1(x + j * a->pixel_step + r * a->row_step, filter + c * a->filter_step + r * a->filter_row_step, n, -a->in_zp, acc);
-        o[j * a->out_step + c] = requantize(acc, &k, a->out_zp, a->act_min, a->act_max);
+        o[j * a->out_step + c] = requantize(acc, &k, out_zp, act_min, act_max);
       }
     }
   }
@@ -312,9 +346,11 @@ static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, 
 
 int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a) {
   if (a->pixels == 0 || a->channels == 0) return 0;
+  const uint64_t in_reach = reach(reach(a->run_length, a->pixels, a->pixel_step), a->rows, a->row_step);
+  const uint64_t filter_reach = reach(reach(a->run_length, a->channels, a->filter_step), a->rows, a->filter_row_step);
   if (!inside(memory_bytes, a->out, reach(a->channels, a->pixels, a->out_step)) ||
-      !inside(memory_bytes, a->input, reach(reach(a->run_length, a->pixels, a->pixel_step), a->rows, a->row_step)) ||
-      !inside(memory_bytes, a->filter, reach(reach(a->run_length, a->channels, a->filter_step), a->rows, a->filter_row_step)) ||
+      !inside(memory_bytes, a->input, in_reach) ||
+      !inside(memory_bytes, a->filter, filter_reach) ||
       !inside(memory_bytes, a->records, (uint64_t)a->channels * RECORD_BYTES))
     return -1;
   const int8_t *input = (const int8_t *)memory + a->input, *filter = (const int8_t *)memory + a->filter;
@@ -323,7 +359,11 @@ int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_d
   const uint32_t rows = a->run_length ? a->rows : 0, n = a->run_length;
 #if WISP_HOST_DSP
   const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
-  if (n % 4 == 0 && (uint64_t)rows * n <= Q15_BYTES) {
+  /* Runs that end inside a word read up to 3 bytes past them (input and
+   * filter), still inside linear memory. */
+  const uint32_t over = (4 - n % 4) % 4;
+  if ((uint64_t)rows * (n + over) <= Q15_BYTES &&
+      (over == 0 || (inside(memory_bytes, a->input, in_reach + over) && inside(memory_bytes, a->filter, filter_reach + over)))) {
     dot_q15(a, input, filter, out, records, zp);
     return 0;
   }
@@ -392,11 +432,54 @@ static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x,
 }
 
 #if WISP_HOST_DSP
+/* A run of windows of rows x columns taps for four neighbouring channels
+ * (see depthwise_4): their weights packed once as int16 pairs, and the zero
+ * point taken out of the sums first (sum (x - zp) * w == sum x * w - zp *
+ * sum w, in wrapping int32 alike). For the windows other than 3 x 3 (the
+ * edge rows, 1-D kernels), which depthwise_4 unrolls itself; out of line so
+ * that depthwise_4's own paths keep their registers. */
+#define PACKED_TAPS 16u
+static __attribute__((noinline)) void depthwise_4_packed(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec) {
+  const uint32_t rows = a->rows, columns = a->columns;
+  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
+  const uint32_t fs = a->filter_step, cs = a->column_step, rs = a->row_step, fr = a->filter_row_step, ps = a->pixel_step, os = a->out_step;
+  int16x2_t packed[2 * PACKED_TAPS];
+  uint32_t start[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
+  int16x2_t *pk = packed;
+  for (uint32_t r = 0; r < rows; r++)
+    for (uint32_t c = 0; c < columns; c++, pk += 2) {
+      const int8_t *wt = w + r * fr + c;
+      pk[0] = PAIR(wt[0], wt[2 * fs]);
+      pk[1] = PAIR(wt[fs], wt[3 * fs]);
+      for (uint32_t j = 0; j < 4; j++) start[j] -= (uint32_t)(a->in_zp * wt[j * fs]);
+    }
+  for (; pixels--; x += ps, o += os) {
+    int32_t a0 = (int32_t)start[0], a1 = (int32_t)start[1], a2 = (int32_t)start[2], a3 = (int32_t)start[3];
+    const int16x2_t *pw = packed;
+    for (uint32_t r = 0; r < rows; r++) {
+      const int8_t *xt = x + r * rs;
+      for (uint32_t c = 0; c < columns; c++, xt += cs, pw += 2) {
+        const uint32_t u = word(xt);
+        const int16x2_t u02 = LANES_02(u), u13 = LANES_13(u);
+        a0 = __smlabb(u02, pw[0], a0);
+        a2 = __smlatt(u02, pw[0], a2);
+        a1 = __smlabb(u13, pw[1], a1);
+        a3 = __smlatt(u13, pw[1], a3);
+      }
+    }
+    o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+    o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
+  }
+}
+
 /* Four neighbouring channels (one word of input per tap), their filters
  * filter_step apart, for `pixels` pixels from x; `k` their records. */
 static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
+  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   const uint32_t fs = a->filter_step;
-  if (a->rows == 3 && a->columns == 3 && pixels >= 4) {
+  if (a->rows == 3 && a->columns == 3 && pixels >= 3) {
     /* A run of 3x3 windows: the four channels' weights packed once as int16
      * pairs, and the zero point taken out of the sums first
      * (sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike). */
@@ -423,11 +506,15 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
           a3 = __smlatt(u13, pw[1], a3);
         }
       }
-      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
-      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
     }
+    return;
+  }
+  if (pixels >= 3 && a->rows * a->columns <= PACKED_TAPS) {
+    depthwise_4_packed(a, x, w, o, pixels, rec);
     return;
   }
   if (a->rows == 3 && a->columns == 3) {
@@ -452,10 +539,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
         TAP(xr + 2 * cs, wr + 2);
       }
 #undef TAP
-      o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
-      o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+      o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+      o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
     }
     return;
   }
@@ -474,10 +561,10 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
         a3 = __smlatt(u13, w13, a3);
       }
     }
-    o[0] = requantize_at(a0, rec, a->out_zp, a->act_min, a->act_max);
-    o[1] = requantize_at(a1, rec + RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
-    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, a->out_zp, a->act_min, a->act_max);
+    o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
+    o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
+    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
   }
 }
 #endif
