@@ -51,4 +51,20 @@ void wisp_host_kernels_use(uint32_t mask);
 int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a);
 int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a);
 
+/* The same with the arguments as an interpreter's stack slots (one uint64_t
+ * per i32 argument, in order, as wasm3 passes them): both wasm3 hosts. */
+static inline int wisp_host_dot_s8_slots(uint8_t *memory, uint32_t memory_bytes, const uint64_t *slots) {
+  struct wisp_dot_args a;
+  uint32_t *v = (uint32_t *)&a;
+  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)slots[i];
+  return wisp_host_dot_s8(memory, memory_bytes, &a);
+}
+
+static inline int wisp_host_depthwise_s8_slots(uint8_t *memory, uint32_t memory_bytes, const uint64_t *slots) {
+  struct wisp_depthwise_args a;
+  uint32_t *v = (uint32_t *)&a;
+  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)slots[i];
+  return wisp_host_depthwise_s8(memory, memory_bytes, &a);
+}
+
 #endif

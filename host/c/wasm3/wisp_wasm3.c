@@ -71,20 +71,14 @@ m3ApiRawFunction(wisp_kernels) {
 }
 
 m3ApiRawFunction(wisp_dot_s8) {
-  struct wisp_dot_args a;
-  uint32_t *v = (uint32_t *)&a;
   (void)_ctx;
-  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)_sp[i];
-  if (wisp_host_dot_s8((uint8_t *)_mem, (uint32_t)m3_GetMemorySize(runtime), &a) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
+  if (wisp_host_dot_s8_slots((uint8_t *)_mem, (uint32_t)m3_GetMemorySize(runtime), _sp) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
   m3ApiSuccess();
 }
 
 m3ApiRawFunction(wisp_depthwise_s8) {
-  struct wisp_depthwise_args a;
-  uint32_t *v = (uint32_t *)&a;
   (void)_ctx;
-  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)_sp[i];
-  if (wisp_host_depthwise_s8((uint8_t *)_mem, (uint32_t)m3_GetMemorySize(runtime), &a) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
+  if (wisp_host_depthwise_s8_slots((uint8_t *)_mem, (uint32_t)m3_GetMemorySize(runtime), _sp) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
   m3ApiSuccess();
 }
 
