@@ -54,16 +54,9 @@ function main(): number {
   for (const { board, task, modelDir, engine, placement, budgeted, ownModule } of runs) {
     const where = !placement.fromFlash ? "RAM" : `${placement.modelFile ? "file" : "flash"}${placement.weightWindow ? ` (${placement.weightWindow} B window)` : ""}`;
     const label = [board, TARGETS[board], task, ownModule ? `${engine}, own module` : engine, where];
-    let m: BoardMeasurement;
-    try {
-      m = measureOnBoard(board, task, modelDir, VECTORS, engine, placement, ownModule);
-    } catch (e) {
-      // A combination that does not fit is a finding, not a failure of the run.
-      if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of ${e.memory}, the board has ${e.available.toLocaleString("en-US")}`]);
-      else {
-        rows.push([...label, `failed: ${(e as Error).message}`]);
-        failures++;
-      }
+    const m = measureOrRow(rows, label, () => measureOnBoard(board, task, modelDir, VECTORS, engine, placement, ownModule));
+    if (typeof m === "string") {
+      if (m === "failed") failures++;
       continue;
     }
     if (engine === "aot" && budgeted) (budget[board] ??= {})[task] = m.instructionsPerInference;
@@ -123,15 +116,9 @@ function hostKernelTable(dir: string): number {
     for (const engine of engines) {
       for (const hostKernels of [false, true]) {
         const label = [task, engine, hostKernels ? "yes" : "no"];
-        let m: BoardMeasurement;
-        try {
-          m = measureOnBoard(HOST_KERNEL_BOARD, task, join(dir, task), VECTORS, engine, {}, false, hostKernels);
-        } catch (e) {
-          if (e instanceof DoesNotFit) rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of ${e.memory}, the board has ${e.available.toLocaleString("en-US")}`]);
-          else {
-            rows.push([...label, `failed: ${(e as Error).message}`]);
-            failures++;
-          }
+        const m = measureOrRow(rows, label, () => measureOnBoard(HOST_KERNEL_BOARD, task, join(dir, task), VECTORS, engine, {}, false, hostKernels));
+        if (typeof m === "string") {
+          if (m === "failed") failures++;
           continue;
         }
         const n = m.instructionsPerInference;
@@ -149,6 +136,21 @@ function hostKernelTable(dir: string): number {
     console.log(`\nwrote ${BUDGET_FILE} (${HOST_KERNEL_BOARD}, ${PURE_BUDGET_KEY}, ${WASM3_HOST_BUDGET_KEY})`);
   }
   return failures ? 1 : 0;
+}
+
+// One combination measured, or its row: a combination that does not fit is a
+// finding ("does not fit"), anything else that throws a failure of the run.
+function measureOrRow(rows: string[][], label: string[], measure: () => BoardMeasurement): BoardMeasurement | "does not fit" | "failed" {
+  try {
+    return measure();
+  } catch (e) {
+    if (e instanceof DoesNotFit) {
+      rows.push([...label, `does not fit: needs at least ${e.needed.toLocaleString("en-US")} bytes of ${e.memory}, the board has ${e.available.toLocaleString("en-US")}`]);
+      return "does not fit";
+    }
+    rows.push([...label, `failed: ${(e as Error).message}`]);
+    return "failed";
+  }
 }
 
 runMain(main);
