@@ -80,7 +80,7 @@ function readModuleAbi(bytes: Uint8Array): ModuleAbi {
 
 const sorted = <T extends { name: string }>(list: T[]) => [...list].sort((a, b) => a.name.localeCompare(b.name));
 
-for (const file of ["wisp.wasm", "wisp.debug.wasm"]) {
+for (const file of ["wisp.wasm", "wisp-wasm3.wasm", "wisp.debug.wasm"]) {
   test(`build/${file} exports and imports exactly what assembly/abi.json declares`, () => {
     const abi = readModuleAbi(new Uint8Array(readFileSync(join(PACKAGE_ROOT, "build", file))));
     assert.ok(abi.memoryExported, "the module exports its memory");

@@ -93,17 +93,21 @@ function randomModel(seed: number): Uint8Array {
 
 const CASES = 240;
 
-test(`${CASES} random int8 conv / depthwise / dense / add models: SIMD and scalar give the same bytes${haveOracle ? ", and TFLM's" : ""}`, () => {
+// The interpreter build (wasm3's loop shapes) runs here in V8: same bytes.
+test(`${CASES} random int8 conv / depthwise / dense / add models: SIMD, scalar and the interpreter build give the same bytes${haveOracle ? ", and TFLM's" : ""}`, () => {
   let compared = 0;
+  const interpreterBuild = new Uint8Array(readFileSync(wasmPath("wasm3")));
   for (let i = 0; i < CASES; i++) {
     const tflite = randomModel(i + 2);
     const simd = loadSync(tflite, { simd: true }), scalar = loadSync(tflite, { simd: false });
+    const interpreted = loadSync(tflite, { module: interpreterBuild });
     const r = prng(i + 1000);
     const inputs = Array.from({ length: 3 }, () => Int8Array.from({ length: simd.inputBytes }, () => r(256) - 128));
     const label = `case ${i} (${simd.info.ops.map((o) => o.op).join(", ")} ${JSON.stringify(simd.info.ops[0].inputShapes)} -> ${JSON.stringify(simd.info.ops[0].outputShape)})`;
     const outputs = inputs.map((x) => {
       const a = simd.invoke(x), b = scalar.invoke(x);
       assert.deepEqual(a, b, `${label}: SIMD and scalar differ`);
+      assert.deepEqual(interpreted.invoke(x), b, `${label}: the interpreter build and scalar differ`);
       return a;
     });
     if (!haveOracle) continue;

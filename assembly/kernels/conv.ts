@@ -11,6 +11,7 @@ import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
 import { convSimd, dotFourChannels, prepareChannels } from "./simd";
+import { dotPixelPairFour, INTERPRETER, PAIR_TAPS } from "./lanes";
 
 export function convS8(
   input: usize, output: usize,
@@ -46,12 +47,17 @@ export function convS8(
       const wOrigin = (kyStart * kW + kxStart) * inC;
       const rowStep = <usize>(dilH * rowBytes);
       // Two pixels at once when both windows are whole in x (rows are shared).
-      const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW;
+      const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW && (!INTERPRETER || filterSize <= PAIR_TAPS);
       let oc = 0;
       for (; oc + 4 <= channels; oc += 4) {
         const w0 = channelFilter(filter, oc, filterSize) + <usize>wOrigin;
         if (ASC_FEATURE_SIMD) {
           dotFourChannels(origin, pairStep, pair, w0, <usize>filterSize, kyEnd - kyStart, rowStep, <usize>(kW * inC), runs, runLen, runStep, <usize>inC,
+            inZp, out, oc, outC, records, outZp, actMin, actMax);
+          continue;
+        }
+        if (INTERPRETER && pair) {
+          dotPixelPairFour(origin, pairStep, w0, <usize>filterSize, kyEnd - kyStart, rowStep, <usize>(kW * inC), runs, runLen, runStep, <usize>inC,
             inZp, out, oc, outC, records, outZp, actMin, actMax);
           continue;
         }
@@ -66,7 +72,7 @@ export function convS8(
           let p = rowStart;
           let wi = wRow;
           for (let r = 0; r < runs; r++) {
-            if (pair) {
+            if (!INTERPRETER && pair) { // (the interpreter build took pairs above)
               const q = p + pairStep;
               let i = 0;
               for (; i + 4 <= runLen; i += 4) {
@@ -127,7 +133,7 @@ export function convS8(
           wRow += <usize>(kW * inC);
         }
         storeFourChannels(out, oc, a0, a1, a2, a3, records, outZp, actMin, actMax);
-        if (pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
+        if (!INTERPRETER && pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
       }
       // Remaining channels one at a time, for each pixel of the pair.
       const pixels = pair ? 2 : 1;

@@ -11,6 +11,7 @@ import { storeChannel, storeFourChannels } from "./output";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
 import { denseSimd, dotFourChannels, prepareChannels } from "./simd";
 import { HOST_DOT, hostDotS8, hostKernels } from "./host";
+import { dotPixelPairFour, INTERPRETER, PAIR_TAPS } from "./lanes";
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
@@ -28,7 +29,7 @@ export function denseS8(
   }
   let r = 0;
   while (r < rows) {
-    const pair = r + 1 < rows;
+    const pair = r + 1 < rows && (!INTERPRETER || depth <= PAIR_TAPS);
     const x = input + <usize>(r * depth);
     const y = x + <usize>depth;
     const out = output + <usize>(r * outC + firstChannel);
@@ -39,12 +40,16 @@ export function denseS8(
         dotFourChannels(x, <usize>depth, pair, w0, <usize>depth, 1, 0, 0, 1, depth, 0, 0, inZp, out, oc, outC, records, outZp, actMin, actMax);
         continue;
       }
+      if (INTERPRETER && pair) {
+        dotPixelPairFour(x, <usize>depth, w0, <usize>depth, 1, 0, 0, 1, depth, 0, 0, inZp, out, oc, outC, records, outZp, actMin, actMax);
+        continue;
+      }
       const w1 = w0 + <usize>depth;
       const w2 = w1 + <usize>depth;
       const w3 = w2 + <usize>depth;
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-      if (pair) {
+      if (!INTERPRETER && pair) { // (the interpreter build took pairs above)
         let i = 0;
         for (; i + 4 <= depth; i += 4) {
           const xs = load<i32>(x + <usize>i), ys = load<i32>(y + <usize>i);
@@ -94,7 +99,7 @@ export function denseS8(
         }
       }
       storeFourChannels(out, oc, a0, a1, a2, a3, records, outZp, actMin, actMax);
-      if (pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
+      if (!INTERPRETER && pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
     }
     const count = pair ? 2 : 1;
     for (; oc < channels; oc++) {

@@ -282,9 +282,9 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
 }
 
 // A module with only the kernels this model uses (`wisp build-module`),
-// made once per model and build/wisp.wasm, kept in build/c/modules/.
+// made once per model and build/wisp-wasm3.wasm, kept in build/c/modules/.
 export function perModelModule(wisp: Uint8Array): Uint8Array {
-  const key = createHash("sha256").update(wisp).update(readFileSync(wasmPath())).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(wisp).update(readFileSync(wasmPath("wasm3"))).digest("hex").slice(0, 16);
   const file = join(GEN_DIR, "modules", `model-${key}.wasm`);
   if (existsSync(file)) return new Uint8Array(readFileSync(file));
   const { wasm } = buildModule(wisp);

@@ -139,7 +139,7 @@ export function loadSync(modelBytes: Uint8Array, options: LoadOptions = {}): Mod
   if (options.simd !== undefined && typeof options.simd !== "boolean") fail("BAD_INPUT", "simd must be true or false");
   if (options.engine === "wasm3" && options.simd === true) fail("BAD_INPUT", "wasm3 has no SIMD: load with simd: false or leave it out");
   if (options.hostKernels !== undefined && typeof options.hostKernels !== "boolean") fail("BAD_INPUT", "hostKernels must be true or false");
-  const kind = options.engine === "wasm3" ? "scalar" : chooseModule(options.simd);
+  const kind = options.engine === "wasm3" ? "wasm3" : chooseModule(options.simd);
   const hostKernels = options.hostKernels === true;
   if (options.streamWeights) {
     w = instantiateOn(options.engine, wisp, options.module, kind, hostKernels);

@@ -1,8 +1,9 @@
 // `wisp build-module`: a Wisp module holding only the kernels one model
 // uses. The AssemblyScript source is copied to a temporary folder, the op
 // dispatch is generated there for the model's opcodes (the other kernels and
-// their validators then compile away), and asc builds it with the release
-// settings of build/wisp.wasm. Without `audio`, the entry exports the model
+// their validators then compile away), and asc builds it with the settings
+// of build/wisp-wasm3.wasm: such a module is for wasm3 (the AOT build
+// translates build/wisp.wasm, V8 runs the SIMD build). Without `audio`, the entry exports the model
 // ABI only, so the front ends and incremental streaming drop out too.
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -43,7 +44,7 @@ export function buildModule(wisp: Uint8Array, options: { audio?: boolean } = {})
     const config = JSON.parse(readFileSync(join(PACKAGE_ROOT, "asconfig.json"), "utf8"));
     delete config.entries; // the entry is the one given on the command line
     writeFileSync(join(tmp, "asconfig.json"), JSON.stringify(config));
-    const r = spawnSync(process.execPath, [asc, entry, "--config", join(tmp, "asconfig.json"), "--target", "release", "--transform", "./assembly/ascii-errors.mjs", "--outFile", out, "--textFile", join(tmp, "module.wat")], { encoding: "utf8", cwd: tmp });
+    const r = spawnSync(process.execPath, [asc, entry, "--config", join(tmp, "asconfig.json"), "--target", "wasm3", "--transform", "./assembly/ascii-errors.mjs", "--outFile", out, "--textFile", join(tmp, "module.wat")], { encoding: "utf8", cwd: tmp });
     if (r.status !== 0) fail("RUNTIME", `asc failed: ${(r.stderr || r.stdout).trim().split("\n").slice(-5).join(" ")}`);
     return { wasm: new Uint8Array(readFileSync(out)), opcodes };
   } finally {

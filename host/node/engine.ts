@@ -8,7 +8,7 @@ import { instantiateWasm3 } from "./wasm3";
 export const ENGINES = ["node", "wasm3"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
-// wasm3 has no SIMD: it always runs the scalar module.
+// wasm3 has no SIMD: it runs build/wisp-wasm3.wasm (or the module given).
 // hostKernels: the engine's host kernels (docs/host-kernels.md) on; else the module computes every loop.
 export function instantiateOn(engine: EngineName | undefined, streamed?: Uint8Array, module?: Uint8Array, kind: ModuleKind = "scalar", hostKernels = false): WispExports {
   if (engine === undefined || engine === "node") return instantiate(streamed, module, kind, hostKernels);

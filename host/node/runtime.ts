@@ -10,12 +10,15 @@ import { HOST_ALL, hostKernelImports } from "./host-kernels";
 // The exports' types are generated from assembly/abi.json.
 export type { WispExports } from "./abi";
 
-// build/wisp.wasm is the scalar module (the one devices run); build/wisp-simd.wasm
-// is the same source compiled with wasm SIMD128 kernels, for hosts.
-export type ModuleKind = "scalar" | "simd";
+// build/wisp.wasm is the scalar module (the one AOT devices run); build/wisp-simd.wasm
+// is the same source compiled with wasm SIMD128 kernels, for hosts; and
+// build/wisp-wasm3.wasm with the loop shapes for interpreters (kernels/lanes.ts),
+// the one wasm3 runs. All three give the same bytes.
+export type ModuleKind = "scalar" | "simd" | "wasm3";
 
 export function wasmPath(kind: ModuleKind = "scalar"): string {
   if (kind === "simd") return join(PACKAGE_ROOT, "build", "wisp-simd.wasm");
+  if (kind === "wasm3") return join(PACKAGE_ROOT, "build", "wisp-wasm3.wasm");
   return process.env.WISP_WASM ?? join(PACKAGE_ROOT, "build", "wisp.wasm");
 }
 

@@ -74,15 +74,15 @@ export function wasm3Binding(): Binding {
 
 let standard: Uint8Array | null = null;
 
-// One instance of the module (build/wisp.wasm, or `module`), its exports
+// One instance of the module (build/wisp-wasm3.wasm, or `module`), its exports
 // called through the binding; `streamed`: the model env.wisp_read serves.
 export function instantiateWasm3(streamed?: Uint8Array, module?: Uint8Array, hostKernels = false): WispExports {
   const b = wasm3Binding();
   if (!module) {
     try {
-      standard ??= new Uint8Array(readFileSync(wasmPath()));
+      standard ??= new Uint8Array(readFileSync(wasmPath("wasm3")));
     } catch {
-      fail("IO", `cannot read ${wasmPath()}; run npm install to build it`);
+      fail("IO", `cannot read ${wasmPath("wasm3")}; run npm install to build it`);
     }
   }
   let instance: object;

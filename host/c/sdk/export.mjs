@@ -20,7 +20,7 @@ const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).ver
 // .wasm as a C array for wasm3.
 execFileSync("make", ["-s", "-C", C_DIR, "headers", join(GEN, "wisp_module.c")], { stdio: "inherit" });
 const embedded = join(GEN, "sdk-wisp_wasm.c");
-execFileSync(process.execPath, [join(C_DIR, "wasm3", "embed-wasm.mjs"), join(ROOT, "build", "wisp.wasm"), embedded], { stdio: "inherit" });
+execFileSync(process.execPath, [join(C_DIR, "wasm3", "embed-wasm.mjs"), join(ROOT, "build", "wisp-wasm3.wasm"), embedded], { stdio: "inherit" });
 
 const AOT = "#ifndef WISP_ENGINE_WASM3";
 const WASM3 = "#ifdef WISP_ENGINE_WASM3";

@@ -16,6 +16,6 @@
 #define d_m3CodePageAlignSize 1024
 #define d_m3MaxFunctionStackHeight 200
 #ifndef WISP_WASM3_STACK
-#define WISP_WASM3_STACK 2048u
+#define WISP_WASM3_STACK 3072u
 #endif
 #endif

@@ -1,0 +1,105 @@
+// Two pixels in one i64, for the build for interpreters. wasm3 pays per wasm
+// instruction, so multiplying the shared weight once by both pixels'
+// (input - inZp), packed as the low and high 32 bits of an i64, halves the
+// multiplies, adds and stores per product. The low lane's sum borrows into
+// the high one and is taken back when unpacking; both are exact while each
+// sum fits in 31 bits, which PAIR_TAPS guarantees (|input - inZp| <= 255,
+// |weight| <= 128). Conv (pixel pairs) and dense (row pairs) share one
+// loop; depthwise has its own.
+import { storeFourChannels } from "./output";
+
+// The build for interpreters (build/wisp-wasm3.wasm: asc's wasm3 target sets
+// WISP_INTERPRETER): kernels take the loop shapes that cost wasm3 the fewest
+// dispatches. The other builds keep theirs: the i64 lanes cost a 32-bit AOT
+// target more than they save, and V8 runs the SIMD build.
+// @ts-ignore: WISP_INTERPRETER is defined by asc's --use, or not at all
+export const INTERPRETER: bool = isDefined(WISP_INTERPRETER);
+
+// Windows of more taps than this go one pixel at a time.
+export const PAIR_TAPS = 65536; // 65536 * 255 * 128 < 2^31
+
+@inline function lowLane(acc: i64): i32 { return <i32>acc; }
+@inline function highLane(acc: i64): i32 { return <i32>((acc - <i64><i32>acc) >> 32); }
+
+// Four output channels of two pixels `pairStep` apart: each sums
+// (input - inZp) * filter over `rows` rows of `runs` runs of `runLen`
+// contiguous bytes (input: rows `rowStep` apart, runs `runStep` apart;
+// filter: rows `wRowStep`, runs `wRunStep`), for the four filters
+// `filterSize` apart from w0, then stores both pixels' requantized outputs,
+// the second's `outC` after the first's. Needs rows * runs * runLen <= PAIR_TAPS.
+export function dotPixelPairFour(
+  p0: usize, pairStep: usize, w0: usize, filterSize: usize,
+  rows: i32, rowStep: usize, wRowStep: usize, runs: i32, runLen: i32, runStep: usize, wRunStep: usize,
+  inZp: i32, out: usize, oc: i32, outC: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const zeroPoints = <i64>inZp + (<i64>inZp << 32);
+  let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
+  let rowStart = p0;
+  let wRow = w0;
+  for (let ky = 0; ky < rows; ky++) {
+    let run = rowStart;
+    let wRun = wRow;
+    for (let r = 0; r < runs; r++) {
+      // One pointer per stream, advanced once per four taps; the loads use
+      // constant offsets from it.
+      let p = run, q = run + pairStep;
+      let f0 = wRun, f1 = f0 + filterSize, f2 = f1 + filterSize, f3 = f2 + filterSize;
+      const end = run + <usize>runLen;
+      for (; p + 4 <= end; p += 4, q += 4, f0 += 4, f1 += 4, f2 += 4, f3 += 4) {
+        // Both pixels' input byte as one two-lane value, less the zero points.
+        let v = (<i64>load<i8>(p) + (<i64>load<i8>(q) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0); s1 += v * <i64>load<i8>(f1); s2 += v * <i64>load<i8>(f2); s3 += v * <i64>load<i8>(f3);
+        v = (<i64>load<i8>(p, 1) + (<i64>load<i8>(q, 1) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 1); s1 += v * <i64>load<i8>(f1, 1); s2 += v * <i64>load<i8>(f2, 1); s3 += v * <i64>load<i8>(f3, 1);
+        v = (<i64>load<i8>(p, 2) + (<i64>load<i8>(q, 2) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 2); s1 += v * <i64>load<i8>(f1, 2); s2 += v * <i64>load<i8>(f2, 2); s3 += v * <i64>load<i8>(f3, 2);
+        v = (<i64>load<i8>(p, 3) + (<i64>load<i8>(q, 3) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 3); s1 += v * <i64>load<i8>(f1, 3); s2 += v * <i64>load<i8>(f2, 3); s3 += v * <i64>load<i8>(f3, 3);
+      }
+      for (; p < end; p++, q++, f0++, f1++, f2++, f3++) {
+        const v = (<i64>load<i8>(p) + (<i64>load<i8>(q) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0); s1 += v * <i64>load<i8>(f1); s2 += v * <i64>load<i8>(f2); s3 += v * <i64>load<i8>(f3);
+      }
+      run += runStep;
+      wRun += wRunStep;
+    }
+    rowStart += rowStep;
+    wRow += wRowStep;
+  }
+  storeFourChannels(out, oc, lowLane(s0), lowLane(s1), lowLane(s2), lowLane(s3), records, outZp, actMin, actMax);
+  storeFourChannels(out + <usize>outC, oc, highLane(s0), highLane(s1), highLane(s2), highLane(s3), records, outZp, actMin, actMax);
+}
+
+// Depthwise, depth multiplier 1: four neighbouring channels of two pixels
+// `pairStep` apart, each summing (input - inZp) * filter over `rows` rows
+// (`tapStepY` apart) of `columns` taps (`tapStepX` apart) from p0; channel
+// c's taps start at w0 + c * taps, its rows `kW` apart. Stores both pixels.
+export function depthwisePixelPairFour(
+  p0: usize, pairStep: usize, tapStepX: usize, tapStepY: usize, rows: i32, columns: i32,
+  w0: usize, taps: usize, kW: usize,
+  inZp: i32, out: usize, oc: i32, outC: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const zeroPoints = <i64>inZp + (<i64>inZp << 32);
+  const w1 = w0 + taps, w2 = w1 + taps, w3 = w2 + taps;
+  let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
+  let rowStart = p0;
+  let wRow: usize = 0;
+  for (let ky = 0; ky < rows; ky++) {
+    let p = rowStart;
+    let k = wRow;
+    for (let kx = 0; kx < columns; kx++) {
+      // The four channels' inputs are neighbours: constant offsets from p and q.
+      const q = p + pairStep;
+      s0 += ((<i64>load<i8>(p) + (<i64>load<i8>(q) << 32)) - zeroPoints) * <i64>load<i8>(w0 + k);
+      s1 += ((<i64>load<i8>(p, 1) + (<i64>load<i8>(q, 1) << 32)) - zeroPoints) * <i64>load<i8>(w1 + k);
+      s2 += ((<i64>load<i8>(p, 2) + (<i64>load<i8>(q, 2) << 32)) - zeroPoints) * <i64>load<i8>(w2 + k);
+      s3 += ((<i64>load<i8>(p, 3) + (<i64>load<i8>(q, 3) << 32)) - zeroPoints) * <i64>load<i8>(w3 + k);
+      p += tapStepX;
+      k++;
+    }
+    rowStart += tapStepY;
+    wRow += kW;
+  }
+  storeFourChannels(out, oc, lowLane(s0), lowLane(s1), lowLane(s2), lowLane(s3), records, outZp, actMin, actMax);
+  storeFourChannels(out + <usize>outC, oc, highLane(s0), highLane(s1), highLane(s2), highLane(s3), records, outZp, actMin, actMax);
+}
