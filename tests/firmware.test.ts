@@ -51,10 +51,10 @@ for (const [task, goal] of Object.entries(RAM_GOALS)) {
   });
 }
 
-// The same module under wasm3 in firmware: build/wisp.wasm as it is, and a
+// The same module under wasm3 in firmware: build/wisp-wasm3.wasm (the interpreter build) as it is, and a
 // per-model module within the RAM goal (heap high-water mark counted).
 const wasm3 = skip || (findWasm3Dir() ? false : MISSING_WASM3_HINT);
-test(`${WASM3_BOARD} (${TARGETS[WASM3_BOARD]}, wasm3, build/wisp.wasm, model in RAM): sww byte-exact`, { skip: wasm3 }, () => {
+test(`${WASM3_BOARD} (${TARGETS[WASM3_BOARD]}, wasm3, build/wisp-wasm3.wasm, model in RAM): sww byte-exact`, { skip: wasm3 }, () => {
   const m = measureOnBoard(WASM3_BOARD, "sww", join(modelsDir(), "sww"), VECTORS, "wasm3");
   assert.equal(m.exact, VECTORS, `sww: ${m.exact}/${VECTORS} byte-exact under wasm3`);
 });
@@ -100,7 +100,7 @@ for (const task of ["kws", "ic", "vww", "ad", "sww"]) {
   });
 }
 for (const task of ["kws", "ad"]) {
-  test(`${HOST_KERNEL_BOARD} (wasm3, build/wisp.wasm, model in RAM): ${task} byte-exact with the host kernels within budget, and without them`, { skip: wasm3 }, () => {
+  test(`${HOST_KERNEL_BOARD} (wasm3, build/wisp-wasm3.wasm, model in RAM): ${task} byte-exact with the host kernels within budget, and without them`, { skip: wasm3 }, () => {
     const m = measureOnBoard(HOST_KERNEL_BOARD, task, join(modelsDir(), task), VECTORS, "wasm3", {}, false, true);
     assert.equal(m.exact, VECTORS, `${task}: ${m.exact}/${VECTORS} byte-exact under wasm3 with host kernels`);
     assert.equal(m.hostKernels, 3);

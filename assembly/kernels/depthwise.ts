@@ -11,7 +11,6 @@ import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
 import { depthwiseSixteensAt, prepareDepthwise } from "./simd";
-import { depthwisePixelPairFour, INTERPRETER, PAIR_TAPS } from "./lanes";
 
 export function depthwiseS8(
   input: usize, output: usize,
@@ -39,7 +38,7 @@ export function depthwiseS8(
       const ix0 = ox * strideW - padLeft;
       const kxStart = firstInside(ix0, dilW);
       const kxEnd = endInside(ix0, dilW, inW, kW);
-      const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW && (!INTERPRETER || taps <= PAIR_TAPS);
+      const pair = kxStart == 0 && kxEnd == kW && ox + 1 < outW && ix0 + strideW + (kW - 1) * dilW < inW;
       const origin = input + <usize>((iy0 + kyStart * dilH) * rowBytes + (ix0 + kxStart * dilW) * inC);
       const wOrigin = <usize>(kyStart * kW + kxStart);
       let oc = 0;
@@ -49,11 +48,6 @@ export function depthwiseS8(
       if (depthMultiplier == 1) {
         for (; oc + 4 <= channels; oc += 4) {
           const w0 = channelFilter(filter, oc, taps) + wOrigin;
-          if (INTERPRETER && pair) {
-            depthwisePixelPairFour(origin + <usize>(firstChannel + oc), pairStep, tapStepX, tapStepY, kyEnd - kyStart, kxEnd - kxStart, w0, <usize>taps, <usize>kW,
-              inZp, out, oc, outC, records, outZp, actMin, actMax);
-            continue;
-          }
           const w1 = w0 + <usize>taps;
           const w2 = w1 + <usize>taps;
           const w3 = w2 + <usize>taps;
@@ -73,7 +67,7 @@ export function depthwiseS8(
               a1 += (byte1(xs) - inZp) * f1;
               a2 += (byte2(xs) - inZp) * f2;
               a3 += (byte3(xs) - inZp) * f3;
-              if (!INTERPRETER && pair) { // (the interpreter build took pairs above)
+              if (pair) {
                 const ys = load<i32>(p + pairStep);
                 b0 += (byte0(ys) - inZp) * f0;
                 b1 += (byte1(ys) - inZp) * f1;
@@ -87,7 +81,7 @@ export function depthwiseS8(
             wRow += <usize>kW;
           }
           storeFourChannels(out, oc, a0, a1, a2, a3, records, outZp, actMin, actMax);
-          if (!INTERPRETER && pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
+          if (pair) storeFourChannels(out + <usize>outC, oc, b0, b1, b2, b3, records, outZp, actMin, actMax);
         }
       }
       // Remaining channels, and every channel when the depth multiplier is > 1.

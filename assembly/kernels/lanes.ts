@@ -4,8 +4,9 @@
 // multiplies, adds and stores per product. The low lane's sum borrows into
 // the high one and is taken back when unpacking; both are exact while each
 // sum fits in 31 bits, which PAIR_TAPS guarantees (|input - inZp| <= 255,
-// |weight| <= 128). Conv (pixel pairs) and dense (row pairs) share one
-// loop; depthwise has its own.
+// |weight| <= 128). Conv (pixel pairs) and dense (row pairs) share it.
+// (Depthwise keeps its loop: its four channels' inputs differ per product,
+// so the packing costs what the lanes save; measured no faster.)
 import { storeFourChannels } from "./output";
 
 // The build for interpreters (build/wisp-wasm3.wasm: asc's wasm3 target sets
@@ -65,40 +66,6 @@ export function dotPixelPairFour(
     }
     rowStart += rowStep;
     wRow += wRowStep;
-  }
-  storeFourChannels(out, oc, lowLane(s0), lowLane(s1), lowLane(s2), lowLane(s3), records, outZp, actMin, actMax);
-  storeFourChannels(out + <usize>outC, oc, highLane(s0), highLane(s1), highLane(s2), highLane(s3), records, outZp, actMin, actMax);
-}
-
-// Depthwise, depth multiplier 1: four neighbouring channels of two pixels
-// `pairStep` apart, each summing (input - inZp) * filter over `rows` rows
-// (`tapStepY` apart) of `columns` taps (`tapStepX` apart) from p0; channel
-// c's taps start at w0 + c * taps, its rows `kW` apart. Stores both pixels.
-export function depthwisePixelPairFour(
-  p0: usize, pairStep: usize, tapStepX: usize, tapStepY: usize, rows: i32, columns: i32,
-  w0: usize, taps: usize, kW: usize,
-  inZp: i32, out: usize, oc: i32, outC: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
-): void {
-  const zeroPoints = <i64>inZp + (<i64>inZp << 32);
-  const w1 = w0 + taps, w2 = w1 + taps, w3 = w2 + taps;
-  let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
-  let rowStart = p0;
-  let wRow: usize = 0;
-  for (let ky = 0; ky < rows; ky++) {
-    let p = rowStart;
-    let k = wRow;
-    for (let kx = 0; kx < columns; kx++) {
-      // The four channels' inputs are neighbours: constant offsets from p and q.
-      const q = p + pairStep;
-      s0 += ((<i64>load<i8>(p) + (<i64>load<i8>(q) << 32)) - zeroPoints) * <i64>load<i8>(w0 + k);
-      s1 += ((<i64>load<i8>(p, 1) + (<i64>load<i8>(q, 1) << 32)) - zeroPoints) * <i64>load<i8>(w1 + k);
-      s2 += ((<i64>load<i8>(p, 2) + (<i64>load<i8>(q, 2) << 32)) - zeroPoints) * <i64>load<i8>(w2 + k);
-      s3 += ((<i64>load<i8>(p, 3) + (<i64>load<i8>(q, 3) << 32)) - zeroPoints) * <i64>load<i8>(w3 + k);
-      p += tapStepX;
-      k++;
-    }
-    rowStart += tapStepY;
-    wRow += kW;
   }
   storeFourChannels(out, oc, lowLane(s0), lowLane(s1), lowLane(s2), lowLane(s3), records, outZp, actMin, actMax);
   storeFourChannels(out + <usize>outC, oc, highLane(s0), highLane(s1), highLane(s2), highLane(s3), records, outZp, actMin, actMax);

@@ -159,7 +159,7 @@ export function cLibrary(board: string, engine: Engine, hostKernels = true): str
   const wasm3Dir = engine === "wasm3" ? findWasm3() : "";
   const unchecked = engine === "aot" && process.env.WISP_UNCHECKED === "1";
   const out = join(GEN_DIR, `${board}${engine === "wasm3" ? "-wasm3" : ""}${unchecked ? "-unchecked" : ""}${hostKernels ? "" : "-pure"}`);
-  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath()}`, `HOST_KERNELS=${hostKernels ? 1 : 0}`,
+  run("make", ["-s", "-C", C_DIR, `OUT=${out}`, `ENGINE=${engine}`, `WASM=${wasmPath(engine === "wasm3" ? "wasm3" : "scalar")}`, `HOST_KERNELS=${hostKernels ? 1 : 0}`,
     ...(board === "native" ? [] : [`BOARD=${board}`]), ...(unchecked ? ["UNCHECKED=1"] : []), ...(engine === "wasm3" ? [`WASM3_DIR=${wasm3Dir}`] : [])]);
   return join(out, "libwisp.a");
 }

@@ -8,7 +8,7 @@
  *   while compiling) hold 200 operand-stack entries instead of 2000; Wisp's
  *   functions need far fewer, and one that needed more would fail to
  *   compile with wasm3's error, not run wrong;
- * - a value stack of 2 KiB (WISP_WASM3_STACK), which every model's deepest
+ * - a value stack of 3 KiB (WISP_WASM3_STACK), which every model's deepest
  *   call chain fits; an overflow traps ("stack overflow").
  */
 #ifndef WISP_WASM3_SMALL_RAM_H
