@@ -67,6 +67,14 @@ test("load() takes engine \"node\" or \"wasm3\" and refuses any other", () => {
   throwsCoded(() => loadSync(new Uint8Array(model), { engine: "v8" as never }), "BAD_INPUT", /engine must be one of node, wasm3/);
 });
 
+test("under wasm3, load() runs the interpreter build (build/wisp-wasm3.wasm) and says so", { skip: haveWasm3 ? false : MISSING_WASM3_HINT }, () => {
+  const model = new Uint8Array(readFileSync(join(modelsDir(), "ad", "model.tflite")));
+  const interpreted = loadSync(model, { engine: "wasm3" }), scalar = loadSync(model, { simd: false });
+  assert.equal(interpreted.info.module, "wasm3");
+  const input = Int8Array.from({ length: scalar.inputBytes }, (_, i) => ((i * 37) % 256) - 128);
+  assert.deepEqual(interpreted.invoke(input), scalar.invoke(input));
+});
+
 test("wasm3 in Node: a read outside the streamed model traps into a coded error, as under V8", { skip: haveWasm3 ? false : MISSING_WASM3_HINT }, () => {
   const { wisp } = golden("ad");
   for (const engine of ["node", "wasm3"] as const) {

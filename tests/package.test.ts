@@ -35,7 +35,7 @@ npm(["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--silen
 
 test("the tarball holds what users need and nothing else", (t) => {
   const files = run("tar", ["-tzf", tarball], tmp).trim().split("\n").map((f) => f.replace(/^package\//, ""));
-  for (const needed of ["dist/index.js", "dist/index.d.ts", "dist/cli.js", "bin/wisp.js", "build/wisp.wasm", "build/wisp-simd.wasm", "build/wisp-train.wasm", "build/c/wisp_exports.h", "asconfig.json", "assembly/index.ts", "package.json"]) {
+  for (const needed of ["dist/index.js", "dist/index.d.ts", "dist/cli.js", "bin/wisp.js", "build/wisp.wasm", "build/wisp-simd.wasm", "build/wisp-wasm3.wasm", "build/wisp-train.wasm", "build/c/wisp_exports.h", "asconfig.json", "assembly/index.ts", "package.json"]) {
     assert.ok(files.includes(needed), `${needed} missing from the tarball`);
   }
   const unwanted = files.filter((f) => /(^|\/)tests?\/|__tests__|\.map$|\.wat$|\.debug\.|^dist\/bench|^host\/|\.test\./.test(f));
