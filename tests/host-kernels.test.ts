@@ -43,14 +43,15 @@ function assertLayersEqual(pure: Model, host: Model, label: string, seed: number
   a.forEach((t, i) => assert.deepEqual(b[i], t, `${label}: op ${i} (${pure.info.ops[i].op}) differs`));
 }
 
-function callsDuring(f: () => void): { dot: number; depthwise: number } {
+function callsDuring(f: () => void): { dot: number; depthwise: number; add: number } {
   const before = { ...hostKernelCalls };
   f();
-  return { dot: hostKernelCalls.dot - before.dot, depthwise: hostKernelCalls.depthwise - before.depthwise };
+  return { dot: hostKernelCalls.dot - before.dot, depthwise: hostKernelCalls.depthwise - before.depthwise, add: hostKernelCalls.add - before.add };
 }
 
 const usesDepthwise = (m: Model) => m.info.ops.some((op) => op.op === "DEPTHWISE_CONV_2D");
 const usesDot = (m: Model) => m.info.ops.some((op) => ["CONV_2D", "FULLY_CONNECTED"].includes(op.op));
+const usesAdd = (m: Model) => m.info.ops.some((op) => op.op === "ADD");
 
 for (const task of TASKS) {
   const dir = join(modelsDir(), task);
@@ -61,6 +62,7 @@ for (const task of TASKS) {
       const calls = callsDuring(() => assertExact(host, dir, `${task} (host kernels)`, VECTORS));
       assert.ok(calls.dot > 0 || !usesDot(host), `${task}: wisp_dot_s8 never ran`);
       assert.ok(calls.depthwise > 0 || !usesDepthwise(host), `${task}: wisp_depthwise_s8 never ran`);
+      assert.ok(calls.add > 0 || !usesAdd(host), `${task}: wisp_add_s8 never ran`);
       assertLayersEqual(pure, host, task, 7);
     }
     const streamed = loadSync(readModel(dir), { hostKernels: true, streamWeights: true, simd: false });
@@ -79,7 +81,7 @@ test("kernel zoo: every model's golden vectors byte-exact through the JavaScript
   for (const { name, dir } of zoo) {
     const model = loadSync(readModel(dir), { hostKernels: true, simd: false });
     const calls = callsDuring(() => assertExact(model, dir, `${name} (host kernels)`, 8));
-    if (calls.dot + calls.depthwise > 0) ran++;
+    if (calls.dot + calls.depthwise + calls.add > 0) ran++;
     assertLayersEqual(loadSync(readModel(dir), { simd: false }), model, name, 3);
     if (!wasm3) assertExact(loadSync(readModel(dir), { engine: "wasm3", hostKernels: true }), dir, `${name} (wasm3, host kernels)`, 2);
   }
@@ -197,7 +199,7 @@ test("hostKernels must be a boolean; wasm3 and Node without it report no host ke
   const dir = join(modelsDir(), "ad");
   assert.throws(() => loadSync(readModel(dir), { hostKernels: 1 as unknown as boolean }), (e: Error & { code?: string }) => e.code === "BAD_INPUT");
   const calls = callsDuring(() => assertExact(loadSync(readModel(dir), { simd: false }), dir, "ad (pure)", 1));
-  assert.deepEqual(calls, { dot: 0, depthwise: 0 });
+  assert.deepEqual(calls, { dot: 0, depthwise: 0, add: 0 });
 });
 
 test("host_kernels.c against its plain reference on 6,000 random calls, and refusing each region past the end (native cc)", () => {
