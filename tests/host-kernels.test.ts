@@ -43,14 +43,15 @@ function assertLayersEqual(pure: Model, host: Model, label: string, seed: number
   a.forEach((t, i) => assert.deepEqual(b[i], t, `${label}: op ${i} (${pure.info.ops[i].op}) differs`));
 }
 
-function callsDuring(f: () => void): { dot: number; depthwise: number } {
+function callsDuring(f: () => void): { dot: number; depthwise: number; add: number } {
   const before = { ...hostKernelCalls };
   f();
-  return { dot: hostKernelCalls.dot - before.dot, depthwise: hostKernelCalls.depthwise - before.depthwise };
+  return { dot: hostKernelCalls.dot - before.dot, depthwise: hostKernelCalls.depthwise - before.depthwise, add: hostKernelCalls.add - before.add };
 }
 
 const usesDepthwise = (m: Model) => m.info.ops.some((op) => op.op === "DEPTHWISE_CONV_2D");
 const usesDot = (m: Model) => m.info.ops.some((op) => ["CONV_2D", "FULLY_CONNECTED"].includes(op.op));
+const usesAdd = (m: Model) => m.info.ops.some((op) => op.op === "ADD");
 
 for (const task of TASKS) {
   const dir = join(modelsDir(), task);
@@ -61,6 +62,7 @@ for (const task of TASKS) {
       const calls = callsDuring(() => assertExact(host, dir, `${task} (host kernels)`, VECTORS));
       assert.ok(calls.dot > 0 || !usesDot(host), `${task}: wisp_dot_s8 never ran`);
       assert.ok(calls.depthwise > 0 || !usesDepthwise(host), `${task}: wisp_depthwise_s8 never ran`);
+      assert.ok(calls.add > 0 || !usesAdd(host), `${task}: wisp_add_s8 never ran`);
       assertLayersEqual(pure, host, task, 7);
     }
     const streamed = loadSync(readModel(dir), { hostKernels: true, streamWeights: true, simd: false });
@@ -79,7 +81,7 @@ test("kernel zoo: every model's golden vectors byte-exact through the JavaScript
   for (const { name, dir } of zoo) {
     const model = loadSync(readModel(dir), { hostKernels: true, simd: false });
     const calls = callsDuring(() => assertExact(model, dir, `${name} (host kernels)`, 8));
-    if (calls.dot + calls.depthwise > 0) ran++;
+    if (calls.dot + calls.depthwise + calls.add > 0) ran++;
     assertLayersEqual(loadSync(readModel(dir), { simd: false }), model, name, 3);
     if (!wasm3) assertExact(loadSync(readModel(dir), { engine: "wasm3", hostKernels: true }), dir, `${name} (wasm3, host kernels)`, 2);
   }
@@ -107,7 +109,8 @@ test("multiplyByQuantizedMultiplier (JavaScript) matches TFLM's arithmetic on ed
 
 // A module of our own that forwards four pointers (out, input, filter,
 // records) to each primitive, the other arguments fixed: one output of one
-// channel over a run of 4 bytes (dot) or one tap (depthwise).
+// channel over a run of 4 bytes (dot) or one tap (depthwise); for add, out,
+// the two inputs and the count.
 function probeModule(): Uint8Array<ArrayBuffer> {
   const leb = (v: number): number[] => {
     const out: number[] = [];
@@ -128,15 +131,17 @@ function probeModule(): Uint8Array<ArrayBuffer> {
   const dot = [...arg(0), ...constant(1), ...constant(1), ...arg(1), ...constant(4), ...constant(1), ...constant(0), ...constant(4), ...arg(2), ...constant(4), ...constant(0), ...constant(1), ...arg(3), ...constant(-3), ...constant(5), ...constant(-128), ...constant(127), 0x10, 0];
   // depthwise: out, outStep, pixels, input, pixelStep, rows, columns, rowStep, columnStep, filter, filterStep, filterRowStep, channels, records, zps, range
   const depthwise = [...arg(0), ...constant(1), ...constant(1), ...arg(1), ...constant(1), ...constant(1), ...constant(1), ...constant(0), ...constant(0), ...arg(2), ...constant(1), ...constant(0), ...constant(1), ...arg(3), ...constant(-3), ...constant(5), ...constant(-128), ...constant(127), 0x10, 1];
+  // add: out, input1, input2, count, zero points -3, 5, 1, left shift 20, both inputs times 0.5, the sum times 0.5 / 2^19
+  const add = [...arg(0), ...arg(1), ...arg(2), ...arg(3), ...constant(-3), ...constant(5), ...constant(1), ...constant(20), ...constant(1 << 30), ...constant(0), ...constant(1 << 30), ...constant(0), ...constant(1 << 30), ...constant(-19), ...constant(-128), ...constant(127), 0x10, 2];
   const body = (code: number[]) => [...leb(code.length + 2), 0, ...code, 0x0b];
   return new Uint8Array([
     0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [3, ...type(17), ...type(18), ...type(4)]),
-    ...section(2, [2, ...str("wisp_kernels"), ...str("wisp_dot_s8"), 0, 0, ...str("wisp_kernels"), ...str("wisp_depthwise_s8"), 0, 1]),
-    ...section(3, [2, 2, 2]),
+    ...section(1, [4, ...type(17), ...type(18), ...type(4), ...type(16)]),
+    ...section(2, [3, ...str("wisp_kernels"), ...str("wisp_dot_s8"), 0, 0, ...str("wisp_kernels"), ...str("wisp_depthwise_s8"), 0, 1, ...str("wisp_kernels"), ...str("wisp_add_s8"), 0, 3]),
+    ...section(3, [3, 2, 2, 2]),
     ...section(5, [1, 0, 1]),
-    ...section(7, [3, ...str("memory"), 2, 0, ...str("dot"), 0, 2, ...str("depthwise"), 0, 3]),
-    ...section(10, [2, ...body(dot), ...body(depthwise)]),
+    ...section(7, [4, ...str("memory"), 2, 0, ...str("dot"), 0, 3, ...str("depthwise"), 0, 4, ...str("add"), 0, 5]),
+    ...section(10, [3, ...body(dot), ...body(depthwise), ...body(add)]),
   ]);
 }
 
@@ -144,6 +149,9 @@ function probeModule(): Uint8Array<ArrayBuffer> {
 // pushed past the end (the last byte one past it, and wrapped around 2^32).
 const IN_RANGE = [0, 16, 32, 64];
 const OUT_OF_RANGE = [[65536, 16, 32, 64], [0, 65533, 32, 64], [0, 16, 65533, 64], [0, 16, 32, 65525], [0xffffffff, 16, 32, 64], [0, 0xfffffffe, 32, 64]];
+// The same for add (out, input1, input2, count): one element of 10 and -6 gives 2.
+const ADD_IN_RANGE = [0, 16, 17, 1];
+const ADD_OUT_OF_RANGE = [[65536, 16, 17, 1], [0, 65535, 17, 2], [0, 16, 65536, 1], [0, 16, 17, 65537], [0xffffffff, 16, 17, 1], [0, 16, 0xfffffffe, 3]];
 
 // Fills memory for the probe: the result lands in byte 0.
 function fill(memory: Uint8Array): void {
@@ -156,18 +164,25 @@ function fill(memory: Uint8Array): void {
   // dot: (13*2 + -3*1 + 6*-1 + 10*4 + 9) * 0.5 -> 33, + 5; depthwise: (13*2 + 9) * 0.5 -> 18, + 5
 }
 
-test("the JavaScript primitives compute one known output and refuse every range outside linear memory", () => {
+test("the JavaScript primitives compute one known output each and refuse every range outside linear memory", () => {
   let memory: WebAssembly.Memory | undefined;
-  const imports = hostKernelImports(() => memory!.buffer, 3);
+  const imports = hostKernelImports(() => memory!.buffer, 7);
   const instance = new WebAssembly.Instance(new WebAssembly.Module(probeModule()), { wisp_kernels: imports as unknown as WebAssembly.ModuleImports });
   memory = instance.exports.memory as WebAssembly.Memory;
-  const { dot, depthwise } = instance.exports as Record<string, (...a: number[]) => void>;
+  const { dot, depthwise, add } = instance.exports as Record<string, (...a: number[]) => void>;
   const bytes = new Uint8Array(memory.buffer);
   fill(bytes);
   dot(...IN_RANGE);
   assert.equal(bytes[0], 38);
   depthwise(...IN_RANGE);
   assert.equal(bytes[0], 23);
+  add(...ADD_IN_RANGE);
+  assert.equal(bytes[0], 2);
+  for (const args of ADD_OUT_OF_RANGE) {
+    fill(bytes);
+    assert.throws(() => add(...args), (e: Error & { code?: string }) => e.code === "RUNTIME" && /outside linear memory/.test(e.message), `add ${args}`);
+    assert.equal(bytes[0], 0, "nothing written before the refusal");
+  }
   for (const args of OUT_OF_RANGE) {
     fill(bytes);
     assert.throws(() => dot(...args), (e: Error & { code?: string }) => e.code === "RUNTIME" && /outside linear memory/.test(e.message), `dot ${args}`);
@@ -185,6 +200,13 @@ test("the C primitives (host_kernels.c, natively under wasm3) compute the same o
   assert.equal(bytes()[0], 38);
   b.call(instance, "depthwise", IN_RANGE);
   assert.equal(bytes()[0], 23);
+  b.call(instance, "add", ADD_IN_RANGE);
+  assert.equal(bytes()[0], 2);
+  for (const args of ADD_OUT_OF_RANGE) {
+    fill(bytes());
+    assert.throws(() => b.call(instance, "add", args), /wisp_add_s8: a range lies outside linear memory/, `add ${args}`);
+    assert.equal(bytes()[0], 0, "nothing written before the refusal");
+  }
   for (const args of OUT_OF_RANGE) {
     fill(bytes());
     assert.throws(() => b.call(instance, "dot", args), /wisp_dot_s8: a range lies outside linear memory/, `dot ${args}`);
@@ -197,7 +219,7 @@ test("hostKernels must be a boolean; wasm3 and Node without it report no host ke
   const dir = join(modelsDir(), "ad");
   assert.throws(() => loadSync(readModel(dir), { hostKernels: 1 as unknown as boolean }), (e: Error & { code?: string }) => e.code === "BAD_INPUT");
   const calls = callsDuring(() => assertExact(loadSync(readModel(dir), { simd: false }), dir, "ad (pure)", 1));
-  assert.deepEqual(calls, { dot: 0, depthwise: 0 });
+  assert.deepEqual(calls, { dot: 0, depthwise: 0, add: 0 });
 });
 
 test("host_kernels.c against its plain reference on 6,000 random calls, and refusing each region past the end (native cc)", () => {

@@ -6,7 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { convertTflite } from "../host/convert";
 import { Builtin, TensorType } from "../host/convert/tflite";
-import { loadSync } from "../host/node/api";
+import { loadSync, LoadOptions } from "../host/node/api";
+import { hostKernelCalls } from "../host/node/host-kernels";
+import { findWasm3Dir, MISSING_WASM3_HINT } from "../host/node/wasm3-source";
 import { buildTflite, int32Bytes, int8Bytes, scalar, table, ModelSpec, TensorSpec } from "./tflite-writer";
 import { prng, haveOracle, runOracle, throwsCoded } from "./helpers";
 
@@ -78,8 +80,8 @@ function oracle(model: Uint8Array, inputs: Buffer): Buffer | null {
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
-function wisp(model: Uint8Array, inputs: Buffer): Buffer {
-  const m = loadSync(model);
+function wisp(model: Uint8Array, inputs: Buffer, load: LoadOptions = {}): Buffer {
+  const m = loadSync(model, load);
   const ib = m.inputBytes;
   const parts: Buffer[] = [];
   for (let k = 0; k < inputs.length / ib; k++) {
@@ -207,3 +209,24 @@ for (const [i, c] of CASES.entries()) {
     assert.ok(wisp(model, inputs).equals(expected), `${c.name}: differs from TFLM`);
   });
 }
+
+// The same-shape ADD through the host kernels' wisp_add_s8 (docs/host-kernels.md):
+// the JavaScript reference in Node and the native one under wasm3, byte for
+// byte the pure path's, on random quantizations, fused ranges, x + x, a
+// constant operand and the in-place residual.
+test("BINARY: the same-shape ADD through wisp_add_s8 (JavaScript and, under wasm3, native) gives the pure path's bytes", () => {
+  const r = prng(23);
+  const q = (): Q => ({ scale: 0.002 + r(1000) / 4000, zeroPoint: r(256) - 128 });
+  const specs = CASES.filter((c) => /^(ADD .*(same shape|twice)|MUL then ADD)/.test(c.name)).map((c) => c.spec);
+  for (let i = 0; i < 12; i++) specs.push(twoActivations(Builtin.ADD, [1, 3, 5, 7], [1, 3, 5, 7], [1, 3, 5, 7], q(), q(), q(), [0, 1, 3][i % 3]));
+  assert.equal(specs.length, 15);
+  for (const [i, spec] of specs.entries()) {
+    const model = buildTflite(spec), inputs = randomInputs(inputBytes(spec), 300 + i);
+    const pure = wisp(model, inputs, { simd: false });
+    const before = hostKernelCalls.add;
+    assert.ok(wisp(model, inputs, { hostKernels: true, simd: false }).equals(pure), `case ${i}: JavaScript wisp_add_s8 differs`);
+    assert.ok(hostKernelCalls.add > before, `case ${i}: wisp_add_s8 never ran`);
+    if (findWasm3Dir()) assert.ok(wisp(model, inputs, { engine: "wasm3", hostKernels: true }).equals(pure), `case ${i}: native wisp_add_s8 under wasm3 differs`);
+  }
+  if (!findWasm3Dir()) console.log(`native wisp_add_s8 skipped: ${MISSING_WASM3_HINT}`);
+});

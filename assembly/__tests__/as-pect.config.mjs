@@ -4,7 +4,7 @@ export default {
   include: ["assembly/__tests__/**/*.include.ts"],
   disclude: [/node_modules/],
   async instantiate(memory, createImports, instantiate, binary) {
-    return instantiate(binary, createImports({ env: { memory }, wisp_kernels: { wisp_kernels: () => 0, wisp_dot_s8() {}, wisp_depthwise_s8() {} } }));
+    return instantiate(binary, createImports({ env: { memory }, wisp_kernels: { wisp_kernels: () => 0, wisp_dot_s8() {}, wisp_depthwise_s8() {}, wisp_add_s8() {} } }));
   },
   outputBinary: false,
 };

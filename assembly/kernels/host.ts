@@ -1,7 +1,8 @@
 import { endInside, firstInside } from "./window";
 
 // The host-kernel ABI (docs/host-kernels.md): optional native primitives for
-// the innermost loops of conv, fully connected and depthwise. The host says
+// the innermost loops of conv, fully connected, depthwise and the int8 ADD
+// of residual blocks. The host says
 // once per load which it provides; the kernels call those and compute the
 // rest themselves. Each call covers many pixels and channels, so the call's
 // cost stays small next to its work. The host checks every range it is given
@@ -9,6 +10,7 @@ import { endInside, firstInside } from "./window";
 
 export const HOST_DOT = 1; // wisp_dot_s8
 export const HOST_DEPTHWISE = 2; // wisp_depthwise_s8
+export const HOST_ADD = 4; // wisp_add_s8
 
 @external("wisp_kernels", "wisp_kernels")
 declare function hostKernelsProvided(): i32;
@@ -23,6 +25,12 @@ export declare function hostDotS8(
 export declare function hostDepthwiseS8(
   out: usize, outStep: u32, pixels: u32, input: usize, pixelStep: u32, rows: u32, columns: u32, rowStep: u32, columnStep: u32,
   filter: usize, filterStep: u32, filterRowStep: u32, channels: u32, records: usize, inZp: i32, outZp: i32, actMin: i32, actMax: i32,
+): void;
+
+@external("wisp_kernels", "wisp_add_s8")
+export declare function hostAddS8(
+  out: usize, input1: usize, input2: usize, count: u32, in1Zp: i32, in2Zp: i32, outZp: i32, leftShift: i32,
+  in1Mult: i32, in1Shift: i32, in2Mult: i32, in2Shift: i32, outMult: i32, outShift: i32, actMin: i32, actMax: i32,
 ): void;
 
 // The mask of the primitives the host provides; 0 until a model loads.

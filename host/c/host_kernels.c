@@ -1,7 +1,7 @@
 /*
  * Wisp's host kernels (host_kernels.h, docs/host-kernels.md). Byte-exact
  * with the module's own loops (assembly/kernels/conv.ts, dense.ts,
- * depthwise.ts) and TFLM's reference kernels: int32 sums that wrap as
+ * depthwise.ts, add.ts) and TFLM's reference kernels: int32 sums that wrap as
  * WebAssembly's i32 does, then TFLM's MultiplyByQuantizedMultiplier.
  */
 #include "host_kernels.h"
@@ -17,9 +17,9 @@
 
 #define RECORD_BYTES 12u /* bias, multiplier, shift: int32 each (assembly/format.ts) */
 
-static uint32_t offered = WISP_HOST_DOT | WISP_HOST_DEPTHWISE;
+static uint32_t offered = WISP_HOST_ALL;
 
-uint32_t wisp_host_kernels(void) { return WISP_HOST_KERNELS ? offered & (WISP_HOST_DOT | WISP_HOST_DEPTHWISE) : 0; }
+uint32_t wisp_host_kernels(void) { return WISP_HOST_KERNELS ? offered & WISP_HOST_ALL : 0; }
 
 void wisp_host_kernels_use(uint32_t mask) { offered = mask; }
 
@@ -619,6 +619,54 @@ int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_d
 }
 
 int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a) {
+  (void)memory, (void)memory_bytes, (void)a;
+  return -1;
+}
+#endif
+
+/* ---- wisp_add_s8 ---- */
+#if WISP_HOST_KERNELS
+/* MBQM(x, multiplier, shift) with the shifts of channel() (mod 32, as wasm);
+ * on the DSP in scale()'s one rounding step, as requantize() does. */
+static inline int32_t rescale(int32_t x, const channel_t *c) {
+#if WISP_HOST_DSP
+  return scale(x, c->multiplier, c->right ? -c->right : c->left);
+#else
+  const int32_t v = (int32_t)(((int64_t)(int32_t)((uint32_t)x << c->left) * c->multiplier + (1ll << 30)) >> 31);
+  return (v >> c->right) + ((v & c->mask) > c->half + (v < 0) ? 1 : 0);
+#endif
+}
+
+static channel_t scaling(int32_t multiplier, int32_t shift) {
+  const int32_t record[3] = {0, multiplier, shift};
+  return channel((const uint8_t *)record);
+}
+
+int wisp_host_add_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_add_args *a) {
+  const uint32_t n = a->count;
+  if (n == 0) return 0;
+  if (!inside(memory_bytes, a->out, n) || !inside(memory_bytes, a->input1, n) || !inside(memory_bytes, a->input2, n)) return -1;
+  /* In locals: the stores below may alias *a as far as the compiler knows. */
+  const channel_t s1 = scaling(a->in1_mult, a->in1_shift), s2 = scaling(a->in2_mult, a->in2_shift), so = scaling(a->out_mult, a->out_shift);
+  const uint32_t left = (uint32_t)a->left_shift & 31, zp1 = (uint32_t)a->in1_zp, zp2 = (uint32_t)a->in2_zp, out_zp = (uint32_t)a->out_zp;
+  const int32_t lo = a->act_min, hi = a->act_max;
+  const int8_t *x = (const int8_t *)memory + a->input1, *y = (const int8_t *)memory + a->input2;
+  int8_t *out = (int8_t *)memory + a->out;
+  /* Element by element in ascending order, as the module's loop: the output
+   * may lie over either input. Sums and differences wrap as wasm's i32 do;
+   * the clamp goes in the module's order. */
+  for (uint32_t i = 0; i < n; i++) {
+    const uint32_t u = (uint32_t)rescale((int32_t)(((uint32_t)x[i] - zp1) << left), &s1);
+    const uint32_t v = (uint32_t)rescale((int32_t)(((uint32_t)y[i] - zp2) << left), &s2);
+    int32_t r = (int32_t)((uint32_t)rescale((int32_t)(u + v), &so) + out_zp);
+    if (r < lo) r = lo;
+    if (r > hi) r = hi;
+    out[i] = (int8_t)r;
+  }
+  return 0;
+}
+#else
+int wisp_host_add_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_add_args *a) {
   (void)memory, (void)memory_bytes, (void)a;
   return -1;
 }

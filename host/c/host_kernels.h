@@ -23,6 +23,8 @@
 /* The bits of wisp_kernels(): which primitives the host provides. */
 #define WISP_HOST_DOT 1u
 #define WISP_HOST_DEPTHWISE 2u
+#define WISP_HOST_ADD 4u
+#define WISP_HOST_ALL (WISP_HOST_DOT | WISP_HOST_DEPTHWISE | WISP_HOST_ADD)
 
 /* wisp_dot_s8's arguments, in the import's order. */
 struct wisp_dot_args {
@@ -38,6 +40,12 @@ struct wisp_depthwise_args {
   int32_t in_zp, out_zp, act_min, act_max;
 };
 
+/* wisp_add_s8's arguments, in the import's order. */
+struct wisp_add_args {
+  uint32_t out, input1, input2, count;
+  int32_t in1_zp, in2_zp, out_zp, left_shift, in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift, act_min, act_max;
+};
+
 /* What wisp_kernels() answers: the primitives built in, limited by the last
  * wisp_host_kernels_use(). The module asks once per load. */
 uint32_t wisp_host_kernels(void);
@@ -50,6 +58,7 @@ void wisp_host_kernels_use(uint32_t mask);
  * bytes of linear memory at `memory` (nothing is written; the engine traps). */
 int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_dot_args *a);
 int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_depthwise_args *a);
+int wisp_host_add_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_add_args *a);
 
 /* The same with the arguments as an interpreter's stack slots (one uint64_t
  * per i32 argument, in order, as wasm3 passes them): both wasm3 hosts. */
@@ -65,6 +74,13 @@ static inline int wisp_host_depthwise_s8_slots(uint8_t *memory, uint32_t memory_
   uint32_t *v = (uint32_t *)&a;
   for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)slots[i];
   return wisp_host_depthwise_s8(memory, memory_bytes, &a);
+}
+
+static inline int wisp_host_add_s8_slots(uint8_t *memory, uint32_t memory_bytes, const uint64_t *slots) {
+  struct wisp_add_args a;
+  uint32_t *v = (uint32_t *)&a;
+  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)slots[i];
+  return wisp_host_add_s8(memory, memory_bytes, &a);
 }
 
 #endif

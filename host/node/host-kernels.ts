@@ -9,10 +9,11 @@ import { HostKernelImports } from "./abi";
 
 export const HOST_DOT = 1;
 export const HOST_DEPTHWISE = 2;
-export const HOST_ALL = HOST_DOT | HOST_DEPTHWISE;
+export const HOST_ADD = 4;
+export const HOST_ALL = HOST_DOT | HOST_DEPTHWISE | HOST_ADD;
 
 // How often each primitive ran in this process (tests check that the path ran).
-export const hostKernelCalls = { dot: 0, depthwise: 0 };
+export const hostKernelCalls = { dot: 0, depthwise: 0, add: 0 };
 
 // A channel record: bias, multiplier, shift (int32 each; assembly/format.ts).
 const RECORD_BYTES = 12;
@@ -114,6 +115,24 @@ export function hostKernelImports(memory: () => ArrayBuffer, mask: number): Host
           }
           s8[out + p * outStep + c] = requantizeInto(u8, rec, c, acc, outZp, actMin, actMax);
         }
+      }
+    },
+    wisp_add_s8(...args) {
+      const [out, input1, input2, count] = args.slice(0, 4).map((v) => v >>> 0);
+      const [in1Zp, in2Zp, outZp, leftShift, in1Mult, in1Shift, in2Mult, in2Shift, outMult, outShift, actMin, actMax] = args.slice(4);
+      const { u8, s8 } = views();
+      hostKernelCalls.add++;
+      inside(u8, out, count, "the output");
+      inside(u8, input1, count, "the first input");
+      inside(u8, input2, count, "the second input");
+      // Ascending, each element read before it is written: the output may lie over an input.
+      for (let i = 0; i < count; i++) {
+        const a = multiplyByQuantizedMultiplier(((s8[input1 + i] - in1Zp) | 0) << leftShift, in1Mult, in1Shift);
+        const b = multiplyByQuantizedMultiplier(((s8[input2 + i] - in2Zp) | 0) << leftShift, in2Mult, in2Shift);
+        let v = (multiplyByQuantizedMultiplier((a + b) | 0, outMult, outShift) + outZp) | 0;
+        if (v < actMin) v = actMin;
+        if (v > actMax) v = actMax;
+        s8[out + i] = v;
       }
     },
   };

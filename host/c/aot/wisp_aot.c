@@ -82,3 +82,15 @@ void Z_wisp_kernelsZ_wisp_depthwise_s8(struct Z_wisp_kernels_instance_t *k, u32 
   (void)k;
   if (wisp_host_depthwise_s8(memory, bytes, &a) != 0) wasm_rt_trap(WASM_RT_TRAP_OOB);
 }
+
+void Z_wisp_kernelsZ_wisp_add_s8(struct Z_wisp_kernels_instance_t *k, u32 out, u32 input1, u32 input2, u32 count, u32 in1_zp, u32 in2_zp, u32 out_zp,
+                                 u32 left_shift, u32 in1_mult, u32 in1_shift, u32 in2_mult, u32 in2_shift, u32 out_mult, u32 out_shift, u32 act_min,
+                                 u32 act_max) {
+  const struct wisp_add_args a = {out, input1, input2, count, (int32_t)in1_zp, (int32_t)in2_zp, (int32_t)out_zp, (int32_t)left_shift, (int32_t)in1_mult,
+                                  (int32_t)in1_shift, (int32_t)in2_mult, (int32_t)in2_shift, (int32_t)out_mult, (int32_t)out_shift, (int32_t)act_min,
+                                  (int32_t)act_max};
+  uint32_t bytes;
+  uint8_t *memory = engine_memory(&bytes);
+  (void)k;
+  if (wisp_host_add_s8(memory, bytes, &a) != 0) wasm_rt_trap(WASM_RT_TRAP_OOB);
+}

@@ -1,7 +1,7 @@
 /*
  * A native check of host_kernels.c: each primitive against a plain
  * reference (the ABI's sums written as literally as possible, and TFLM's
- * MultiplyByQuantizedMultiplier) on random shapes and data, plus every
+ * MultiplyByQuantizedMultiplier; ADD as assembly/kernels/add.ts computes it) on random shapes and data, plus every
  * region pushed past the end of memory refused with nothing written.
  * tests/host-kernels.test.ts builds and runs it with the host's cc; the M4
  * firmware runs the DSP variant on whole models (tests/firmware.test.ts).
@@ -95,6 +95,59 @@ static int check_depthwise(void) {
   return 0;
 }
 
+/* The ADD of assembly/kernels/add.ts: shifts as wasm takes them (mod 32). */
+static int8_t add_1(int8_t x, int8_t y, const struct wisp_add_args *a) {
+  int32_t u = mbqm((int32_t)((uint32_t)(x - a->in1_zp) << (a->left_shift & 31)), a->in1_mult, a->in1_shift);
+  int32_t v = mbqm((int32_t)((uint32_t)(y - a->in2_zp) << (a->left_shift & 31)), a->in2_mult, a->in2_shift);
+  int32_t r = mbqm(u + v, a->out_mult, a->out_shift) + a->out_zp;
+  if (r < a->act_min) r = a->act_min;
+  if (r > a->act_max) r = a->act_max;
+  return (int8_t)r;
+}
+
+/* Random operands and TFLM-like parameters (20 bits of headroom, input
+ * shifts <= 0), the output apart from the inputs, on the first one or on the second. */
+static int check_add(void) {
+  struct wisp_add_args a;
+  a.count = next(8) == 0 ? next(3) : 1 + next(300);
+  a.input1 = 64 + next(64), a.input2 = 20000 + next(64);
+  const uint32_t place = next(3);
+  a.out = place == 0 ? 40000 + next(64) : place == 1 ? a.input1 : a.input2;
+  a.in1_zp = (int32_t)next(256) - 128, a.in2_zp = (int32_t)next(256) - 128, a.out_zp = (int32_t)next(256) - 128;
+  a.left_shift = next(4) ? 20 : (int32_t)next(21);
+  a.in1_mult = (int32_t)(0x40000000u + next(0x3fffffffu)), a.in2_mult = (int32_t)(0x40000000u + next(0x3fffffffu)), a.out_mult = (int32_t)(0x40000000u + next(0x3fffffffu));
+  a.in1_shift = -(int32_t)next(8), a.in2_shift = -(int32_t)next(8), a.out_shift = (int32_t)next(4) - 22 + (next(4) == 0 ? 20 : 0);
+  a.act_min = -128 + (int32_t)next(20), a.act_max = 127 - (int32_t)next(20);
+  for (uint32_t i = 0; i < 40000; i++) memory[i] = (uint8_t)next(256);
+  memcpy(expected, memory, MEMORY);
+  for (uint32_t i = 0; i < a.count; i++) expected[a.out + i] = (uint8_t)add_1((int8_t)memory[a.input1 + i], (int8_t)memory[a.input2 + i], &a);
+  if (wisp_host_add_s8(memory, MEMORY, &a) != 0 || memcmp(memory, expected, MEMORY) != 0) {
+    printf("add mismatch: count %u left shift %d shifts %d %d %d\n", a.count, a.left_shift, a.in1_shift, a.in2_shift, a.out_shift);
+    return 1;
+  }
+  return 0;
+}
+
+/* Each of ADD's three regions ending one byte past memory, then at its end. */
+static int check_add_refusals(void) {
+  struct wisp_add_args a = {0, 100, 200, 8, 0, 0, 0, 20, 1 << 30, -1, 1 << 30, -1, 1 << 30, -20, -128, 127};
+  uint32_t *regions[] = {&a.out, &a.input1, &a.input2};
+  for (int i = 0; i < 3; i++) {
+    const uint32_t was = *regions[i];
+    memset(memory, 0x55, MEMORY);
+    memcpy(expected, memory, MEMORY);
+    *regions[i] = MEMORY - 7;
+    if (wisp_host_add_s8(memory, MEMORY, &a) != -1) return printf("add region %d past the end was not refused\n", i), 1;
+    *regions[i] = 0xfffffffcu;
+    if (wisp_host_add_s8(memory, MEMORY, &a) != -1) return printf("add region %d at 2^32 - 4 was not refused\n", i), 1;
+    if (memcmp(memory, expected, MEMORY) != 0) return printf("a refused add wrote\n"), 1;
+    *regions[i] = MEMORY - 8;
+    if (wisp_host_add_s8(memory, MEMORY, &a) != 0) return printf("add region %d ending at the end was refused\n", i), 1;
+    *regions[i] = was;
+  }
+  return 0;
+}
+
 /* Each region of a small valid call moved so that it ends one byte past memory. */
 static int check_refusals(void) {
   struct wisp_dot_args d = {0, 4, 2, 100, 4, 1, 0, 4, 200, 4, 0, 4, 300, 0, 0, -128, 127};
@@ -125,10 +178,10 @@ static int check_refusals(void) {
 
 int main(void) {
   int cases = 0;
-  if (wisp_host_kernels() != (WISP_HOST_DOT | WISP_HOST_DEPTHWISE)) return printf("mask %u\n", wisp_host_kernels()), 1;
-  for (int i = 0; i < 3000; i++, cases += 2)
-    if (check_dot() || check_depthwise()) return 1;
-  if (check_refusals()) return 1;
+  if (wisp_host_kernels() != (WISP_HOST_DOT | WISP_HOST_DEPTHWISE | WISP_HOST_ADD)) return printf("mask %u\n", wisp_host_kernels()), 1;
+  for (int i = 0; i < 2000; i++, cases += 3)
+    if (check_dot() || check_depthwise() || check_add()) return 1;
+  if (check_refusals() || check_add_refusals()) return 1;
   printf("host kernels: %d cases exact, out-of-range regions refused\n", cases);
   return 0;
 }

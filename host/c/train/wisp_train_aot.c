@@ -56,6 +56,13 @@ void Z_wisp_train_depthwise_s8(struct Z_wisp_kernels_instance_t *k, u32 a0, u32 
   wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);
 }
 
+void Z_wisp_train_add_s8(struct Z_wisp_kernels_instance_t *k, u32 a0, u32 a1, u32 a2, u32 a3, u32 a4, u32 a5, u32 a6, u32 a7, u32 a8, u32 a9, u32 a10,
+                         u32 a11, u32 a12, u32 a13, u32 a14, u32 a15) {
+  (void)k, (void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7, (void)a8, (void)a9, (void)a10, (void)a11, (void)a12, (void)a13,
+      (void)a14, (void)a15;
+  wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);
+}
+
 /* The parts of a head image, as head-image.ts lays them out. */
 struct layout {
   uint32_t w1, w2, r1, r2, rec1, rec2, residual, parameters, bytes;

@@ -82,6 +82,12 @@ m3ApiRawFunction(wisp_depthwise_s8) {
   m3ApiSuccess();
 }
 
+m3ApiRawFunction(wisp_add_s8) {
+  (void)_ctx;
+  if (wisp_host_add_s8_slots((uint8_t *)_mem, (uint32_t)m3_GetMemorySize(runtime), _sp) != 0) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
+  m3ApiSuccess();
+}
+
 static int failed(M3Result r) {
   failure = r;
   return WISP_ERR_ENGINE;
@@ -106,6 +112,8 @@ int engine_open(void) {
   r = m3_LinkRawFunction(module, "wisp_kernels", "wisp_dot_s8", "v(iiiiiiiiiiiiiiiii)", &wisp_dot_s8);
   if (r && r != m3Err_functionLookupFailed) return failed(r);
   r = m3_LinkRawFunction(module, "wisp_kernels", "wisp_depthwise_s8", "v(iiiiiiiiiiiiiiiiii)", &wisp_depthwise_s8);
+  if (r && r != m3Err_functionLookupFailed) return failed(r);
+  r = m3_LinkRawFunction(module, "wisp_kernels", "wisp_add_s8", "v(iiiiiiiiiiiiiiii)", &wisp_add_s8);
   if (r && r != m3Err_functionLookupFailed) return failed(r);
 #if WISP_WASM3_EAGER
   if ((r = m3_CompileModule(module))) return failed(r);

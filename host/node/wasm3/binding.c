@@ -86,6 +86,12 @@ m3ApiRawFunction(wisp_depthwise_s8) {
   m3ApiSuccess();
 }
 
+m3ApiRawFunction(wisp_add_s8) {
+  (void)_ctx;
+  if (wisp_host_add_s8_slots((uint8_t *)_mem, m3_GetMemorySize(runtime), _sp) != 0) m3ApiTrap("host kernel wisp_add_s8: a range lies outside linear memory");
+  m3ApiSuccess();
+}
+
 static void release(instance_t *self) {
   if (self->runtime) m3_FreeRuntime(self->runtime);
   if (self->environment) m3_FreeEnvironment(self->environment);
@@ -158,6 +164,8 @@ static napi_value instantiate(napi_env env, napi_callback_info info) {
   if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link wisp_dot_s8", r);
   r = m3_LinkRawFunctionEx(module, "wisp_kernels", "wisp_depthwise_s8", "v(iiiiiiiiiiiiiiiiii)", &wisp_depthwise_s8, self);
   if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link wisp_depthwise_s8", r);
+  r = m3_LinkRawFunctionEx(module, "wisp_kernels", "wisp_add_s8", "v(iiiiiiiiiiiiiiii)", &wisp_add_s8, self);
+  if (r && r != m3Err_functionLookupFailed) return fail(env, self, "link wisp_add_s8", r);
   CHECK(env, napi_create_external(env, self, finalize, NULL, &result));
   return result;
 }
