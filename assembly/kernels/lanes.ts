@@ -41,12 +41,12 @@ export function dotPixelPairFour(
     let run = rowStart;
     let wRun = wRow;
     for (let r = 0; r < runs; r++) {
-      // One pointer per stream, advanced once per four taps; the loads use
+      // One pointer per stream, advanced once per eight taps; the loads use
       // constant offsets from it.
       let p = run, q = run + pairStep;
       let f0 = wRun, f1 = f0 + filterSize, f2 = f1 + filterSize, f3 = f2 + filterSize;
       const end = run + <usize>runLen;
-      for (; p + 4 <= end; p += 4, q += 4, f0 += 4, f1 += 4, f2 += 4, f3 += 4) {
+      for (; p + 8 <= end; p += 8, q += 8, f0 += 8, f1 += 8, f2 += 8, f3 += 8) {
         // Both pixels' input byte as one two-lane value, less the zero points.
         let v = (<i64>load<i8>(p) + (<i64>load<i8>(q) << 32)) - zeroPoints;
         s0 += v * <i64>load<i8>(f0); s1 += v * <i64>load<i8>(f1); s2 += v * <i64>load<i8>(f2); s3 += v * <i64>load<i8>(f3);
@@ -56,6 +56,25 @@ export function dotPixelPairFour(
         s0 += v * <i64>load<i8>(f0, 2); s1 += v * <i64>load<i8>(f1, 2); s2 += v * <i64>load<i8>(f2, 2); s3 += v * <i64>load<i8>(f3, 2);
         v = (<i64>load<i8>(p, 3) + (<i64>load<i8>(q, 3) << 32)) - zeroPoints;
         s0 += v * <i64>load<i8>(f0, 3); s1 += v * <i64>load<i8>(f1, 3); s2 += v * <i64>load<i8>(f2, 3); s3 += v * <i64>load<i8>(f3, 3);
+        v = (<i64>load<i8>(p, 4) + (<i64>load<i8>(q, 4) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 4); s1 += v * <i64>load<i8>(f1, 4); s2 += v * <i64>load<i8>(f2, 4); s3 += v * <i64>load<i8>(f3, 4);
+        v = (<i64>load<i8>(p, 5) + (<i64>load<i8>(q, 5) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 5); s1 += v * <i64>load<i8>(f1, 5); s2 += v * <i64>load<i8>(f2, 5); s3 += v * <i64>load<i8>(f3, 5);
+        v = (<i64>load<i8>(p, 6) + (<i64>load<i8>(q, 6) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 6); s1 += v * <i64>load<i8>(f1, 6); s2 += v * <i64>load<i8>(f2, 6); s3 += v * <i64>load<i8>(f3, 6);
+        v = (<i64>load<i8>(p, 7) + (<i64>load<i8>(q, 7) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 7); s1 += v * <i64>load<i8>(f1, 7); s2 += v * <i64>load<i8>(f2, 7); s3 += v * <i64>load<i8>(f3, 7);
+      }
+      if (p + 4 <= end) {
+        let v = (<i64>load<i8>(p) + (<i64>load<i8>(q) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0); s1 += v * <i64>load<i8>(f1); s2 += v * <i64>load<i8>(f2); s3 += v * <i64>load<i8>(f3);
+        v = (<i64>load<i8>(p, 1) + (<i64>load<i8>(q, 1) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 1); s1 += v * <i64>load<i8>(f1, 1); s2 += v * <i64>load<i8>(f2, 1); s3 += v * <i64>load<i8>(f3, 1);
+        v = (<i64>load<i8>(p, 2) + (<i64>load<i8>(q, 2) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 2); s1 += v * <i64>load<i8>(f1, 2); s2 += v * <i64>load<i8>(f2, 2); s3 += v * <i64>load<i8>(f3, 2);
+        v = (<i64>load<i8>(p, 3) + (<i64>load<i8>(q, 3) << 32)) - zeroPoints;
+        s0 += v * <i64>load<i8>(f0, 3); s1 += v * <i64>load<i8>(f1, 3); s2 += v * <i64>load<i8>(f2, 3); s3 += v * <i64>load<i8>(f3, 3);
+        p += 4; q += 4; f0 += 4; f1 += 4; f2 += 4; f3 += 4;
       }
       for (; p < end; p++, q++, f0++, f1++, f2++, f3++) {
         const v = (<i64>load<i8>(p) + (<i64>load<i8>(q) << 32)) - zeroPoints;
