@@ -188,9 +188,10 @@ static inline void dot_1x2(const int8_t *x, const int8_t *w0, const int8_t *w1, 
 
 /* A pixel's input rows minus the zero point as int16 pairs in the order
  * LANES_02 / LANES_13 split the weights, converted once per pixel and call
- * rather than once per channel. Rows of up to Q15_BYTES bytes in all. */
+ * rather than once per channel, each pair `step` words after the last (4:
+ * two pixels interleaved). Rows of up to Q15_BYTES bytes in all. */
 #define Q15_BYTES 640u
-static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n, int16x2_t zp, int32_t *q) {
+static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n, int16x2_t zp, int32_t *q, uint32_t step) {
   /* A run that ends inside a word: its lanes past the run are 0, so the
    * weight bytes read beside them add nothing. */
   static const uint32_t keep02[4] = {~0u, 0xffffu, 0xffffu, ~0u}, keep13[4] = {~0u, 0, 0xffffu, 0xffffu};
@@ -198,36 +199,52 @@ static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n
   for (uint32_t r = 0; r < rows; r++, x += row_step) {
     for (uint32_t i = 0; i < n; i += 4) {
       uint32_t u = word(x + i);
-      *q++ = __sadd16(LANES_02(u), zp);
-      *q++ = __sadd16(LANES_13(u), zp);
+      q[0] = __sadd16(LANES_02(u), zp);
+      q[1] = __sadd16(LANES_13(u), zp);
+      q += step;
     }
-    if (n % 4) q[-2] &= k02, q[-1] &= k13;
+    if (n % 4) q[-step] &= k02, q[1 - step] &= k13;
   }
 }
 
-/* Two converted pixels (p, and the second Q15_BYTES / 2 words after it) times
- * two channels (w0, w0 + fs) over `words` 4-byte groups: one pointer for the
- * pixels and one for the weights, so the loop lives in registers. */
-static inline void dot_2x2_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) {
-  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-  const int32_t *end = p + 2 * words;
-  while (p < end) {
-    const int16x2_t u02 = p[0], u13 = p[1], v02 = p[Q15_BYTES / 2], v13 = p[Q15_BYTES / 2 + 1];
-    uint32_t f = word(w0), g = word(w0 + fs);
-    int16x2_t f02 = LANES_02(f), f13 = LANES_13(f);
-    a00 = __smlad(u02, f02, a00);
-    a10 = __smlad(v02, f02, a10);
-    a00 = __smlad(u13, f13, a00);
-    a10 = __smlad(v13, f13, a10);
-    f02 = LANES_02(g), f13 = LANES_13(g);
-    a01 = __smlad(u02, f02, a01);
-    a11 = __smlad(v02, f02, a11);
-    a01 = __smlad(u13, f13, a01);
-    a11 = __smlad(v13, f13, a11);
-    p += 2, w0 += 4;
-  }
-  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+/* Two converted pixels (interleaved at p) times two channels (w0, w0 + fs)
+ * over `words` 4-byte groups, acc = {p0 c0, p0 c1, p1 c0, p1 c1}. By hand:
+ * one LDM takes a group's four pairs and every register is in use, where
+ * GCC's loop spills and loads each pair alone (21 instructions a group, 17
+ * here). */
+#define UNUSED __attribute__((unused)) /* read by the assembly */
+static __attribute__((naked, noinline)) void dot_2x2_q15_words(UNUSED int32_t acc[4], UNUSED const int32_t *p, UNUSED const int32_t *end, UNUSED const int8_t *w0, UNUSED uint32_t fs) {
+  __asm__ volatile(
+      "push {r0, r4-r11, lr}\n\t"
+      "ldr r12, [sp, #40]\n\t" /* fs */
+      "ldm r0, {r4-r7}\n\t"
+      "cmp r1, r2\n\t"
+      "beq 2f\n"
+      "1:\n\t"
+      "ldm r1!, {r8-r11}\n\t" /* u02 u13 v02 v13 */
+      "ldr r0, [r3, r12]\n\t" /* channel 1 */
+      "sxtb16 lr, r0\n\t"
+      "smlad r5, r8, lr, r5\n\t"
+      "smlad r7, r10, lr, r7\n\t"
+      "sxtb16 r0, r0, ror #8\n\t"
+      "smlad r5, r9, r0, r5\n\t"
+      "smlad r7, r11, r0, r7\n\t"
+      "ldr r0, [r3], #4\n\t" /* channel 0 */
+      "sxtb16 lr, r0\n\t"
+      "smlad r4, r8, lr, r4\n\t"
+      "smlad r6, r10, lr, r6\n\t"
+      "sxtb16 r0, r0, ror #8\n\t"
+      "smlad r4, r9, r0, r4\n\t"
+      "smlad r6, r11, r0, r6\n\t"
+      "cmp r1, r2\n\t"
+      "bne 1b\n"
+      "2:\n\t"
+      "pop {r0}\n\t"
+      "stm r0, {r4-r7}\n\t"
+      "pop {r4-r11, pc}\n");
 }
+
+static inline void dot_2x2_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) { dot_2x2_q15_words(acc, p, p + 4 * words, w0, fs); }
 
 static inline void dot_1x2_q15(const int32_t *p, const int8_t *w0, const int8_t *w1, uint32_t words, int32_t acc[2]) {
   int32_t a0 = acc[0], a1 = acc[1];
@@ -272,8 +289,7 @@ static inline void dot_1x4_q15(const int32_t *p, const int8_t *w0, uint32_t fs, 
 /* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
 static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
   const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
-  int32_t p[Q15_BYTES]; /* the first pixel's words, then the second's */
-  int32_t *q = p + Q15_BYTES / 2;
+  int32_t p[Q15_BYTES]; /* one pixel's pairs, or two pixels' interleaved */
   const uint32_t n = a->run_length, rows = a->rows, words = (n + 3) / 4;
   /* The filter rows are one run when the window is whole (conv) or single (dense). */
   const int whole = rows == 1 || (n % 4 == 0 && a->filter_row_step == n);
@@ -282,8 +298,8 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
     const int two = px + 1 < a->pixels;
     const int8_t *x = input + px * a->pixel_step;
     int8_t *o = out + px * a->out_step;
-    to_q15(x, rows, a->row_step, n, zp, p);
-    if (two) to_q15(x + a->pixel_step, rows, a->row_step, n, zp, q);
+    to_q15(x, rows, a->row_step, n, zp, p, two ? 4 : 2);
+    if (two) to_q15(x + a->pixel_step, rows, a->row_step, n, zp, p + 2, 4);
     uint32_t c = 0;
     if (!two)
       for (; c + 4 <= a->channels; c += 4) {
@@ -300,7 +316,7 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
       int32_t acc[4] = {record_word(r0, 0), record_word(r1, 0), record_word(r0, 0), record_word(r1, 0)};
       if (two) {
         if (whole) dot_2x2_q15(p, w0, a->filter_step, rows * words, acc);
-        else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
+        else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 4 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
         o[a->out_step + c] = requantize_at(acc[2], r0, out_zp, act_min, act_max);
         o[a->out_step + c + 1] = requantize_at(acc[3], r1, out_zp, act_min, act_max);
       } else {
