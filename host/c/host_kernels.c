@@ -490,6 +490,97 @@ static __attribute__((noinline)) void depthwise_4_packed(const struct wisp_depth
   }
 }
 
+/* One pixel's window for four neighbouring channels (x: their first tap's
+ * word, w: channel 0's first weight, the others filter_step apart), added
+ * to acc. By hand, as dw4_window() below. */
+struct dw4_window {
+  const int8_t *x, *w;
+  uint32_t fs, cs;
+  int16x2_t zp;
+  uint32_t rows, columns, x_row, w_row; /* x_row, w_row: to the next row from past a row's last tap */
+};
+
+/* 16 instructions a tap with every value in a register (GCC's loops spill
+ * the strides and the zero point: 26). Rows of 2 and 3 taps unrolled.
+ * r0 x, r1 w, r12 w + 2 fs, r2 fs, r3 cs, r4-r7 acc, r8 zp. */
+static __attribute__((naked, noinline)) void dw4_window(UNUSED int32_t acc[4], UNUSED const struct dw4_window *t) {
+  __asm__ volatile(
+      ".macro wisp_dw4_tap\n\t"
+      "ldr r9, [r0]\n\t"
+      "add r0, r3\n\t"
+      "sxtb16 r10, r9\n\t" /* channels 0, 2 */
+      "sadd16 r10, r10, r8\n\t"
+      "sxtb16 r9, r9, ror #8\n\t" /* channels 1, 3 */
+      "sadd16 r9, r9, r8\n\t"
+      "ldrsb r11, [r1, r2]\n\t"
+      "ldrsb lr, [r12, r2]\n\t"
+      "pkhbt r11, r11, lr, lsl #16\n\t"
+      "smlabb r5, r9, r11, r5\n\t"
+      "smlatt r7, r9, r11, r7\n\t"
+      "ldrsb r11, [r1], #1\n\t"
+      "ldrsb lr, [r12], #1\n\t"
+      "pkhbt r11, r11, lr, lsl #16\n\t"
+      "smlabb r4, r10, r11, r4\n\t"
+      "smlatt r6, r10, r11, r6\n\t"
+      ".endm\n\t"
+      "push {r0, r4-r11, lr}\n\t"
+      "sub sp, #24\n\t" /* rows left, columns, x_row, w_row, columns left */
+      "ldm r0, {r4-r7}\n\t"
+      "ldr r2, [r1, #8]\n\t"
+      "ldr r3, [r1, #12]\n\t"
+      "ldr r8, [r1, #16]\n\t"
+      "ldr r9, [r1, #20]\n\t"
+      "str r9, [sp, #0]\n\t"
+      "ldr r10, [r1, #24]\n\t"
+      "str r10, [sp, #4]\n\t"
+      "ldr r11, [r1, #28]\n\t"
+      "str r11, [sp, #8]\n\t"
+      "ldr r11, [r1, #32]\n\t"
+      "str r11, [sp, #12]\n\t"
+      "ldr r0, [r1, #0]\n\t"
+      "ldr r1, [r1, #4]\n\t"
+      "add r12, r1, r2, lsl #1\n\t"
+      "cmp r9, #0\n\t"
+      "beq 9f\n\t"
+      "cmp r10, #0\n\t"
+      "beq 9f\n"
+      "1:\n\t"
+      "ldr r9, [sp, #4]\n\t"
+      "cmp r9, #3\n\t"
+      "beq 3f\n\t"
+      "cmp r9, #2\n\t"
+      "beq 2f\n\t"
+      "str r9, [sp, #16]\n"
+      "4:\n\t"
+      "wisp_dw4_tap\n\t"
+      "ldr r9, [sp, #16]\n\t"
+      "subs r9, #1\n\t"
+      "str r9, [sp, #16]\n\t"
+      "bne 4b\n\t"
+      "b 5f\n"
+      "3:\n\t"
+      "wisp_dw4_tap\n"
+      "2:\n\t"
+      "wisp_dw4_tap\n\t"
+      "wisp_dw4_tap\n"
+      "5:\n\t"
+      "ldr r9, [sp, #8]\n\t"
+      "add r0, r9\n\t"
+      "ldr r9, [sp, #12]\n\t"
+      "add r1, r9\n\t"
+      "add r12, r9\n\t"
+      "ldr r9, [sp, #0]\n\t"
+      "subs r9, #1\n\t"
+      "str r9, [sp, #0]\n\t"
+      "bne 1b\n"
+      "9:\n\t"
+      "add sp, #24\n\t"
+      "pop {r0}\n\t"
+      "stm r0, {r4-r7}\n\t"
+      "pop {r4-r11, pc}\n\t"
+      ".purgem wisp_dw4_tap\n");
+}
+
 /* Four neighbouring channels (one word of input per tap), their filters
  * filter_step apart, for `pixels` pixels from x; `k` their records. */
 static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
@@ -533,54 +624,16 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
     depthwise_4_packed(a, x, w, o, pixels, rec);
     return;
   }
-  if (a->rows == 3 && a->columns == 3) {
-    /* The common 3x3 window, unrolled. */
-    const uint32_t cs = a->column_step, rs = a->row_step, fr = a->filter_row_step;
-    for (; pixels--; x += a->pixel_step, o += a->out_step) {
-      int32_t a0 = record_word(rec, 0), a1 = record_word(rec, 3), a2 = record_word(rec, 6), a3 = record_word(rec, 9);
-#define TAP(xt, wt)                                                                 \
-  do {                                                                              \
-    const uint32_t u = word(xt);                                                    \
-    const int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp); \
-    const int16x2_t w02 = PAIR((wt)[0], (wt)[2 * fs]), w13 = PAIR((wt)[fs], (wt)[3 * fs]); \
-    a0 = __smlabb(u02, w02, a0);                                                    \
-    a2 = __smlatt(u02, w02, a2);                                                    \
-    a1 = __smlabb(u13, w13, a1);                                                    \
-    a3 = __smlatt(u13, w13, a3);                                                    \
-  } while (0)
-      for (uint32_t r = 0; r < 3; r++) {
-        const int8_t *xr = x + r * rs, *wr = w + r * fr;
-        TAP(xr, wr);
-        TAP(xr + cs, wr + 1);
-        TAP(xr + 2 * cs, wr + 2);
-      }
-#undef TAP
-      o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
-      o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
-      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
-      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
-    }
-    return;
-  }
-  for (; pixels--; x += a->pixel_step, o += a->out_step) {
-    int32_t a0 = record_word(rec, 0), a1 = record_word(rec, 3), a2 = record_word(rec, 6), a3 = record_word(rec, 9);
-    const int8_t *xr = x, *wr = w;
-    for (uint32_t r = 0; r < a->rows; r++, xr += a->row_step, wr += a->filter_row_step) {
-      const int8_t *xt = xr, *wt = wr;
-      for (uint32_t c = a->columns; c--; xt += a->column_step, wt++) {
-        const uint32_t u = word(xt);
-        const int16x2_t u02 = __sadd16(LANES_02(u), zp), u13 = __sadd16(LANES_13(u), zp);
-        const int16x2_t w02 = PAIR(wt[0], wt[2 * fs]), w13 = PAIR(wt[fs], wt[3 * fs]);
-        a0 = __smlabb(u02, w02, a0);
-        a2 = __smlatt(u02, w02, a2);
-        a1 = __smlabb(u13, w13, a1);
-        a3 = __smlatt(u13, w13, a3);
-      }
-    }
-    o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
-    o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
-    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
-    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
+  /* Pixel by pixel: the window's taps by hand (dw4_window). */
+  const uint32_t cs = a->column_step, columns = a->columns;
+  struct dw4_window t = {x, w, fs, cs, zp, a->rows, columns, a->row_step - columns * cs, a->filter_row_step - columns};
+  for (; pixels--; t.x += a->pixel_step, o += a->out_step) {
+    int32_t acc[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
+    dw4_window(acc, &t);
+    o[0] = requantize_at(acc[0], rec, out_zp, act_min, act_max);
+    o[1] = requantize_at(acc[1], rec + RECORD_BYTES, out_zp, act_min, act_max);
+    o[2] = requantize_at(acc[2], rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
+    o[3] = requantize_at(acc[3], rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
   }
 }
 #endif
