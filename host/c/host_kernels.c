@@ -455,6 +455,7 @@ static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x,
  * edge rows, 1-D kernels), which depthwise_4 unrolls itself; out of line so
  * that depthwise_4's own paths keep their registers. */
 #define PACKED_TAPS 16u
+#define PACKED_PIXELS 4u /* fewer: packing costs more than it saves */
 static __attribute__((noinline)) void depthwise_4_packed(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec) {
   const uint32_t rows = a->rows, columns = a->columns;
   const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
@@ -586,7 +587,7 @@ static __attribute__((naked, noinline)) void dw4_window(UNUSED int32_t acc[4], U
 static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
   const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   const uint32_t fs = a->filter_step;
-  if (a->rows == 3 && a->columns == 3 && pixels >= 3) {
+  if (a->rows == 3 && a->columns == 3 && pixels >= PACKED_PIXELS) {
     /* A run of 3x3 windows: the four channels' weights packed once as int16
      * pairs, and the zero point taken out of the sums first
      * (sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike). */
@@ -620,7 +621,7 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
     }
     return;
   }
-  if (pixels >= 3 && a->rows * a->columns <= PACKED_TAPS) {
+  if (pixels >= PACKED_PIXELS && a->rows * a->columns <= PACKED_TAPS) {
     depthwise_4_packed(a, x, w, o, pixels, rec);
     return;
   }
@@ -671,7 +672,12 @@ int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct 
   const int8_t *input = (const int8_t *)memory + a->input, *filter = (const int8_t *)memory + a->filter;
   int8_t *out = (int8_t *)memory + a->out;
   const uint8_t *records = memory + a->records;
-  if ((uint64_t)a->out < a->input + in_bytes && (uint64_t)a->input < a->out + out_bytes) {
+  const uint32_t os = a->out_step, apart = a->out > a->input ? a->out - a->input : a->input - a->out;
+  /* Each output byte over the same channel's input bytes (the offset and
+   * every input step whole pixels of out_step >= channels bytes): a channel
+   * then reads only its own, so four channels may run across the pixels. */
+  const int own_channels = os >= a->channels && apart % os == 0 && a->pixel_step % os == 0 && a->row_step % os == 0 && a->column_step % os == 0;
+  if (!own_channels && (uint64_t)a->out < a->input + in_bytes && (uint64_t)a->input < a->out + out_bytes) {
     /* The output lies over the input: pixel by pixel in ascending order, as
      * the module's own loops go (docs/host-kernels.md). */
     for (uint32_t p = 0; p < a->pixels; p++) depthwise_pixels(&t, input + p * a->pixel_step, filter, out + p * a->out_step, records, 1);
