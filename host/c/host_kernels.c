@@ -92,7 +92,20 @@ static inline int32_t record_word(const uint8_t *record, int i) {
 
 static inline int8_t requantize_at(int32_t acc, const uint8_t *record, int32_t out_zp, int32_t lo, int32_t hi) {
 #if WISP_HOST_DSP
-  const int32_t r = scale(acc, record_word(record, 1), record_word(record, 2)) + out_zp;
+  /* scale() where right = -shift is 2..31 (t = right - 2), from the shift as
+   * it stands: its constant k << 30 is, in 64 bits, hi = 2^t - [acc < 0] and
+   * lo = 2^30 + 2^31 [acc < 0]. SMLAL by hand: GCC would multiply in 64 bits. */
+  const int32_t m = record_word(record, 1), shift = record_word(record, 2);
+  const uint32_t t = ~(uint32_t)shift - 1u;
+  int32_t r;
+  if (t <= 29u) {
+    uint32_t low = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
+    int32_t high = (int32_t)(1u << t) + (acc >> 31);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(low), "+r"(high) : "r"(acc), "r"(m));
+    r = (high >> (t + 1)) + out_zp;
+  } else {
+    r = scale(acc, m, shift) + out_zp;
+  }
 #else
   const int32_t shift = record_word(record, 2);
   const int32_t left = shift > 0 ? shift & 31 : 0, right = shift > 0 ? 0 : (int32_t)((uint32_t)-shift & 31);
