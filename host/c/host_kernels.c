@@ -223,17 +223,12 @@ static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n
 /* Two converted pixels (interleaved at p) times two channels (w0, w0 + fs)
  * over `words` 4-byte groups, acc = {p0 c0, p0 c1, p1 c0, p1 c1}. By hand:
  * one LDM takes a group's four pairs and every register is in use, where
- * GCC's loop spills and loads each pair alone (21 instructions a group, 17
- * here). */
+ * GCC's loop spills and loads each pair alone (21 instructions a group, 16
+ * here, two groups a turn). */
 #define UNUSED __attribute__((unused)) /* read by the assembly */
 static __attribute__((naked, noinline)) void dot_2x2_q15_words(UNUSED int32_t acc[4], UNUSED const int32_t *p, UNUSED const int32_t *end, UNUSED const int8_t *w0, UNUSED uint32_t fs) {
   __asm__ volatile(
-      "push {r0, r4-r11, lr}\n\t"
-      "ldr r12, [sp, #40]\n\t" /* fs */
-      "ldm r0, {r4-r7}\n\t"
-      "cmp r1, r2\n\t"
-      "beq 2f\n"
-      "1:\n\t"
+      ".macro wisp_dot_group\n\t"
       "ldm r1!, {r8-r11}\n\t" /* u02 u13 v02 v13 */
       "ldr r0, [r3, r12]\n\t" /* channel 1 */
       "sxtb16 lr, r0\n\t"
@@ -249,12 +244,26 @@ static __attribute__((naked, noinline)) void dot_2x2_q15_words(UNUSED int32_t ac
       "sxtb16 r0, r0, ror #8\n\t"
       "smlad r4, r9, r0, r4\n\t"
       "smlad r6, r11, r0, r6\n\t"
+      ".endm\n\t"
+      "push {r0, r4-r11, lr}\n\t"
+      "ldr r12, [sp, #40]\n\t" /* fs */
+      "ldm r0, {r4-r7}\n\t"
+      "cmp r1, r2\n\t"
+      "beq 2f\n\t"
+      "sub r0, r2, r1\n\t" /* an odd number of groups: start at the second */
+      "tst r0, #16\n\t"
+      "bne 3f\n"
+      "1:\n\t"
+      "wisp_dot_group\n"
+      "3:\n\t"
+      "wisp_dot_group\n\t"
       "cmp r1, r2\n\t"
       "bne 1b\n"
       "2:\n\t"
       "pop {r0}\n\t"
       "stm r0, {r4-r7}\n\t"
-      "pop {r4-r11, pc}\n");
+      "pop {r4-r11, pc}\n\t"
+      ".purgem wisp_dot_group\n");
 }
 
 static inline void dot_2x2_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) { dot_2x2_q15_words(acc, p, p + 4 * words, w0, fs); }
