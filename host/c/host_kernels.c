@@ -332,8 +332,10 @@ static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const in
   const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   int32_t p[Q15_BYTES]; /* one pixel's pairs, or two pixels' interleaved */
   const uint32_t n = a->run_length, rows = a->rows, words = (n + 3) / 4;
-  /* The filter rows are one run when the window is whole (conv) or single (dense). */
-  const int whole = rows == 1 || (n % 4 == 0 && a->filter_row_step == n);
+  /* The filter rows are one run when single (dense) or a whole number of
+   * words apart (a whole window, or one cut short by a column at an edge:
+   * the bytes past the run meet zero lanes, see to_q15). */
+  const int whole = rows == 1 || a->filter_row_step == 4 * words;
   uint32_t px = 0;
   for (; px < a->pixels; px += 2) {
     const int two = px + 1 < a->pixels;
