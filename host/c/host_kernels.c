@@ -328,8 +328,10 @@ static __attribute__((naked, noinline)) void dot_1x4_q15_words(UNUSED int32_t ac
 static inline void dot_1x4_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) { dot_1x4_q15_words(acc, p, p + 2 * words, w0, fs); }
 
 /* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
-static void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp) {
-  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
+static inline __attribute__((always_inline)) void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp, int full) {
+  /* Locals, as int8 stores may alias *a; with `full` the constants of all of
+   * int8, as every model has them, so each clamp is one SSAT. */
+  const int32_t out_zp = a->out_zp, act_min = full ? -128 : a->act_min, act_max = full ? 127 : a->act_max;
   int32_t p[Q15_BYTES]; /* one pixel's pairs, or two pixels' interleaved */
   const uint32_t n = a->run_length, rows = a->rows, words = (n + 3) / 4;
   /* The filter rows are one run when single (dense) or a whole number of
@@ -423,7 +425,8 @@ int wisp_host_dot_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_d
   const uint32_t over = (4 - n % 4) % 4;
   if ((uint64_t)rows * (n + over) <= Q15_BYTES &&
       (over == 0 || (inside(memory_bytes, a->input, in_reach + over) && inside(memory_bytes, a->filter, filter_reach + over)))) {
-    dot_q15(a, input, filter, out, records, zp);
+    if (a->act_min == -128 && a->act_max == 127) dot_q15(a, input, filter, out, records, zp, 1);
+    else dot_q15(a, input, filter, out, records, zp, 0);
     return 0;
   }
 #else
