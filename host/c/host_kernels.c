@@ -537,20 +537,26 @@ static __attribute__((noinline)) void depthwise_4_packed(const struct wisp_depth
   }
 }
 
-/* One pixel's window for four neighbouring channels (x: their first tap's
- * word, w: channel 0's first weight, the others filter_step apart), added
- * to acc. By hand, as dw4_window() below. */
+/* One pixel's windows for `groups` groups of four neighbouring channels (x:
+ * the first group's first tap, w: its channel 0's first weight, the others
+ * filter_step apart), each started at its channels' biases (records from
+ * rec), into acc. By hand, as dw4_windows() below. */
 struct dw4_window {
   const int8_t *x, *w;
   uint32_t fs, cs;
   int16x2_t zp;
   uint32_t rows, columns, x_row, w_row; /* x_row, w_row: to the next row from past a row's last tap */
+  uint32_t groups;
+  const uint8_t *rec;
+  int32_t *acc;
 };
 
 /* 16 instructions a tap with every value in a register (GCC's loops spill
  * the strides and the zero point: 26). Rows of 2 and 3 taps unrolled.
- * r0 x, r1 w, r12 w + 2 fs, r2 fs, r3 cs, r4-r7 acc, r8 zp. */
-static __attribute__((naked, noinline)) void dw4_window(UNUSED int32_t acc[4], UNUSED const struct dw4_window *t) {
+ * r0 x, r1 w, r12 w + 2 fs, r2 fs, r3 cs, r4-r7 acc, r8 zp; on the stack:
+ * 0 rows left, 4 columns, 8 x_row, 12 w_row, 16 columns left, 20 groups
+ * left, 24 the group's x, 28 its w, 32 rec, 36 acc, 40 rows. */
+static __attribute__((naked, noinline)) void dw4_windows(UNUSED const struct dw4_window *t) {
   __asm__ volatile(
       ".macro wisp_dw4_tap\n\t"
       "ldr r9, [r0]\n\t"
@@ -570,28 +576,48 @@ static __attribute__((naked, noinline)) void dw4_window(UNUSED int32_t acc[4], U
       "smlabb r4, r10, r11, r4\n\t"
       "smlatt r6, r10, r11, r6\n\t"
       ".endm\n\t"
-      "push {r0, r4-r11, lr}\n\t"
-      "sub sp, #24\n\t" /* rows left, columns, x_row, w_row, columns left */
-      "ldm r0, {r4-r7}\n\t"
-      "ldr r2, [r1, #8]\n\t"
-      "ldr r3, [r1, #12]\n\t"
-      "ldr r8, [r1, #16]\n\t"
-      "ldr r9, [r1, #20]\n\t"
-      "str r9, [sp, #0]\n\t"
-      "ldr r10, [r1, #24]\n\t"
-      "str r10, [sp, #4]\n\t"
-      "ldr r11, [r1, #28]\n\t"
-      "str r11, [sp, #8]\n\t"
-      "ldr r11, [r1, #32]\n\t"
-      "str r11, [sp, #12]\n\t"
-      "ldr r0, [r1, #0]\n\t"
-      "ldr r1, [r1, #4]\n\t"
-      "add r12, r1, r2, lsl #1\n\t"
+      "push {r4-r11, lr}\n\t"
+      "sub sp, #48\n\t"
+      "ldr r2, [r0, #8]\n\t"
+      "ldr r3, [r0, #12]\n\t"
+      "ldr r8, [r0, #16]\n\t"
+      "ldr r9, [r0, #20]\n\t"
+      "str r9, [sp, #40]\n\t"
+      "ldr r9, [r0, #24]\n\t"
+      "str r9, [sp, #4]\n\t"
+      "ldr r9, [r0, #28]\n\t"
+      "str r9, [sp, #8]\n\t"
+      "ldr r9, [r0, #32]\n\t"
+      "str r9, [sp, #12]\n\t"
+      "ldr r9, [r0, #36]\n\t"
+      "str r9, [sp, #20]\n\t"
+      "ldr r9, [r0, #40]\n\t"
+      "str r9, [sp, #32]\n\t"
+      "ldr r9, [r0, #44]\n\t"
+      "str r9, [sp, #36]\n\t"
+      "ldr r9, [r0, #4]\n\t"
+      "str r9, [sp, #28]\n\t"
+      "ldr r9, [r0, #0]\n\t"
+      "str r9, [sp, #24]\n\t"
+      "ldr r9, [sp, #20]\n\t"
       "cmp r9, #0\n\t"
-      "beq 9f\n\t"
-      "cmp r10, #0\n\t"
       "beq 9f\n"
-      "1:\n\t"
+      "0:\n\t" /* a group */
+      "ldr r9, [sp, #32]\n\t"
+      "ldr r4, [r9]\n\t"
+      "ldr r5, [r9, #12]\n\t"
+      "ldr r6, [r9, #24]\n\t"
+      "ldr r7, [r9, #36]\n\t"
+      "add r9, #48\n\t"
+      "str r9, [sp, #32]\n\t"
+      "ldr r0, [sp, #24]\n\t"
+      "ldr r1, [sp, #28]\n\t"
+      "add r12, r1, r2, lsl #1\n\t"
+      "ldr r9, [sp, #40]\n\t"
+      "str r9, [sp, #0]\n\t"
+      "cmp r9, #0\n\t"
+      "beq 8f\n"
+      "1:\n\t" /* a row */
       "ldr r9, [sp, #4]\n\t"
       "cmp r9, #3\n\t"
       "beq 3f\n\t"
@@ -620,20 +646,51 @@ static __attribute__((naked, noinline)) void dw4_window(UNUSED int32_t acc[4], U
       "subs r9, #1\n\t"
       "str r9, [sp, #0]\n\t"
       "bne 1b\n"
+      "8:\n\t" /* the group's sums out, on to the next group */
+      "ldr r9, [sp, #36]\n\t"
+      "stm r9!, {r4-r7}\n\t"
+      "str r9, [sp, #36]\n\t"
+      "ldr r9, [sp, #24]\n\t"
+      "add r9, #4\n\t"
+      "str r9, [sp, #24]\n\t"
+      "ldr r9, [sp, #28]\n\t"
+      "add r9, r9, r2, lsl #2\n\t"
+      "str r9, [sp, #28]\n\t"
+      "ldr r9, [sp, #20]\n\t"
+      "subs r9, #1\n\t"
+      "str r9, [sp, #20]\n\t"
+      "bne 0b\n"
       "9:\n\t"
-      "add sp, #24\n\t"
-      "pop {r0}\n\t"
-      "stm r0, {r4-r7}\n\t"
+      "add sp, #48\n\t"
       "pop {r4-r11, pc}\n\t"
       ".purgem wisp_dw4_tap\n");
 }
 
+/* Every whole group of four channels of `pixels` pixels from x, pixel by
+ * pixel (the pixels' output may lie over their input, see
+ * wisp_host_depthwise_s8), WINDOW_CHANNELS a pass: dw4_windows, then requantized. */
+#define WINDOW_CHANNELS 64u
+static void depthwise_windows(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *filter, int8_t *o, const uint8_t *records, uint32_t pixels, int16x2_t zp) {
+  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
+  const uint32_t cs = a->column_step, columns = a->columns, channels = a->channels & ~3u, fs = a->filter_step;
+  int32_t acc[WINDOW_CHANNELS];
+  struct dw4_window t = {x, filter, fs, cs, zp, a->rows, columns, a->row_step - columns * cs, a->filter_row_step - columns, 0, records, acc};
+  for (; pixels--; x += a->pixel_step, o += a->out_step)
+    for (uint32_t c = 0; c < channels; c += WINDOW_CHANNELS) {
+      const uint32_t n = channels - c < WINDOW_CHANNELS ? channels - c : WINDOW_CHANNELS;
+      t.x = x + c, t.w = filter + c * fs, t.groups = n / 4, t.rec = records + c * RECORD_BYTES;
+      dw4_windows(&t);
+      for (uint32_t j = 0; j < n; j++) o[c + j] = requantize_at(acc[j], t.rec + j * RECORD_BYTES, out_zp, act_min, act_max);
+    }
+}
+
 /* Four neighbouring channels (one word of input per tap), their filters
- * filter_step apart, for `pixels` pixels from x; `k` their records. */
-static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec, int16x2_t zp) {
+ * filter_step apart, for a run of `pixels` from x (PACKED_PIXELS or more),
+ * their weights packed once; `rec` their records. */
+static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec) {
   const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
   const uint32_t fs = a->filter_step;
-  if (a->rows == 3 && a->columns == 3 && pixels >= PACKED_PIXELS) {
+  if (a->rows == 3 && a->columns == 3) {
     /* A run of 3x3 windows: the four channels' weights packed once as int16
      * pairs, and the zero point taken out of the sums first
      * (sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike). */
@@ -667,21 +724,7 @@ static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, co
     }
     return;
   }
-  if (pixels >= PACKED_PIXELS && a->rows * a->columns <= PACKED_TAPS) {
-    depthwise_4_packed(a, x, w, o, pixels, rec);
-    return;
-  }
-  /* Pixel by pixel: the window's taps by hand (dw4_window). */
-  const uint32_t cs = a->column_step, columns = a->columns;
-  struct dw4_window t = {x, w, fs, cs, zp, a->rows, columns, a->row_step - columns * cs, a->filter_row_step - columns};
-  for (; pixels--; t.x += a->pixel_step, o += a->out_step) {
-    int32_t acc[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
-    dw4_window(acc, &t);
-    o[0] = requantize_at(acc[0], rec, out_zp, act_min, act_max);
-    o[1] = requantize_at(acc[1], rec + RECORD_BYTES, out_zp, act_min, act_max);
-    o[2] = requantize_at(acc[2], rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
-    o[3] = requantize_at(acc[3], rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
-  }
+  depthwise_4_packed(a, x, w, o, pixels, rec);
 }
 #endif
 
@@ -699,7 +742,11 @@ static void depthwise_pixels(const struct wisp_depthwise_args *a, const int8_t *
   uint32_t c = 0;
 #if WISP_HOST_DSP
   const int16x2_t zp = (int16x2_t)(((uint32_t)(uint16_t)-a->in_zp << 16) | (uint16_t)-a->in_zp);
-  for (; c + 4 <= a->channels; c += 4) depthwise_4(a, x + c, filter + c * a->filter_step, o + c, pixels, records + c * RECORD_BYTES, zp);
+  if (pixels < PACKED_PIXELS || a->rows * a->columns > PACKED_TAPS) {
+    depthwise_windows(a, x, filter, o, records, pixels, zp);
+    c = a->channels & ~3u;
+  }
+  for (; c + 4 <= a->channels; c += 4) depthwise_4(a, x + c, filter + c * a->filter_step, o + c, pixels, records + c * RECORD_BYTES);
 #endif
   depthwise_rest(a, x, filter, o, records, c, pixels);
 }

@@ -72,16 +72,17 @@ static int check_dot(void) {
 
 static int check_depthwise(void) {
   struct wisp_depthwise_args a;
-  a.pixels = 1 + next(7), a.channels = 1 + next(20), a.rows = next(4), a.columns = next(4);
+  a.pixels = 1 + next(7), a.channels = next(4) ? 1 + next(20) : 60 + next(80), a.rows = next(4), a.columns = next(4);
   if (next(2)) a.rows = a.columns = 3;
   a.column_step = a.channels + next(3) * 4, a.row_step = a.columns * a.column_step + next(30), a.pixel_step = a.column_step * (1 + next(2));
   a.filter_row_step = a.columns + next(2), a.filter_step = a.rows * a.filter_row_step + next(3), a.out_step = a.channels + next(3);
   a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4);
   if (next(3) == 0) {
     /* In place, as the module may place it: every step whole pixels, each
-     * pixel's output over input only earlier pixels read. */
-    a.out_step = a.column_step, a.row_step = a.out_step * (a.columns + next(3)), a.out = a.input + 200 - a.out_step * (1 + next(3));
-    a.input += 200;
+     * pixel's output over input only earlier pixels read, over the same
+     * channels or (one time in two) a byte off them. */
+    a.out_step = a.column_step, a.row_step = a.out_step * (a.columns + next(3)), a.out = a.input + 500 - a.out_step * (1 + next(3)) - next(2);
+    a.input += 500;
   }
   a.in_zp = (int32_t)next(256) - 128, a.out_zp = (int32_t)next(256) - 128, a.act_min = -128 + (int32_t)next(20), a.act_max = 127 - (int32_t)next(20);
   if (next(3) == 0) a.act_min = -128, a.act_max = 127; /* all of int8, as models clamp */
@@ -89,7 +90,7 @@ static int check_depthwise(void) {
   random_records(a.records, a.channels);
   memcpy(expected, memory, MEMORY);
   for (uint32_t p = 0; p < a.pixels; p++) { /* a pixel's input all read before its output is written, as the module does */
-    uint8_t pixel[32];
+    uint8_t pixel[160];
     for (uint32_t c = 0; c < a.channels; c++) {
       int32_t acc = 0;
       for (uint32_t r = 0; r < (a.columns ? a.rows : 0); r++)
