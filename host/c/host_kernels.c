@@ -494,18 +494,122 @@ static int32_t depthwise_1(const struct wisp_depthwise_args *a, const int8_t *x,
 }
 
 #if WISP_HOST_DSP
-/* A run of windows of rows x columns taps for four neighbouring channels
- * (see depthwise_4): their weights packed once as int16 pairs, and the zero
- * point taken out of the sums first (sum (x - zp) * w == sum x * w - zp *
- * sum w, in wrapping int32 alike). For the windows other than 3 x 3 (the
- * edge rows, 1-D kernels), which depthwise_4 unrolls itself; out of line so
- * that depthwise_4's own paths keep their registers. */
+/* A run's sums for four neighbouring channels, their weights packed as
+ * int16 pairs (two words a tap, row by row) and the zero point already in
+ * `start`: 9 instructions a tap, 3x3 windows unrolled. acc: four sums a pixel.
+ * r0 x, r1 packed, r2 cs, r3 x_row, r4-r7 sums, r12 the pixel's x, lr acc;
+ * on the stack: 0 rows left, 4 columns left, 8 pixels left, 12 ps, 16 start,
+ * 20 rows, 24 columns, 28 packed. */
+struct dw4_run {
+  const int8_t *x;
+  const int16x2_t *packed;
+  uint32_t cs, x_row, ps, rows, columns, pixels; /* x_row: to the next row from past a row's last tap */
+  const int32_t *start;
+  int32_t *acc;
+};
+
+static __attribute__((naked, noinline)) void dw4_run(UNUSED const struct dw4_run *r) {
+  __asm__ volatile(
+      ".macro wisp_dw4_packed_tap\n\t"
+      "ldr r10, [r0]\n\t"
+      "add r0, r2\n\t"
+      "ldrd r8, r9, [r1], #8\n\t"
+      "sxtb16 r11, r10\n\t" /* channels 0, 2 */
+      "sxtb16 r10, r10, ror #8\n\t" /* channels 1, 3 */
+      "smlabb r4, r11, r8, r4\n\t"
+      "smlatt r6, r11, r8, r6\n\t"
+      "smlabb r5, r10, r9, r5\n\t"
+      "smlatt r7, r10, r9, r7\n\t"
+      ".endm\n\t"
+      "push {r4-r11, lr}\n\t"
+      "sub sp, #32\n\t"
+      "ldr r2, [r0, #8]\n\t"
+      "ldr r3, [r0, #12]\n\t"
+      "ldr r9, [r0, #16]\n\t"
+      "str r9, [sp, #12]\n\t"
+      "ldr r9, [r0, #20]\n\t"
+      "str r9, [sp, #20]\n\t"
+      "ldr r9, [r0, #24]\n\t"
+      "str r9, [sp, #24]\n\t"
+      "ldr r9, [r0, #32]\n\t"
+      "str r9, [sp, #16]\n\t"
+      "ldr r9, [r0, #4]\n\t"
+      "str r9, [sp, #28]\n\t"
+      "ldr lr, [r0, #36]\n\t"
+      "ldr r12, [r0, #0]\n\t"
+      "ldr r9, [r0, #28]\n\t"
+      "str r9, [sp, #8]\n\t"
+      "cmp r9, #0\n\t"
+      "beq 9f\n"
+      "0:\n\t" /* a pixel */
+      "ldr r9, [sp, #16]\n\t"
+      "ldm r9, {r4-r7}\n\t"
+      "mov r0, r12\n\t"
+      "ldr r1, [sp, #28]\n\t"
+      "ldr r9, [sp, #20]\n\t"
+      "ldr r10, [sp, #24]\n\t"
+      "cmp r9, #3\n\t"
+      "bne 5f\n\t"
+      "cmp r10, #3\n\t"
+      "bne 5f\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "add r0, r3\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "add r0, r3\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "b 8f\n"
+      "5:\n\t" /* any other window */
+      "cmp r9, #0\n\t"
+      "beq 8f\n\t"
+      "cmp r10, #0\n\t"
+      "beq 8f\n\t"
+      "str r9, [sp, #0]\n"
+      "6:\n\t"
+      "ldr r10, [sp, #24]\n\t"
+      "str r10, [sp, #4]\n"
+      "7:\n\t"
+      "wisp_dw4_packed_tap\n\t"
+      "ldr r10, [sp, #4]\n\t"
+      "subs r10, #1\n\t"
+      "str r10, [sp, #4]\n\t"
+      "bne 7b\n\t"
+      "add r0, r3\n\t"
+      "ldr r9, [sp, #0]\n\t"
+      "subs r9, #1\n\t"
+      "str r9, [sp, #0]\n\t"
+      "bne 6b\n"
+      "8:\n\t"
+      "stm lr!, {r4-r7}\n\t"
+      "ldr r9, [sp, #12]\n\t"
+      "add r12, r9\n\t"
+      "ldr r9, [sp, #8]\n\t"
+      "subs r9, #1\n\t"
+      "str r9, [sp, #8]\n\t"
+      "bne 0b\n"
+      "9:\n\t"
+      "add sp, #32\n\t"
+      "pop {r4-r11, pc}\n\t"
+      ".purgem wisp_dw4_packed_tap\n");
+}
+
+/* A run of PACKED_PIXELS or more windows of rows x columns taps for four
+ * neighbouring channels (see depthwise_4): their weights packed once as
+ * int16 pairs, and the zero point taken out of the sums first (sum (x - zp)
+ * * w == sum x * w - zp * sum w, in wrapping int32 alike); the sums by
+ * dw4_run, RUN_PIXELS at a time, each run read whole before it is written. */
 #define PACKED_TAPS 16u
 #define PACKED_PIXELS 4u /* fewer: packing costs more than it saves */
-static __attribute__((noinline)) void depthwise_4_packed(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec) {
+#define RUN_PIXELS 16u
+static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec) {
   const uint32_t rows = a->rows, columns = a->columns;
   const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
-  const uint32_t fs = a->filter_step, cs = a->column_step, rs = a->row_step, fr = a->filter_row_step, ps = a->pixel_step, os = a->out_step;
+  const uint32_t fs = a->filter_step, cs = a->column_step, fr = a->filter_row_step, ps = a->pixel_step, os = a->out_step;
   int16x2_t packed[2 * PACKED_TAPS];
   uint32_t start[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
   int16x2_t *pk = packed;
@@ -516,24 +620,15 @@ static __attribute__((noinline)) void depthwise_4_packed(const struct wisp_depth
       pk[1] = PAIR(wt[fs], wt[3 * fs]);
       for (uint32_t j = 0; j < 4; j++) start[j] -= (uint32_t)(a->in_zp * wt[j * fs]);
     }
-  for (; pixels--; x += ps, o += os) {
-    int32_t a0 = (int32_t)start[0], a1 = (int32_t)start[1], a2 = (int32_t)start[2], a3 = (int32_t)start[3];
-    const int16x2_t *pw = packed;
-    for (uint32_t r = 0; r < rows; r++) {
-      const int8_t *xt = x + r * rs;
-      for (uint32_t c = 0; c < columns; c++, xt += cs, pw += 2) {
-        const uint32_t u = word(xt);
-        const int16x2_t u02 = LANES_02(u), u13 = LANES_13(u);
-        a0 = __smlabb(u02, pw[0], a0);
-        a2 = __smlatt(u02, pw[0], a2);
-        a1 = __smlabb(u13, pw[1], a1);
-        a3 = __smlatt(u13, pw[1], a3);
-      }
-    }
-    o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
-    o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
-    o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
-    o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
+  int32_t acc[4 * RUN_PIXELS];
+  struct dw4_run run = {x, packed, cs, a->row_step - columns * cs, ps, rows, columns, 0, (const int32_t *)start, acc};
+  while (pixels) {
+    const uint32_t n = pixels < RUN_PIXELS ? pixels : RUN_PIXELS;
+    run.pixels = n;
+    dw4_run(&run);
+    for (uint32_t p = 0; p < n; p++, o += os)
+      for (uint32_t j = 0; j < 4; j++) o[j] = requantize_at(acc[4 * p + j], rec + j * RECORD_BYTES, out_zp, act_min, act_max);
+    run.x += n * ps, pixels -= n;
   }
 }
 
@@ -684,48 +779,6 @@ static void depthwise_windows(const struct wisp_depthwise_args *a, const int8_t 
     }
 }
 
-/* Four neighbouring channels (one word of input per tap), their filters
- * filter_step apart, for a run of `pixels` from x (PACKED_PIXELS or more),
- * their weights packed once; `rec` their records. */
-static void depthwise_4(const struct wisp_depthwise_args *a, const int8_t *x, const int8_t *w, int8_t *o, uint32_t pixels, const uint8_t *rec) {
-  const int32_t out_zp = a->out_zp, act_min = a->act_min, act_max = a->act_max; /* locals: int8 stores may alias *a */
-  const uint32_t fs = a->filter_step;
-  if (a->rows == 3 && a->columns == 3) {
-    /* A run of 3x3 windows: the four channels' weights packed once as int16
-     * pairs, and the zero point taken out of the sums first
-     * (sum (x - zp) * w == sum x * w - zp * sum w, in wrapping int32 alike). */
-    const uint32_t cs = a->column_step, rs = a->row_step, fr = a->filter_row_step;
-    int16x2_t packed[18];
-    int32_t start[4] = {record_word(rec, 0), record_word(rec, 3), record_word(rec, 6), record_word(rec, 9)};
-    for (uint32_t t = 0; t < 9; t++) {
-      const int8_t *wt = w + (t / 3) * fr + t % 3;
-      packed[2 * t] = PAIR(wt[0], wt[2 * fs]);
-      packed[2 * t + 1] = PAIR(wt[fs], wt[3 * fs]);
-      for (uint32_t j = 0; j < 4; j++) start[j] -= a->in_zp * wt[j * fs];
-    }
-    for (; pixels--; x += a->pixel_step, o += a->out_step) {
-      int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
-      const int16x2_t *pw = packed;
-      for (uint32_t r = 0; r < 3; r++) {
-        const int8_t *xt = x + r * rs;
-        for (uint32_t c = 0; c < 3; c++, xt += cs, pw += 2) {
-          const uint32_t u = word(xt);
-          const int16x2_t u02 = LANES_02(u), u13 = LANES_13(u);
-          a0 = __smlabb(u02, pw[0], a0);
-          a2 = __smlatt(u02, pw[0], a2);
-          a1 = __smlabb(u13, pw[1], a1);
-          a3 = __smlatt(u13, pw[1], a3);
-        }
-      }
-      o[0] = requantize_at(a0, rec, out_zp, act_min, act_max);
-      o[1] = requantize_at(a1, rec + RECORD_BYTES, out_zp, act_min, act_max);
-      o[2] = requantize_at(a2, rec + 2 * RECORD_BYTES, out_zp, act_min, act_max);
-      o[3] = requantize_at(a3, rec + 3 * RECORD_BYTES, out_zp, act_min, act_max);
-    }
-    return;
-  }
-  depthwise_4_packed(a, x, w, o, pixels, rec);
-}
 #endif
 
 /* Channels [c, channels) one at a time for `pixels` pixels from x. */

@@ -72,7 +72,7 @@ static int check_dot(void) {
 
 static int check_depthwise(void) {
   struct wisp_depthwise_args a;
-  a.pixels = 1 + next(7), a.channels = next(4) ? 1 + next(20) : 60 + next(80), a.rows = next(4), a.columns = next(4);
+  a.pixels = next(4) ? 1 + next(7) : 1 + next(40), a.channels = next(4) ? 1 + next(20) : 60 + next(80), a.rows = next(4), a.columns = next(4);
   if (next(2)) a.rows = a.columns = 3;
   a.column_step = a.channels + next(3) * 4, a.row_step = a.columns * a.column_step + next(30), a.pixel_step = a.column_step * (1 + next(2));
   a.filter_row_step = a.columns + next(2), a.filter_step = a.rows * a.filter_row_step + next(3), a.out_step = a.channels + next(3);
