@@ -761,6 +761,57 @@ static __attribute__((naked, noinline)) void dw4_windows(UNUSED const struct dw4
       ".purgem wisp_dw4_tap\n");
 }
 
+/* requantize_at over n outputs of consecutive channels (sums at acc,
+ * records from rec, bytes to o) clamped to all of int8, by hand (17
+ * instructions an output, GCC's 24), up to the first whose shift is not a
+ * right shift of 2..31: returns how many it wrote. r4 sum, r5 multiplier,
+ * r6 right - 1, r7 right - 2, r8:r9 the SMLAL, r12 out_zp, lr 1. */
+static __attribute__((naked, noinline)) uint32_t requantize_run(UNUSED const int32_t *acc, UNUSED const uint8_t *rec, UNUSED int8_t *o, UNUSED uint32_t n, UNUSED int32_t out_zp) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr r12, [sp, #36]\n\t"
+      "mov r11, r0\n\t"
+      "add r3, r0, r3, lsl #2\n\t" /* the end of the sums */
+      "add r1, #4\n\t"
+      "mov lr, #1\n\t"
+      "cmp r0, r3\n\t"
+      "beq 9f\n"
+      "1:\n\t"
+      "ldr r4, [r0], #4\n\t"
+      "ldrd r5, r6, [r1], #12\n\t"
+      "mvn r6, r6\n\t"
+      "sub r7, r6, #1\n\t"
+      "cmp r7, #29\n\t"
+      "bhi 8f\n\t"
+      "lsl r8, lr, r7\n\t"
+      "add r8, r8, r4, asr #31\n\t"
+      "and r9, r4, #0x80000000\n\t"
+      "orr r9, r9, #0x40000000\n\t"
+      "smlal r9, r8, r4, r5\n\t"
+      "asr r8, r8, r6\n\t"
+      "add r8, r12\n\t"
+      "ssat r8, #8, r8\n\t"
+      "strb r8, [r2], #1\n\t"
+      "cmp r0, r3\n\t"
+      "bne 1b\n\t"
+      "b 9f\n"
+      "8:\n\t"
+      "sub r0, #4\n"
+      "9:\n\t"
+      "sub r0, r0, r11\n\t"
+      "lsr r0, r0, #2\n\t"
+      "pop {r4-r11, pc}\n");
+}
+
+/* requantize_at over n outputs of consecutive channels. */
+static void requantize_channels(const int32_t *acc, const uint8_t *rec, int8_t *o, uint32_t n, int32_t out_zp, int32_t act_min, int32_t act_max) {
+  uint32_t j = 0;
+  while (j < n) {
+    if (act_min == -128 && act_max == 127) j += requantize_run(acc + j, rec + j * RECORD_BYTES, o + j, n - j, out_zp);
+    if (j < n) o[j] = requantize_at(acc[j], rec + j * RECORD_BYTES, out_zp, act_min, act_max), j++;
+  }
+}
+
 /* Every whole group of four channels of `pixels` pixels from x, pixel by
  * pixel (the pixels' output may lie over their input, see
  * wisp_host_depthwise_s8), WINDOW_CHANNELS a pass: dw4_windows, then requantized. */
@@ -775,7 +826,7 @@ static void depthwise_windows(const struct wisp_depthwise_args *a, const int8_t 
       const uint32_t n = channels - c < WINDOW_CHANNELS ? channels - c : WINDOW_CHANNELS;
       t.x = x + c, t.w = filter + c * fs, t.groups = n / 4, t.rec = records + c * RECORD_BYTES;
       dw4_windows(&t);
-      for (uint32_t j = 0; j < n; j++) o[c + j] = requantize_at(acc[j], t.rec + j * RECORD_BYTES, out_zp, act_min, act_max);
+      requantize_channels(acc, t.rec, o + c, n, out_zp, act_min, act_max);
     }
 }
 
