@@ -121,6 +121,62 @@ static inline int8_t requantize_at(int32_t acc, const uint8_t *record, int32_t o
 typedef uint32_t __attribute__((aligned(1), may_alias)) unaligned_word;
 static inline uint32_t word(const int8_t *p) { return *(const unaligned_word *)p; }
 
+#if WISP_HOST_DSP
+/* The hand-written kernels' parameters, read by their assembly. */
+#define UNUSED __attribute__((unused))
+
+/* requantize_at over n outputs of consecutive channels (sums at acc,
+ * records from rec, bytes to o) clamped to all of int8, by hand (17
+ * instructions an output, GCC's 24), up to the first whose shift is not a
+ * right shift of 2..31: returns how many it wrote. r4 sum, r5 multiplier,
+ * r6 right - 1, r7 right - 2, r8:r9 the SMLAL, r12 out_zp, lr 1. */
+static __attribute__((naked, noinline)) uint32_t requantize_run(UNUSED const int32_t *acc, UNUSED const uint8_t *rec, UNUSED int8_t *o, UNUSED uint32_t n, UNUSED int32_t out_zp) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr r12, [sp, #36]\n\t"
+      "mov r11, r0\n\t"
+      "add r3, r0, r3, lsl #2\n\t" /* the end of the sums */
+      "add r1, #4\n\t"
+      "mov lr, #1\n\t"
+      "cmp r0, r3\n\t"
+      "beq 9f\n"
+      "1:\n\t"
+      "ldr r4, [r0], #4\n\t"
+      "ldrd r5, r6, [r1], #12\n\t"
+      "mvn r6, r6\n\t"
+      "sub r7, r6, #1\n\t"
+      "cmp r7, #29\n\t"
+      "bhi 8f\n\t"
+      "lsl r8, lr, r7\n\t"
+      "add r8, r8, r4, asr #31\n\t"
+      "and r9, r4, #0x80000000\n\t"
+      "orr r9, r9, #0x40000000\n\t"
+      "smlal r9, r8, r4, r5\n\t"
+      "asr r8, r8, r6\n\t"
+      "add r8, r12\n\t"
+      "ssat r8, #8, r8\n\t"
+      "strb r8, [r2], #1\n\t"
+      "cmp r0, r3\n\t"
+      "bne 1b\n\t"
+      "b 9f\n"
+      "8:\n\t"
+      "sub r0, #4\n"
+      "9:\n\t"
+      "sub r0, r0, r11\n\t"
+      "lsr r0, r0, #2\n\t"
+      "pop {r4-r11, pc}\n");
+}
+
+/* requantize_at over n outputs of consecutive channels. */
+static void requantize_channels(const int32_t *acc, const uint8_t *rec, int8_t *o, uint32_t n, int32_t out_zp, int32_t act_min, int32_t act_max) {
+  uint32_t j = 0;
+  while (j < n) {
+    if (act_min == -128 && act_max == 127) j += requantize_run(acc + j, rec + j * RECORD_BYTES, o + j, n - j, out_zp);
+    if (j < n) o[j] = requantize_at(acc[j], rec + j * RECORD_BYTES, out_zp, act_min, act_max), j++;
+  }
+}
+#endif
+
 /* ---- wisp_dot_s8 ---- */
 
 static int32_t dot_1x1(const int8_t *x, const int8_t *w, uint32_t n, int32_t zp, int32_t acc) {
@@ -225,7 +281,6 @@ static void to_q15(const int8_t *x, uint32_t rows, uint32_t row_step, uint32_t n
  * one LDM takes a group's four pairs and every register is in use, where
  * GCC's loop spills and loads each pair alone (21 instructions a group, 16
  * here, two groups a turn). */
-#define UNUSED __attribute__((unused)) /* read by the assembly */
 static __attribute__((naked, noinline)) void dot_2x2_q15_words(UNUSED int32_t acc[4], UNUSED const int32_t *p, UNUSED const int32_t *end, UNUSED const int8_t *w0, UNUSED uint32_t fs) {
   __asm__ volatile(
       ".macro wisp_dot_group\n\t"
@@ -328,6 +383,7 @@ static __attribute__((naked, noinline)) void dot_1x4_q15_words(UNUSED int32_t ac
 static inline void dot_1x4_q15(const int32_t *p, const int8_t *w0, uint32_t fs, uint32_t words, int32_t acc[4]) { dot_1x4_q15_words(acc, p, p + 2 * words, w0, fs); }
 
 /* wisp_dot_s8 when every run is whole words and a pixel's rows fit Q15_BYTES. */
+#define PAIR_CHANNELS 64u
 static inline __attribute__((always_inline)) void dot_q15(const struct wisp_dot_args *a, const int8_t *input, const int8_t *filter, int8_t *out, const uint8_t *records, int16x2_t zp, int full) {
   /* Locals, as int8 stores may alias *a; with `full` the constants of all of
    * int8, as every model has them, so each clamp is one SSAT. */
@@ -354,6 +410,24 @@ static inline __attribute__((always_inline)) void dot_q15(const struct wisp_dot_
         if (whole) dot_1x4_q15(p, w0, a->filter_step, rows * words, acc);
         else for (uint32_t r = 0; r < rows; r++) dot_1x4_q15(p + 2 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
         for (int j = 0; j < 4; j++) o[c + j] = requantize_at(acc[j], rec + j * RECORD_BYTES, out_zp, act_min, act_max);
+      }
+    if (two && full)
+      /* Both pixels' sums for PAIR_CHANNELS channels at a time, then each
+       * pixel's requantized by hand (requantize_channels). */
+      while (c + 2 <= a->channels) {
+        int32_t sums[2 * PAIR_CHANNELS];
+        const uint32_t c0 = c, end = (a->channels & ~1u) - c0 < PAIR_CHANNELS ? a->channels & ~1u : c0 + PAIR_CHANNELS;
+        for (; c < end; c += 2) {
+          const uint8_t *r0 = records + c * RECORD_BYTES;
+          const int8_t *w0 = filter + c * a->filter_step;
+          int32_t acc[4] = {record_word(r0, 0), record_word(r0, 3), record_word(r0, 0), record_word(r0, 3)};
+          if (whole) dot_2x2_q15(p, w0, a->filter_step, rows * words, acc);
+          else for (uint32_t r = 0; r < rows; r++) dot_2x2_q15(p + 4 * r * words, w0 + r * a->filter_row_step, a->filter_step, words, acc);
+          int32_t *sum = sums + (c - c0);
+          sum[0] = acc[0], sum[1] = acc[1], sum[PAIR_CHANNELS] = acc[2], sum[PAIR_CHANNELS + 1] = acc[3];
+        }
+        requantize_channels(sums, records + c0 * RECORD_BYTES, o + c0, end - c0, out_zp, act_min, act_max);
+        requantize_channels(sums + PAIR_CHANNELS, records + c0 * RECORD_BYTES, o + a->out_step + c0, end - c0, out_zp, act_min, act_max);
       }
     for (; c + 2 <= a->channels; c += 2) {
       const uint8_t *r0 = records + c * RECORD_BYTES, *r1 = r0 + RECORD_BYTES;
@@ -759,57 +833,6 @@ static __attribute__((naked, noinline)) void dw4_windows(UNUSED const struct dw4
       "add sp, #48\n\t"
       "pop {r4-r11, pc}\n\t"
       ".purgem wisp_dw4_tap\n");
-}
-
-/* requantize_at over n outputs of consecutive channels (sums at acc,
- * records from rec, bytes to o) clamped to all of int8, by hand (17
- * instructions an output, GCC's 24), up to the first whose shift is not a
- * right shift of 2..31: returns how many it wrote. r4 sum, r5 multiplier,
- * r6 right - 1, r7 right - 2, r8:r9 the SMLAL, r12 out_zp, lr 1. */
-static __attribute__((naked, noinline)) uint32_t requantize_run(UNUSED const int32_t *acc, UNUSED const uint8_t *rec, UNUSED int8_t *o, UNUSED uint32_t n, UNUSED int32_t out_zp) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "ldr r12, [sp, #36]\n\t"
-      "mov r11, r0\n\t"
-      "add r3, r0, r3, lsl #2\n\t" /* the end of the sums */
-      "add r1, #4\n\t"
-      "mov lr, #1\n\t"
-      "cmp r0, r3\n\t"
-      "beq 9f\n"
-      "1:\n\t"
-      "ldr r4, [r0], #4\n\t"
-      "ldrd r5, r6, [r1], #12\n\t"
-      "mvn r6, r6\n\t"
-      "sub r7, r6, #1\n\t"
-      "cmp r7, #29\n\t"
-      "bhi 8f\n\t"
-      "lsl r8, lr, r7\n\t"
-      "add r8, r8, r4, asr #31\n\t"
-      "and r9, r4, #0x80000000\n\t"
-      "orr r9, r9, #0x40000000\n\t"
-      "smlal r9, r8, r4, r5\n\t"
-      "asr r8, r8, r6\n\t"
-      "add r8, r12\n\t"
-      "ssat r8, #8, r8\n\t"
-      "strb r8, [r2], #1\n\t"
-      "cmp r0, r3\n\t"
-      "bne 1b\n\t"
-      "b 9f\n"
-      "8:\n\t"
-      "sub r0, #4\n"
-      "9:\n\t"
-      "sub r0, r0, r11\n\t"
-      "lsr r0, r0, #2\n\t"
-      "pop {r4-r11, pc}\n");
-}
-
-/* requantize_at over n outputs of consecutive channels. */
-static void requantize_channels(const int32_t *acc, const uint8_t *rec, int8_t *o, uint32_t n, int32_t out_zp, int32_t act_min, int32_t act_max) {
-  uint32_t j = 0;
-  while (j < n) {
-    if (act_min == -128 && act_max == 127) j += requantize_run(acc + j, rec + j * RECORD_BYTES, o + j, n - j, out_zp);
-    if (j < n) o[j] = requantize_at(acc[j], rec + j * RECORD_BYTES, out_zp, act_min, act_max), j++;
-  }
 }
 
 /* Every whole group of four channels of `pixels` pixels from x, pixel by
