@@ -167,11 +167,13 @@ static __attribute__((naked, noinline)) uint32_t requantize_run(UNUSED const int
       "pop {r4-r11, pc}\n");
 }
 
-/* requantize_at over n outputs of consecutive channels. */
+/* requantize_at over n outputs of consecutive channels (requantize_run's
+ * LDRD takes records at word-aligned addresses only). */
 static void requantize_channels(const int32_t *acc, const uint8_t *rec, int8_t *o, uint32_t n, int32_t out_zp, int32_t act_min, int32_t act_max) {
+  const int by_hand = act_min == -128 && act_max == 127 && ((uintptr_t)rec & 3) == 0;
   uint32_t j = 0;
   while (j < n) {
-    if (act_min == -128 && act_max == 127) j += requantize_run(acc + j, rec + j * RECORD_BYTES, o + j, n - j, out_zp);
+    if (by_hand) j += requantize_run(acc + j, rec + j * RECORD_BYTES, o + j, n - j, out_zp);
     if (j < n) o[j] = requantize_at(acc[j], rec + j * RECORD_BYTES, out_zp, act_min, act_max), j++;
   }
 }

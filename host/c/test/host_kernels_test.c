@@ -49,7 +49,7 @@ static int check_dot(void) {
   a.pixels = 1 + next(7), a.rows = next(4), a.run_length = next(5) == 0 ? 0 : 1 + next(70), a.channels = 1 + next(9);
   a.pixel_step = next(3) * 8 + next(2), a.row_step = a.run_length + next(50), a.filter_row_step = a.run_length + next(3);
   a.filter_step = a.rows * a.filter_row_step + next(4), a.out_step = a.channels + next(5);
-  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4);
+  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4) + (next(4) == 0); /* now and then unaligned */
   a.in_zp = (int32_t)next(256) - 128, a.out_zp = (int32_t)next(256) - 128, a.act_min = -128 + (int32_t)next(20), a.act_max = 127 - (int32_t)next(20);
   if (next(3) == 0) a.act_min = -128, a.act_max = 127; /* all of int8, as models clamp */
   for (uint32_t i = 0; i < 40000; i++) memory[i] = (uint8_t)next(256);
@@ -76,7 +76,7 @@ static int check_depthwise(void) {
   if (next(2)) a.rows = a.columns = 3;
   a.column_step = a.channels + next(3) * 4, a.row_step = a.columns * a.column_step + next(30), a.pixel_step = a.column_step * (1 + next(2));
   a.filter_row_step = a.columns + next(2), a.filter_step = a.rows * a.filter_row_step + next(3), a.out_step = a.channels + next(3);
-  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4);
+  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4) + (next(4) == 0); /* now and then unaligned */
   if (next(3) == 0) {
     /* In place, as the module may place it: every step whole pixels, each
      * pixel's output over input only earlier pixels read, over the same
