@@ -675,7 +675,7 @@ static __attribute__((naked, noinline)) void dw4_run(UNUSED const struct dw4_run
 }
 
 /* A run of PACKED_PIXELS or more windows of rows x columns taps for four
- * neighbouring channels (see depthwise_4): their weights packed once as
+ * neighbouring channels, their filters filter_step apart: their weights packed once as
  * int16 pairs, and the zero point taken out of the sums first (sum (x - zp)
  * * w == sum x * w - zp * sum w, in wrapping int32 alike); the sums by
  * dw4_run, RUN_PIXELS at a time, each run read whole before it is written. */
