@@ -49,8 +49,9 @@ static int check_dot(void) {
   a.pixels = 1 + next(7), a.rows = next(4), a.run_length = next(5) == 0 ? 0 : 1 + next(70), a.channels = 1 + next(9);
   a.pixel_step = next(3) * 8 + next(2), a.row_step = a.run_length + next(50), a.filter_row_step = a.run_length + next(3);
   a.filter_step = a.rows * a.filter_row_step + next(4), a.out_step = a.channels + next(5);
-  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4);
+  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4) + (next(4) == 0); /* now and then unaligned */
   a.in_zp = (int32_t)next(256) - 128, a.out_zp = (int32_t)next(256) - 128, a.act_min = -128 + (int32_t)next(20), a.act_max = 127 - (int32_t)next(20);
+  if (next(3) == 0) a.act_min = -128, a.act_max = 127; /* all of int8, as models clamp */
   for (uint32_t i = 0; i < 40000; i++) memory[i] = (uint8_t)next(256);
   random_records(a.records, a.channels);
   memcpy(expected, memory, MEMORY);
@@ -71,23 +72,34 @@ static int check_dot(void) {
 
 static int check_depthwise(void) {
   struct wisp_depthwise_args a;
-  a.pixels = 1 + next(7), a.channels = 1 + next(20), a.rows = next(4), a.columns = next(4);
+  a.pixels = next(4) ? 1 + next(7) : 1 + next(40), a.channels = next(4) ? 1 + next(20) : 60 + next(80), a.rows = next(4), a.columns = next(4);
   if (next(2)) a.rows = a.columns = 3;
   a.column_step = a.channels + next(3) * 4, a.row_step = a.columns * a.column_step + next(30), a.pixel_step = a.column_step * (1 + next(2));
   a.filter_row_step = a.columns + next(2), a.filter_step = a.rows * a.filter_row_step + next(3), a.out_step = a.channels + next(3);
-  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4);
+  a.input = 64 + next(64), a.filter = 20000 + next(16), a.out = 40000 + next(16), a.records = 50000 + 4 * next(4) + (next(4) == 0); /* now and then unaligned */
+  if (next(3) == 0) {
+    /* In place, as the module may place it: every step whole pixels, each
+     * pixel's output over input only earlier pixels read, over the same
+     * channels or (one time in two) a byte off them. */
+    a.out_step = a.column_step, a.row_step = a.out_step * (a.columns + next(3)), a.out = a.input + 500 - a.out_step * (1 + next(3)) - next(2);
+    a.input += 500;
+  }
   a.in_zp = (int32_t)next(256) - 128, a.out_zp = (int32_t)next(256) - 128, a.act_min = -128 + (int32_t)next(20), a.act_max = 127 - (int32_t)next(20);
+  if (next(3) == 0) a.act_min = -128, a.act_max = 127; /* all of int8, as models clamp */
   for (uint32_t i = 0; i < 40000; i++) memory[i] = (uint8_t)next(256);
   random_records(a.records, a.channels);
   memcpy(expected, memory, MEMORY);
-  for (uint32_t p = 0; p < a.pixels; p++)
+  for (uint32_t p = 0; p < a.pixels; p++) { /* a pixel's input all read before its output is written, as the module does */
+    uint8_t pixel[160];
     for (uint32_t c = 0; c < a.channels; c++) {
       int32_t acc = 0;
       for (uint32_t r = 0; r < (a.columns ? a.rows : 0); r++)
         for (uint32_t k = 0; k < a.columns; k++)
-          acc += ((int8_t)memory[a.input + p * a.pixel_step + r * a.row_step + k * a.column_step + c] - a.in_zp) * (int8_t)memory[a.filter + c * a.filter_step + r * a.filter_row_step + k];
-      expected[a.out + p * a.out_step + c] = (uint8_t)store(acc, a.records + 12 * c, a.out_zp, a.act_min, a.act_max);
+          acc += ((int8_t)expected[a.input + p * a.pixel_step + r * a.row_step + k * a.column_step + c] - a.in_zp) * (int8_t)expected[a.filter + c * a.filter_step + r * a.filter_row_step + k];
+      pixel[c] = (uint8_t)store(acc, a.records + 12 * c, a.out_zp, a.act_min, a.act_max);
     }
+    memcpy(expected + a.out + p * a.out_step, pixel, a.channels);
+  }
   if (wisp_host_depthwise_s8(memory, MEMORY, &a) != 0 || memcmp(memory, expected, MEMORY) != 0) {
     printf("depthwise mismatch: pixels %u rows %u columns %u channels %u\n", a.pixels, a.rows, a.columns, a.channels);
     return 1;
