@@ -81,12 +81,18 @@ function linearMemoryBytes(wisp: Uint8Array, fromFlash: boolean, frontEnd?: { sc
     used = w.wisp_memory_used();
   } else {
     try {
-      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow, module, simd: false }).memoryBytes; // devices run the scalar module
+      used = loadSync(wisp, { streamWeights: fromFlash, weightWindow, module, simd: false }).memoryBytes; // devices run the scalar or the wasm3 module
     } catch {
       used = instantiate(undefined, module).wisp_model_buffer(0) + wisp.length + 4096;
     }
   }
   return Math.ceil(used / 16) * 16;
+}
+
+// The module an engine embeds when not given one, for sizing its linear
+// memory: wasm3's own build; undefined (build/wisp.wasm) for AOT.
+function engineModule(engine: Engine): Uint8Array | undefined {
+  return engine === "wasm3" ? new Uint8Array(readFileSync(wasmPath("wasm3"))) : undefined;
 }
 
 interface Board {
@@ -230,7 +236,7 @@ export function buildGoldenFirmware(f: GoldenFirmware): { elf: string; memoryByt
   if (program === "listen" && !f.window) fail("USAGE", "the listen firmware needs the front end's window");
   const frontEnd = program === "listen" ? { scale: f.inputScale ?? 1, zeroPoint: f.inputZeroPoint ?? 0, ...f.window!, incremental: f.incremental ?? false } : undefined;
   if (f.module && engine !== "wasm3") fail("USAGE", "a module of its own is for the wasm3 engine (the AOT build translates build/wisp.wasm)");
-  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow, f.module);
+  const memoryBytes = linearMemoryBytes(f.wisp, f.fromFlash ?? false, frontEnd, f.weightWindow, f.module ?? engineModule(engine));
   const elf = join(out, "firmware.elf");
   const startup = board.startup === "cortex-m"
     ? [join(BOARDS_DIR, "cortex-m", "startup.c"), "--specs=rdimon.specs", "-nostartfiles", "-L", join(BOARDS_DIR, "cortex-m"), "-T", join(BOARDS_DIR, board.name, "board.ld")]
@@ -276,7 +282,7 @@ export function buildNativeGolden(engine: "aot" | "wasm3", f: Omit<GoldenFirmwar
     run("gcc", [...common, `-DWISP_MEMORY_BYTES=${memoryBytes}`, "-I", join(C_DIR, "aot"), join(C_DIR, "aot", "wasm_rt_static.c"), cLibrary("native", "aot"),
       `-Wl,--defsym=wisp_memory_limit=${memoryBytes}`, "-lm", "-o", exe]);
   } else {
-    run("gcc", [...common, cLibrary("native", "wasm3"), `-Wl,--defsym=wisp_memory_limit=${linearMemoryBytes(f.wisp, false)}`, "-lm", "-o", exe]);
+    run("gcc", [...common, cLibrary("native", "wasm3"), `-Wl,--defsym=wisp_memory_limit=${linearMemoryBytes(f.wisp, false, undefined, 0, engineModule("wasm3"))}`, "-lm", "-o", exe]);
   }
   return exe;
 }
