@@ -13,9 +13,12 @@ import { goldenSets } from "../host/node/models";
 import { runGolden } from "../bench/measure";
 import { cli, modelsDir, PACKAGE_ROOT, readModel } from "./helpers";
 
-const KWS_GOAL = 20 * 1024;
+// The module is built for wasm3 (the interpreter build): its two-lane loops
+// take 1.7 KB more code than the scalar module's, for a fifth fewer
+// instructions (kws under wasm3 on the M4: 260 M -> 206 M).
+const KWS_GOAL = 22 * 1024;
 
-test("a kws-only module runs every kws golden vector byte-exact, within 20 KiB, and refuses models needing other ops", () => {
+test("a kws-only module runs every kws golden vector byte-exact, within 22 KiB, and refuses models needing other ops", () => {
   const dir = join(modelsDir(), "kws");
   const { wisp } = convertTflite(readModel(dir));
   const { wasm, opcodes } = buildModule(wisp);

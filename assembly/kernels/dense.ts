@@ -11,7 +11,7 @@ import { storeChannel, storeFourChannels } from "./output";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
 import { denseSimd, dotFourChannels, prepareChannels } from "./simd";
 import { HOST_DOT, hostDotS8, hostKernels } from "./host";
-import { dotPixelPairFour, INTERPRETER, PAIR_TAPS } from "./lanes";
+import { dotPackedPairFour, dotPixelPairFour, INTERPRETER, packRowPair, PAIR_BUFFER_TAPS, PAIR_TAPS } from "./lanes";
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
@@ -33,11 +33,17 @@ export function denseS8(
     const x = input + <usize>(r * depth);
     const y = x + <usize>depth;
     const out = output + <usize>(r * outC + firstChannel);
+    const packed = INTERPRETER && pair && depth <= PAIR_BUFFER_TAPS;
+    if (packed) packRowPair(x, depth, inZp);
     let oc = 0;
     for (; oc + 4 <= channels; oc += 4) {
       const w0 = channelFilter(weights, oc, depth);
       if (ASC_FEATURE_SIMD) {
         dotFourChannels(x, <usize>depth, pair, w0, <usize>depth, 1, 0, 0, 1, depth, 0, 0, inZp, out, oc, outC, records, outZp, actMin, actMax);
+        continue;
+      }
+      if (packed) {
+        dotPackedPairFour(depth, w0, out, oc, outC, records, outZp, actMin, actMax);
         continue;
       }
       if (INTERPRETER && pair) {

@@ -89,3 +89,55 @@ export function dotPixelPairFour(
   storeFourChannels(out, oc, lowLane(s0), lowLane(s1), lowLane(s2), lowLane(s3), records, outZp, actMin, actMax);
   storeFourChannels(out + <usize>outC, oc, highLane(s0), highLane(s1), highLane(s2), highLane(s3), records, outZp, actMin, actMax);
 }
+
+// Fully connected and 1x1 row pairs: every group of four channels reads the
+// same two rows, so their two-lane inputs are built once per pair into a
+// static buffer (PAIR_BUFFER_TAPS of them) and each group then loads one i64
+// per tap instead of building it from two bytes.
+export const PAIR_BUFFER_TAPS = 256;
+@lazy const pairInputs: usize = memory.data(PAIR_BUFFER_TAPS * 8, 8);
+
+// The rows at x and x + depth (depth <= PAIR_BUFFER_TAPS) into the buffer.
+export function packRowPair(x: usize, depth: i32, inZp: i32): void {
+  const zeroPoints = <i64>inZp + (<i64>inZp << 32);
+  const y = x + <usize>depth;
+  for (let i = 0; i < depth; i++) {
+    store<i64>(pairInputs + (<usize>i << 3), (<i64>load<i8>(x + <usize>i) + (<i64>load<i8>(y + <usize>i) << 32)) - zeroPoints);
+  }
+}
+
+// Four channels (filters `depth` apart from w0) of the packed row pair;
+// stores both rows' outputs, the second `outC` after the first.
+export function dotPackedPairFour(
+  depth: i32, w0: usize, out: usize, oc: i32, outC: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
+): void {
+  let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
+  const step = <usize>depth;
+  let x = pairInputs;
+  let f0 = w0, f1 = f0 + step, f2 = f1 + step, f3 = f2 + step;
+  const end = pairInputs + (step << 3);
+  for (; x + 64 <= end; x += 64, f0 += 8, f1 += 8, f2 += 8, f3 += 8) {
+    let v = load<i64>(x);
+    s0 += v * <i64>load<i8>(f0); s1 += v * <i64>load<i8>(f1); s2 += v * <i64>load<i8>(f2); s3 += v * <i64>load<i8>(f3);
+    v = load<i64>(x, 8);
+    s0 += v * <i64>load<i8>(f0, 1); s1 += v * <i64>load<i8>(f1, 1); s2 += v * <i64>load<i8>(f2, 1); s3 += v * <i64>load<i8>(f3, 1);
+    v = load<i64>(x, 16);
+    s0 += v * <i64>load<i8>(f0, 2); s1 += v * <i64>load<i8>(f1, 2); s2 += v * <i64>load<i8>(f2, 2); s3 += v * <i64>load<i8>(f3, 2);
+    v = load<i64>(x, 24);
+    s0 += v * <i64>load<i8>(f0, 3); s1 += v * <i64>load<i8>(f1, 3); s2 += v * <i64>load<i8>(f2, 3); s3 += v * <i64>load<i8>(f3, 3);
+    v = load<i64>(x, 32);
+    s0 += v * <i64>load<i8>(f0, 4); s1 += v * <i64>load<i8>(f1, 4); s2 += v * <i64>load<i8>(f2, 4); s3 += v * <i64>load<i8>(f3, 4);
+    v = load<i64>(x, 40);
+    s0 += v * <i64>load<i8>(f0, 5); s1 += v * <i64>load<i8>(f1, 5); s2 += v * <i64>load<i8>(f2, 5); s3 += v * <i64>load<i8>(f3, 5);
+    v = load<i64>(x, 48);
+    s0 += v * <i64>load<i8>(f0, 6); s1 += v * <i64>load<i8>(f1, 6); s2 += v * <i64>load<i8>(f2, 6); s3 += v * <i64>load<i8>(f3, 6);
+    v = load<i64>(x, 56);
+    s0 += v * <i64>load<i8>(f0, 7); s1 += v * <i64>load<i8>(f1, 7); s2 += v * <i64>load<i8>(f2, 7); s3 += v * <i64>load<i8>(f3, 7);
+  }
+  for (; x < end; x += 8, f0++, f1++, f2++, f3++) {
+    let v = load<i64>(x);
+    s0 += v * <i64>load<i8>(f0); s1 += v * <i64>load<i8>(f1); s2 += v * <i64>load<i8>(f2); s3 += v * <i64>load<i8>(f3);
+  }
+  storeFourChannels(out, oc, lowLane(s0), lowLane(s1), lowLane(s2), lowLane(s3), records, outZp, actMin, actMax);
+  storeFourChannels(out + <usize>outC, oc, highLane(s0), highLane(s1), highLane(s2), highLane(s3), records, outZp, actMin, actMax);
+}
