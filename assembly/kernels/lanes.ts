@@ -95,7 +95,8 @@ export function dotPixelPairFour(
 // static buffer (PAIR_BUFFER_TAPS of them) and each group then loads one i64
 // per tap instead of building it from two bytes.
 export const PAIR_BUFFER_TAPS = 256;
-@lazy const pairInputs: usize = memory.data(PAIR_BUFFER_TAPS * 8, 8);
+// (Reserved only in the interpreter build: the others never use it.)
+const pairInputs: usize = INTERPRETER ? memory.data(PAIR_BUFFER_TAPS * 8, 8) : 0;
 
 // The rows at x and x + depth (depth <= PAIR_BUFFER_TAPS) into the buffer.
 export function packRowPair(x: usize, depth: i32, inZp: i32): void {
