@@ -19,6 +19,8 @@ export const INTERPRETER: bool = isDefined(WISP_INTERPRETER);
 // Windows of more taps than this go one pixel at a time.
 export const PAIR_TAPS = 65536; // 65536 * 255 * 128 < 2^31
 
+// v in both lanes (the zero points subtracted from a two-lane input).
+@inline function bothLanes(v: i32): i64 { return <i64>v + (<i64>v << 32); }
 @inline function lowLane(acc: i64): i32 { return <i32>acc; }
 @inline function highLane(acc: i64): i32 { return <i32>((acc - <i64><i32>acc) >> 32); }
 
@@ -33,7 +35,7 @@ export function dotPixelPairFour(
   rows: i32, rowStep: usize, wRowStep: usize, runs: i32, runLen: i32, runStep: usize, wRunStep: usize,
   inZp: i32, out: usize, oc: i32, outC: i32, records: usize, outZp: i32, actMin: i32, actMax: i32,
 ): void {
-  const zeroPoints = <i64>inZp + (<i64>inZp << 32);
+  const zeroPoints = bothLanes(inZp);
   let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
   let rowStart = p0;
   let wRow = w0;
@@ -100,7 +102,7 @@ const pairInputs: usize = INTERPRETER ? memory.data(PAIR_BUFFER_TAPS * 8, 8) : 0
 
 // The rows at x and x + depth (depth <= PAIR_BUFFER_TAPS) into the buffer.
 export function packRowPair(x: usize, depth: i32, inZp: i32): void {
-  const zeroPoints = <i64>inZp + (<i64>inZp << 32);
+  const zeroPoints = bothLanes(inZp);
   const y = x + <usize>depth;
   for (let i = 0; i < depth; i++) {
     store<i64>(pairInputs + (<usize>i << 3), (<i64>load<i8>(x + <usize>i) + (<i64>load<i8>(y + <usize>i) << 32)) - zeroPoints);

@@ -61,25 +61,28 @@ int wisp_host_depthwise_s8(uint8_t *memory, uint32_t memory_bytes, const struct 
 int wisp_host_add_s8(uint8_t *memory, uint32_t memory_bytes, const struct wisp_add_args *a);
 
 /* The same with the arguments as an interpreter's stack slots (one uint64_t
- * per i32 argument, in order, as wasm3 passes them): both wasm3 hosts. */
+ * per i32 argument, in order, as wasm3 passes them): both wasm3 hosts. Every
+ * argument struct is all 32-bit fields, in the import's order. */
+static inline void wisp_host_args_from_slots(void *args, unsigned bytes, const uint64_t *slots) {
+  uint32_t *v = (uint32_t *)args;
+  for (unsigned i = 0; i < bytes / sizeof *v; i++) v[i] = (uint32_t)slots[i];
+}
+
 static inline int wisp_host_dot_s8_slots(uint8_t *memory, uint32_t memory_bytes, const uint64_t *slots) {
   struct wisp_dot_args a;
-  uint32_t *v = (uint32_t *)&a;
-  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)slots[i];
+  wisp_host_args_from_slots(&a, sizeof a, slots);
   return wisp_host_dot_s8(memory, memory_bytes, &a);
 }
 
 static inline int wisp_host_depthwise_s8_slots(uint8_t *memory, uint32_t memory_bytes, const uint64_t *slots) {
   struct wisp_depthwise_args a;
-  uint32_t *v = (uint32_t *)&a;
-  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)slots[i];
+  wisp_host_args_from_slots(&a, sizeof a, slots);
   return wisp_host_depthwise_s8(memory, memory_bytes, &a);
 }
 
 static inline int wisp_host_add_s8_slots(uint8_t *memory, uint32_t memory_bytes, const uint64_t *slots) {
   struct wisp_add_args a;
-  uint32_t *v = (uint32_t *)&a;
-  for (unsigned i = 0; i < sizeof a / sizeof *v; i++) v[i] = (uint32_t)slots[i];
+  wisp_host_args_from_slots(&a, sizeof a, slots);
   return wisp_host_add_s8(memory, memory_bytes, &a);
 }
 
