@@ -5,6 +5,8 @@ import * as F from "./format";
 import { hostRead, WINDOW_SLACK } from "./weights";
 import { fail, failAt } from "./errors";
 import { builtinIncluded, validateRegistered } from "./ops/dispatch";
+import { noteConvRegion, resetConvRegion } from "./kernels/matmul";
+import { simdConvBytes } from "./kernels/conv";
 
 const MAX_DIM: i64 = 65535; // height, width, channels, rows, depth
 const MAX_WINDOW: i64 = 4096; // kernel size, stride, dilation, padding
@@ -123,6 +125,7 @@ export function readGraph(): i32 {
   maxRecordWindow = 0;
   minWeightWindow = 0;
   maxInPlaceRow = 0;
+  if (ASC_FEATURE_SIMD) resetConvRegion();
   arenaBytes = graphWord(F.GRAPH_ARENA_BYTES);
   inputOffset = graphWord(F.GRAPH_INPUT_OFFSET);
   inputBytes = graphWord(F.GRAPH_INPUT_BYTES);
@@ -283,6 +286,9 @@ function validateConv(index: i32, op: usize, opcode: i32, n: i32): i32 {
     filterBytes = <i64>outC * kH * kW;
   }
   if (!inWeights(param(op, F.CONV_WEIGHTS), filterBytes)) return failAt(F.ERR_BAD_OP, index, "conv filter outside the weights", param(op, F.CONV_WEIGHTS));
+  if (ASC_FEATURE_SIMD && opcode == F.OP_CONV) {
+    noteConvRegion(simdConvBytes(inC, outH, outW, outC, kH, kW, param(op, F.CONV_STRIDE_H), param(op, F.CONV_STRIDE_W), param(op, F.CONV_DIL_H), param(op, F.CONV_DIL_W)));
+  }
   const inPlace = overlaps(param(op, F.CONV_IN), <i64>inH * inW * inC, param(op, F.CONV_OUT), <i64>outH * outW * outC);
   return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC, filterBytes, inPlace, outW * outC);
 }

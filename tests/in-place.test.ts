@@ -24,14 +24,17 @@ function randomBytes(n: number, random: (n: number) => number): Uint8Array {
 
 // One windowed op over a random geometry, encoded the way lower.ts does.
 function randomOp(random: (n: number) => number): { op: LoweredOp; win: Window; pixelsPerStep: number } {
-  const kind = [F.OP_CONV, F.OP_DEPTHWISE, F.OP_AVG_POOL, F.OP_MAX_POOL][random(4)];
-  const kH = 1 + random(4), kW = 1 + random(4);
-  const strideH = 1 + random(3), strideW = 1 + random(3);
+  const kind = [F.OP_CONV, F.OP_CONV, F.OP_DEPTHWISE, F.OP_AVG_POOL, F.OP_MAX_POOL][random(5)];
+  // Some convs of the SIMD build's other orders: im2col products (channels
+  // in fours) and Winograd tiles (3x3, stride 1, input channels in eights).
+  const winograd = kind === F.OP_CONV && random(3) === 0;
+  const kH = winograd ? 3 : 1 + random(4), kW = winograd ? 3 : 1 + random(4);
+  const strideH = winograd ? 1 : 1 + random(3), strideW = winograd ? 1 : 1 + random(3);
   const pooled = kind === F.OP_AVG_POOL || kind === F.OP_MAX_POOL;
-  const dilH = pooled ? 1 : 1 + random(2), dilW = pooled ? 1 : 1 + random(2);
+  const dilH = pooled || winograd ? 1 : 1 + random(2), dilW = pooled || winograd ? 1 : 1 + random(2);
   const inH = (kH - 1) * dilH + 1 + random(8), inW = (kW - 1) * dilW + 1 + random(8);
-  const inC = 1 + random(9);
-  const outC = kind === F.OP_CONV ? 1 + random(9) : kind === F.OP_DEPTHWISE ? inC * (1 + random(3)) : inC;
+  const inC = winograd ? 8 * (1 + random(2)) : 1 + random(9);
+  const outC = kind === F.OP_CONV ? (random(2) === 0 ? 4 * (1 + random(3)) : 1 + random(9)) : kind === F.OP_DEPTHWISE ? inC * (1 + random(3)) : inC;
   const same = random(2) === 0;
   const out = (size: number, k: number, s: number, d: number) => (same ? Math.ceil(size / s) : Math.floor((size - (k - 1) * d - 1) / s) + 1);
   const pad = (size: number, k: number, s: number, d: number, o: number) => Math.floor(Math.max(0, (o - 1) * s + (k - 1) * d + 1 - size) / 2);
@@ -70,9 +73,11 @@ test(`${TRIALS} random windowed ops give the same output in place as out of plac
     const inAt = Math.max(0, d), outAt = inAt - d;
     const inPlace: Plan = { offsets: [inAt, outAt], arenaBytes: Math.max(inAt + values[0].bytes, outAt + values[1].bytes), lifetimes };
     const apart: Plan = { offsets: [0, values[0].bytes], arenaBytes: values[0].bytes + values[1].bytes, lifetimes };
-    const a = loadSync(emitWisp(graph, inPlace).bytes);
-    const b = loadSync(emitWisp(graph, apart).bytes);
     const x = Int8Array.from(randomBytes(values[0].bytes, random));
-    assert.deepEqual(a.invoke(x), b.invoke(x), `trial ${t}: ${JSON.stringify(win)} opcode ${op.opcode} overlap ${d}`);
+    for (const simd of [true, false]) {
+      const a = loadSync(emitWisp(graph, inPlace).bytes, { simd });
+      const b = loadSync(emitWisp(graph, apart).bytes, { simd });
+      assert.deepEqual(a.invoke(x), b.invoke(x), `trial ${t} (${a.info.module}): ${JSON.stringify(win)} opcode ${op.opcode} overlap ${d}`);
+    }
   }
 });

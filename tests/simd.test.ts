@@ -44,7 +44,9 @@ function randomModel(seed: number): Uint8Array {
   const pick = <T>(xs: T[]): T => xs[r(xs.length)];
   const uniform = (lo: number, hi: number) => lo + (hi - lo) * (r(1 << 20) / (1 << 20));
   const bytes = (n: number, lo = -127, hi = 127) => int8Bytes(Array.from({ length: n }, () => lo + r(hi - lo + 1)));
-  const kind = pick(["conv", "conv", "conv1x1", "depthwise", "depthwise", "dense", "add"]);
+  // conv3x3: the SIMD build's Winograd path (3x3, stride 1, input channels a
+  // multiple of 8), with weights over the whole int8 range.
+  const kind = pick(["conv", "conv", "conv3x3", "conv3x3", "conv1x1", "depthwise", "depthwise", "dense", "add"]);
   const inScale = uniform(0.005, 0.1), inZp = r(256) - 128;
   // Output scales small enough for left shifts sometimes, large for long right shifts.
   const outScale = pick([uniform(0.0005, 0.005), uniform(0.01, 0.2), uniform(1, 8)]), outZp = r(256) - 128;
@@ -71,11 +73,12 @@ function randomModel(seed: number): Uint8Array {
     const b: TensorSpec = { shape: [outC], type: TensorType.INT32, scale: [f32(w.scale![0] * inScale)], zeroPoint: [0], data: int32Bytes(Array.from({ length: outC }, () => r(20001) - 10000)) };
     return model([q8([1, depth], inScale, inZp), w, b, q8([1, outC], outScale, outZp)], Builtin.FULLY_CONNECTED, [0, 1, 2], table(scalar("i8", act)));
   }
-  const inC = kind === "depthwise" ? 1 + r(40) : 1 + r(36);
-  const [kH, kW] = kind === "conv1x1" ? [1, 1] : [1 + r(4), 1 + r(4)];
-  const stride = kind === "conv1x1" ? 1 : 1 + r(2), dil = kind === "conv1x1" || r(3) > 0 ? 1 : 2;
+  const winograd = kind === "conv3x3";
+  const inC = kind === "depthwise" ? 1 + r(40) : winograd ? 8 * (1 + r(8)) : 1 + r(36);
+  const [kH, kW] = kind === "conv1x1" ? [1, 1] : winograd ? [3, 3] : [1 + r(4), 1 + r(4)];
+  const stride = kind === "conv1x1" || winograd ? 1 : 1 + r(2), dil = kind === "conv1x1" || winograd || r(3) > 0 ? 1 : 2;
   const same = r(2) === 0;
-  const inH = (kH - 1) * dil + 1 + r(6), inW = (kW - 1) * dil + 1 + r(6);
+  const inH = (kH - 1) * dil + 1 + r(winograd ? 12 : 6), inW = (kW - 1) * dil + 1 + r(winograd ? 12 : 6);
   const outH = outSize(inH, kH, stride, dil, same), outW = outSize(inW, kW, stride, dil, same);
   const padding = scalar("i8", same ? 0 : 1);
   if (kind === "depthwise") {
@@ -85,13 +88,14 @@ function randomModel(seed: number): Uint8Array {
     return model([q8([1, inH, inW, inC], inScale, inZp), w, biasFor(w), q8([1, outH, outW, outC], outScale, outZp)], Builtin.DEPTHWISE_CONV_2D, [0, 1, 2],
       table(padding, scalar("i32", stride), scalar("i32", stride), scalar("i32", multiplier), scalar("i8", act), scalar("i32", dil), scalar("i32", dil)), 2);
   }
-  const outC = 1 + r(40);
+  const outC = winograd && r(4) > 0 ? 4 * (1 + r(10)) : 1 + r(40);
   const w = perChannel([outC, kH, kW, inC], 0);
+  if (winograd) w.data = bytes(w.data!.length, -128);
   return model([q8([1, inH, inW, inC], inScale, inZp), w, biasFor(w), q8([1, outH, outW, outC], outScale, outZp)], Builtin.CONV_2D, [0, 1, 2],
     table(padding, scalar("i32", stride), scalar("i32", stride), scalar("i8", act), scalar("i32", dil), scalar("i32", dil)), 3);
 }
 
-const CASES = 240;
+const CASES = 300;
 
 // The interpreter build (wasm3's loop shapes) runs here in V8: same bytes.
 test(`${CASES} random int8 conv / depthwise / dense / add models: SIMD, scalar and the interpreter build give the same bytes${haveOracle ? ", and TFLM's" : ""}`, () => {

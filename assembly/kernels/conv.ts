@@ -12,6 +12,15 @@ import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
 import { convSimd, dotFourChannels, prepareChannels } from "./simd";
 import { dotPixelPairFour, INTERPRETER, PAIR_TAPS } from "./lanes";
+import { convWinograd, winogradBytes } from "./winograd";
+import { convDirect, directBytes } from "./matmul";
+
+// Bytes the SIMD build's conv paths need of the region matmul.ts reserves
+// (noted at load for each conv).
+export function simdConvBytes(inC: i32, outH: i32, outW: i32, outC: i32, kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32): i64 {
+  const winograd = winogradBytes(kH, kW, strideH, strideW, dilH, dilW, inC, outC, outH, outW);
+  return winograd != 0 ? winograd : directBytes(kH, kW, inC, outC, outH, outW);
+}
 
 export function convS8(
   input: usize, output: usize,
@@ -22,6 +31,8 @@ export function convS8(
   firstChannel: i32, channels: i32,
 ): void {
   if (ASC_FEATURE_SIMD) {
+    if (convWinograd(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, channels)) return;
+    if (convDirect(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, channels)) return;
     if (convSimd(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, channels)) return;
     prepareChannels(records, channels);
   }

@@ -17,7 +17,7 @@ import { endInside, firstInside } from "./window";
 // Requantization four channels at a time needs each channel's constants as
 // vector lanes; prepareChannels lays them out once per kernel call, for up to
 // MAX_VECTOR_CHANNELS channels (more: the outputs are requantized one by one).
-const MAX_VECTOR_CHANNELS = 1024;
+export const MAX_VECTOR_CHANNELS = 1024;
 // Per group of four channels, seven vectors: bias, 2^leftShift, multiplier,
 // 2^(32 - rightShift) (0 when rightShift is 0), all-ones when rightShift is 0,
 // the rounding mask 2^rightShift - 1, and half of it.
@@ -69,6 +69,12 @@ export function prepareChannels(records: usize, channels: i32): void {
   channelVectors = base;
 }
 
+// Where prepareChannels put the constants of channels oc..oc+3 (oc a multiple
+// of 4), for requantizeFour.
+@inline export function channelGroup(oc: i32): usize {
+  return channelVectors + <usize>((oc >> 2) * GROUP_BYTES);
+}
+
 // quant.ts's highMulByMultiplier on four lanes, through 64-bit products.
 @inline function highMulFour(x: v128, m: v128): v128 {
   const half = i64x2.splat(1 << 30);
@@ -92,7 +98,7 @@ export function prepareChannels(records: usize, channels: i32): void {
 // roundingDivideByPOT's arithmetic shift by a per-lane amount (wasm shifts
 // take one amount for all lanes) as the high word of h, read unsigned,
 // times 2^(32 - rightShift), less 2^(32 - rightShift) where h < 0.
-@inline function requantizeFour(acc: v128, group: usize, outZp: v128, lo: v128, hi: v128): v128 {
+@inline export function requantizeFour(acc: v128, group: usize, outZp: v128, lo: v128, hi: v128): v128 {
   const h = highMulFour(i32x4.mul(i32x4.add(acc, v128.load(group, 0)), v128.load(group, 16)), v128.load(group, 32));
   const f = v128.load(group, 48);
   const negative = i32x4.shr_s(h, 31);
@@ -104,7 +110,7 @@ export function prepareChannels(records: usize, channels: i32): void {
 }
 
 // The low byte of each of four lanes (store<i8>'s truncation), in lanes 0-3.
-@inline function lowBytes(v: v128): v128 {
+@inline export function lowBytes(v: v128): v128 {
   return i8x16.shuffle(v, v, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
 }
 
