@@ -85,47 +85,17 @@ export function multiply(u: usize, v: usize, m: usize, positions: i32, items: i3
         let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
         let w = vAt(vPos, g, groups, pairs, 0);
-        // Four depth pairs a step: one load of each item's, split by lane.
-        for (let k: usize = 0; k < uItem; k += 16) {
-          const x0 = v128.load(u0 + k), x1 = v128.load(u1 + k), x2 = v128.load(u2 + k), x3 = v128.load(u3 + k);
-          let f = v128.load(w), h = v128.load(w, 16);
-          let x: v128;
-          x = i32x4.shuffle(x0, x0, 0, 0, 0, 0);
+        for (let k: usize = 0; k < uItem; k += 4) {
+          const f = v128.load(w), h = v128.load(w, 16);
+          let x = v128.load32_splat(u0 + k);
           a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x1, x1, 0, 0, 0, 0);
+          x = v128.load32_splat(u1 + k);
           a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x2, x2, 0, 0, 0, 0);
+          x = v128.load32_splat(u2 + k);
           a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x3, x3, 0, 0, 0, 0);
+          x = v128.load32_splat(u3 + k);
           a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x, h));
-          f = v128.load(w, 32); h = v128.load(w, 48);
-          x = i32x4.shuffle(x0, x0, 1, 1, 1, 1);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x1, x1, 1, 1, 1, 1);
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x2, x2, 1, 1, 1, 1);
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x3, x3, 1, 1, 1, 1);
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x, h));
-          f = v128.load(w, 64); h = v128.load(w, 80);
-          x = i32x4.shuffle(x0, x0, 2, 2, 2, 2);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x1, x1, 2, 2, 2, 2);
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x2, x2, 2, 2, 2, 2);
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x3, x3, 2, 2, 2, 2);
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x, h));
-          f = v128.load(w, 96); h = v128.load(w, 112);
-          x = i32x4.shuffle(x0, x0, 3, 3, 3, 3);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, f)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x1, x1, 3, 3, 3, 3);
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, f)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x2, x2, 3, 3, 3, 3);
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, f)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x, h));
-          x = i32x4.shuffle(x3, x3, 3, 3, 3, 3);
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, f)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x, h));
-          w += 128;
+          w += 32;
         }
         const at = <usize>(g * 16);
         v128.store(m0 + at, a0); v128.store(m0 + at, b0, 16);
