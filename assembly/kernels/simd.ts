@@ -86,11 +86,7 @@ export function prepareChannels(records: usize, channels: i32): void {
 // quant.ts's multiplyByQuantizedMultiplier on four lanes, one multiplier and
 // shift for all.
 @inline function multiplyFour(x: v128, m: v128, shift: i32): v128 {
-  const h = highMulFour(i32x4.shl(x, shift > 0 ? shift : 0), m);
-  const exponent = shift > 0 ? 0 : -shift;
-  const mask = (1 << exponent) - 1;
-  const threshold = i32x4.sub(i32x4.splat(mask >> 1), i32x4.shr_s(h, 31));
-  return i32x4.sub(i32x4.shr_s(h, exponent), i32x4.gt_s(v128.and(h, i32x4.splat(mask)), threshold));
+  return roundingShiftFour(highMulFour(i32x4.shl(x, shift > 0 ? shift : 0), m), shift > 0 ? 0 : -shift);
 }
 
 // quant.ts's requantize() on four lanes, for the four channels of `group`
@@ -627,21 +623,54 @@ export function addSixteens(
   outMult: i32, outShift: i32, actMin: i32, actMax: i32,
 ): void {
   const z1 = i16x8.splat(<i16>in1Zp), z2 = i16x8.splat(<i16>in2Zp);
-  const m1 = i32x4.splat(in1Mult), m2 = i32x4.splat(in2Mult), mOut = i32x4.splat(outMult);
+  const mOut = i32x4.splat(outMult);
   const vOutZp = i32x4.splat(outZp), lo = i32x4.splat(actMin), hi = i32x4.splat(actMax);
+  // Each input's (x - zp) << L times its multiplier, L = leftShift plus the
+  // multiplier's own left shift: with |x - zp| <= 255 and 9 <= L <= 22 the
+  // 64-bit high multiply is exactly (x - zp) * (m >> S) + (((x - zp) *
+  // (m mod 2^S) + 2^(S-1)) >> S), S = 31 - L, all in int32 lanes.
+  const l1 = leftShift + max(in1Shift, 0), l2 = leftShift + max(in2Shift, 0);
+  const split = l1 >= 9 && l1 <= 22 && l2 >= 9 && l2 <= 22;
+  const s1 = 31 - l1, s2 = 31 - l2;
+  const h1 = i32x4.splat(in1Mult >> s1), low1 = i32x4.splat(in1Mult & ((1 << s1) - 1)), half1 = i32x4.splat(1 << (s1 - 1));
+  const h2 = i32x4.splat(in2Mult >> s2), low2 = i32x4.splat(in2Mult & ((1 << s2) - 1)), half2 = i32x4.splat(1 << (s2 - 1));
+  const r1 = max(-in1Shift, 0), r2 = max(-in2Shift, 0);
+  const m1 = i32x4.splat(in1Mult), m2 = i32x4.splat(in2Mult);
   for (let i = 0; i < n; i += 16) {
     const x = v128.load(input1 + <usize>i), y = v128.load(input2 + <usize>i);
     const xl = i16x8.sub(i16x8.extend_low_i8x16_s(x), z1), xh = i16x8.sub(i16x8.extend_high_i8x16_s(x), z1);
     const yl = i16x8.sub(i16x8.extend_low_i8x16_s(y), z2), yh = i16x8.sub(i16x8.extend_high_i8x16_s(y), z2);
+    let q0: v128, q1: v128, q2: v128, q3: v128;
+    if (split) {
+      q0 = i32x4.add(scaleSplit(i32x4.extend_low_i16x8_s(xl), h1, low1, half1, s1, r1), scaleSplit(i32x4.extend_low_i16x8_s(yl), h2, low2, half2, s2, r2));
+      q1 = i32x4.add(scaleSplit(i32x4.extend_high_i16x8_s(xl), h1, low1, half1, s1, r1), scaleSplit(i32x4.extend_high_i16x8_s(yl), h2, low2, half2, s2, r2));
+      q2 = i32x4.add(scaleSplit(i32x4.extend_low_i16x8_s(xh), h1, low1, half1, s1, r1), scaleSplit(i32x4.extend_low_i16x8_s(yh), h2, low2, half2, s2, r2));
+      q3 = i32x4.add(scaleSplit(i32x4.extend_high_i16x8_s(xh), h1, low1, half1, s1, r1), scaleSplit(i32x4.extend_high_i16x8_s(yh), h2, low2, half2, s2, r2));
+    } else {
+      q0 = i32x4.add(multiplyFour(i32x4.shl(i32x4.extend_low_i16x8_s(xl), leftShift), m1, in1Shift), multiplyFour(i32x4.shl(i32x4.extend_low_i16x8_s(yl), leftShift), m2, in2Shift));
+      q1 = i32x4.add(multiplyFour(i32x4.shl(i32x4.extend_high_i16x8_s(xl), leftShift), m1, in1Shift), multiplyFour(i32x4.shl(i32x4.extend_high_i16x8_s(yl), leftShift), m2, in2Shift));
+      q2 = i32x4.add(multiplyFour(i32x4.shl(i32x4.extend_low_i16x8_s(xh), leftShift), m1, in1Shift), multiplyFour(i32x4.shl(i32x4.extend_low_i16x8_s(yh), leftShift), m2, in2Shift));
+      q3 = i32x4.add(multiplyFour(i32x4.shl(i32x4.extend_high_i16x8_s(xh), leftShift), m1, in1Shift), multiplyFour(i32x4.shl(i32x4.extend_high_i16x8_s(yh), leftShift), m2, in2Shift));
+    }
     v128.store(output + <usize>i, packBytes(
-      addFour(i32x4.extend_low_i16x8_s(xl), i32x4.extend_low_i16x8_s(yl), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi),
-      addFour(i32x4.extend_high_i16x8_s(xl), i32x4.extend_high_i16x8_s(yl), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi),
-      addFour(i32x4.extend_low_i16x8_s(xh), i32x4.extend_low_i16x8_s(yh), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi),
-      addFour(i32x4.extend_high_i16x8_s(xh), i32x4.extend_high_i16x8_s(yh), leftShift, m1, in1Shift, m2, in2Shift, mOut, outShift, vOutZp, lo, hi)));
+      outputFour(q0, mOut, outShift, vOutZp, lo, hi), outputFour(q1, mOut, outShift, vOutZp, lo, hi),
+      outputFour(q2, mOut, outShift, vOutZp, lo, hi), outputFour(q3, mOut, outShift, vOutZp, lo, hi)));
   }
 }
 
-@inline function addFour(a: v128, b: v128, leftShift: i32, m1: v128, s1: i32, m2: v128, s2: i32, mOut: v128, sOut: i32, outZp: v128, lo: v128, hi: v128): v128 {
-  const sum = i32x4.add(multiplyFour(i32x4.shl(a, leftShift), m1, s1), multiplyFour(i32x4.shl(b, leftShift), m2, s2));
+// One input's scaled value (see addSixteens), then its rounding right shift.
+@inline function scaleSplit(a: v128, high: v128, low: v128, half: v128, s: i32, rightShift: i32): v128 {
+  const h = i32x4.add(i32x4.mul(a, high), i32x4.shr_s(i32x4.add(i32x4.mul(a, low), half), s));
+  return roundingShiftFour(h, rightShift);
+}
+
+// quant.ts's roundingDivideByPOT on four lanes, one exponent for all.
+@inline function roundingShiftFour(h: v128, exponent: i32): v128 {
+  const mask = (1 << exponent) - 1;
+  const threshold = i32x4.sub(i32x4.splat(mask >> 1), i32x4.shr_s(h, 31));
+  return i32x4.sub(i32x4.shr_s(h, exponent), i32x4.gt_s(v128.and(h, i32x4.splat(mask)), threshold));
+}
+
+@inline function outputFour(sum: v128, mOut: v128, sOut: i32, outZp: v128, lo: v128, hi: v128): v128 {
   return i32x4.min_s(i32x4.max_s(i32x4.add(multiplyFour(sum, mOut, sOut), outZp), lo), hi);
 }
