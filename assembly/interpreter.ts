@@ -3,6 +3,7 @@ import * as F from "./format";
 import { param, firstOp, nextOp, opCount, weightsPtr } from "./model";
 import { blockFilter, blockRecords, channelsPerBlock, fetchChannels, rowBuffer } from "./weights";
 import { convS8 } from "./kernels/conv";
+import { stopPrepared, usePrepared } from "./kernels/prepared";
 import { depthwiseS8 } from "./kernels/depthwise";
 import { denseS8 } from "./kernels/dense";
 import { averagePoolS8, maxPoolS8 } from "./kernels/pool";
@@ -78,6 +79,7 @@ export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH
     }
     return;
   }
+  if (ASC_FEATURE_SIMD) usePrepared(op, block == outC);
   for (let first = 0; first < outC; first += block) {
     const count = min(outC - first, block);
     fetchChannels(filter, records, first, count, bytesPerChannel);
@@ -92,6 +94,7 @@ export function runConv(op: usize, opcode: i32, input: usize, output: usize, inH
       if (builtinIncluded(F.OP_CONV)) convS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
     } else if (builtinIncluded(F.OP_DEPTHWISE)) depthwiseS8(input, output, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
   }
+  if (ASC_FEATURE_SIMD) stopPrepared();
 }
 
 // A dense op over `rows` rows at `input`, writing them at `output`; row by
@@ -108,11 +111,13 @@ export function runDense(op: usize, input: usize, output: usize, rows: i32): voi
     }
     return;
   }
+  if (ASC_FEATURE_SIMD) usePrepared(op, block == outC);
   for (let first = 0; first < outC; first += block) {
     const count = min(outC - first, block);
     fetchChannels(filter, records, first, count, depth);
     if (builtinIncluded(F.OP_DENSE)) denseS8(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, blockFilter, blockRecords, first, count);
   }
+  if (ASC_FEATURE_SIMD) stopPrepared();
 }
 
 function runOp(op: usize, opcode: i32, arena: usize): void {

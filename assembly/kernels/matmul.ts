@@ -8,6 +8,7 @@
 // The region it works in is sized at load for the model's largest conv
 // (noteConvRegion) and placed after the SIMD scratch by index.ts.
 import { channelGroup, lowBytes, MAX_VECTOR_CHANNELS, prepareChannels, requantizeFour } from "./simd";
+import { filtersReady, markFilters, preparedFilters } from "./prepared";
 
 // A chunk of whole output rows is gathered at a time, about this many bytes of
 // inputs and sums (always at least one row).
@@ -163,6 +164,12 @@ export function directBytes(kH: i32, kW: i32, inC: i32, channels: i32, outH: i32
   return regionFor(1, depth, channels, chunkRows(outH, outW, 1, depth, channels) * outW, 0);
 }
 
+// Bytes of a direct conv's V (kept per op by prepared.ts), 0 when it does not
+// go this way.
+export function directFilterBytes(kH: i32, kW: i32, inC: i32, channels: i32, outH: i32, outW: i32): i64 {
+  return directBytes(kH, kW, inC, channels, outH, outW) == 0 ? 0 : <i64>depthOf(kH, kW, inC) * channels * 2;
+}
+
 // The filters ([channel][tap][input channel] int8) as V for one position,
 // zero past `taps` up to `depth`.
 function packFilters(filter: usize, taps: i32, depth: i32, channels: i32, v: usize): void {
@@ -211,10 +218,15 @@ export function convDirect(
   const taps = kH * kW * inC, depth = depthOf(kH, kW, inC);
   const rowsPerChunk = chunkRows(outH, outW, 1, depth, channels);
   const items = roundUp4(rowsPerChunk * outW);
-  const v = regionStart();
-  const u = v + <usize>(depth * channels * 2);
+  const vBytes = <usize>(depth * channels * 2);
+  const u = regionStart() + vBytes;
   const m = u + <usize>(items * depth * 2);
-  packFilters(filter, taps, depth, channels, v);
+  const cached = preparedFilters(<i64>vBytes);
+  const v = cached != 0 ? cached : regionStart();
+  if (cached == 0 || !filtersReady(filter)) {
+    packFilters(filter, taps, depth, channels, v);
+    if (cached != 0) markFilters(filter);
+  }
   const vOutZp = i32x4.splat(outZp), lo = i32x4.splat(actMin), hi = i32x4.splat(actMax);
   const rowBytes = inW * inC;
   for (let oy0 = 0; oy0 < outH; oy0 += rowsPerChunk) {

@@ -9,6 +9,7 @@ import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { channelRecord } from "../weights";
 import { storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
+import { channelsReady, filtersReady, markChannels, markFilters, preparedChannels, preparedFilters } from "./prepared";
 
 // The kernels' scratch: a region index.ts reserves past everything else the
 // loaded model uses (so wisp_memory_used() counts it), set by reserveScratch.
@@ -45,12 +46,23 @@ export function reserveScratch(end: usize): usize {
   return scratch + <usize>SCRATCH_BYTES;
 }
 
+// Bytes of the vectors for `channels` channels (0: more than they cover).
+export function channelVectorBytes(channels: i32): i32 {
+  return channels > MAX_VECTOR_CHANNELS ? 0 : ((channels + 3) >> 2) * GROUP_BYTES;
+}
+
 export function prepareChannels(records: usize, channels: i32): void {
   if (channels > MAX_VECTOR_CHANNELS) {
     channelVectors = 0;
     return;
   }
-  const base = scratch;
+  // In the op's prepared entry (kernels/prepared.ts) when it has one.
+  const cached = preparedChannels(channels);
+  if (cached != 0 && channelsReady(records, channels)) {
+    channelVectors = cached;
+    return;
+  }
+  const base = cached != 0 ? cached : scratch;
   for (let c = 0; c < channels; c++) {
     const record = channelRecord(records, c);
     const shift = load<i32>(record, CHANNEL_SHIFT);
@@ -67,6 +79,7 @@ export function prepareChannels(records: usize, channels: i32): void {
     store<i32>(at, mask >> 1, 96);
   }
   channelVectors = base;
+  if (cached != 0) markChannels(records, channels);
 }
 
 // Where prepareChannels put the constants of channels oc..oc+3 (oc a multiple
@@ -494,19 +507,31 @@ export function denseSimd(
 // scratch, so each tap's sixteen weights are two vector loads, beside the
 // input's sixteen neighbouring channels.
 @lazy let depthwiseChannels: i32 = 0;
+@lazy let depthwiseWeights: usize = 0;
 
-// Sets up one depthwiseS8 call: with depth multiplier 1, the first channels
-// (a multiple of 8, as many as fit) go sixteen (the last eight) at a time; copies their
-// filter and lays out their constants.
+// How many filter weights prepareDepthwise copies: with depth multiplier 1,
+// the first channels (a multiple of 8, as many as fit), `taps` each.
+export function depthwiseWeightCount(taps: i32, channels: i32, depthMultiplier: i32): i32 {
+  const n = depthMultiplier == 1 ? channels & ~7 : 0;
+  return n > MAX_VECTOR_CHANNELS || taps * n > MAX_DEPTHWISE_WEIGHTS ? 0 : taps * n;
+}
+
+// Sets up one depthwiseS8 call: those first channels go sixteen (the last
+// eight) at a time; copies their filter and lays out their constants.
 export function prepareDepthwise(filter: usize, records: usize, taps: i32, channels: i32, depthMultiplier: i32): void {
-  let n = depthMultiplier == 1 ? channels & ~7 : 0;
-  if (n > MAX_VECTOR_CHANNELS || taps * n > MAX_DEPTHWISE_WEIGHTS) n = 0;
-  const weights = scratch + <usize>CHANNEL_VECTOR_BYTES;
-  for (let c = 0; c < n; c++) {
-    for (let t = 0; t < taps; t++) store<i16>(weights + <usize>((t * n + c) * 2), <i16>load<i8>(filter + <usize>(c * taps + t)));
+  const count = depthwiseWeightCount(taps, channels, depthMultiplier);
+  const n = count == 0 ? 0 : count / taps;
+  const cached = preparedFilters(<i64>count * 2);
+  const weights = cached != 0 ? cached : scratch + <usize>CHANNEL_VECTOR_BYTES;
+  if (cached == 0 || !filtersReady(filter)) {
+    for (let c = 0; c < n; c++) {
+      for (let t = 0; t < taps; t++) store<i16>(weights + <usize>((t * n + c) * 2), <i16>load<i8>(filter + <usize>(c * taps + t)));
+    }
+    if (cached != 0) markFilters(filter);
   }
   prepareChannels(records, n);
   depthwiseChannels = n;
+  depthwiseWeights = weights;
 }
 
 @inline function packBytes(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
@@ -534,7 +559,7 @@ export function depthwiseSixteensAt(
   inZp: i32, out: usize, outC: i32, outZp: i32, actMin: i32, actMax: i32,
 ): i32 {
   const n = depthwiseChannels;
-  const weights = scratch + <usize>CHANNEL_VECTOR_BYTES;
+  const weights = depthwiseWeights;
   const zp = i16x8.splat(<i16>inZp);
   const vOutZp = i32x4.splat(outZp), lo = i32x4.splat(actMin), hi = i32x4.splat(actMax);
   const tapWeights = <usize>(n * 2);

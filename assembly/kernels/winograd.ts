@@ -11,6 +11,7 @@
 // shift by 2 gives the direct sum exactly and every requantized output equals
 // the scalar kernel's (kernels/conv.ts) bit for bit.
 import { channelGroup, prepareChannels } from "./simd";
+import { filtersReady, markFilters, preparedFilters } from "./prepared";
 import { chunkRows, multiply, regionFor, regionHolds, regionStart, roundUp4, storeGroupPairs, storeRequantized, vAt, vPairStep } from "./matmul";
 
 // 9 taps * 255 * 128 * inC must stay below 2^29 (4 * out within int32).
@@ -27,6 +28,12 @@ export function winogradBytes(kH: i32, kW: i32, sH: i32, sW: i32, dH: i32, dW: i
   if ((inC & 7) != 0 || inC > MAX_IN_CHANNELS) return 0;
   const across = tilesIn(outW);
   return regionFor(16, inC, channels, chunkRows(tilesIn(outH), across, 16, inC, channels) * across, TEMP_BYTES);
+}
+
+// Bytes of its transformed filters (kept per op by prepared.ts), 0 when the
+// conv does not go this way.
+export function winogradFilterBytes(kH: i32, kW: i32, sH: i32, sW: i32, dH: i32, dW: i32, inC: i32, channels: i32, outH: i32, outW: i32): i64 {
+  return winogradBytes(kH, kW, sH, sW, dH, dW, inC, channels, outH, outW) == 0 ? 0 : <i64>16 * inC * channels * 2;
 }
 
 // Eight int8 at p, less the zero point, as int16 lanes.
@@ -205,11 +212,16 @@ export function convWinograd(
   const across = tilesIn(outW);
   const rowsPerChunk = chunkRows(tilesIn(outH), across, 16, inC, channels);
   const chunkTiles = roundUp4(rowsPerChunk * across);
-  const v = regionStart();
-  const u = v + <usize>(16 * inC * channels * 2);
+  const vBytes = <usize>(16 * inC * channels * 2);
+  const u = regionStart() + vBytes;
   const m = u + <usize>(16 * chunkTiles * inC * 2);
   const temp = m + <usize>(16 * chunkTiles * channels * 4);
-  transformFilters(filter, inC, channels, v, temp);
+  const cached = preparedFilters(<i64>vBytes);
+  const v = cached != 0 ? cached : regionStart();
+  if (cached == 0 || !filtersReady(filter)) {
+    transformFilters(filter, inC, channels, v, temp);
+    if (cached != 0) markFilters(filter);
+  }
   const allTiles = tilesIn(outH) * across;
   for (let first = 0; first < allTiles; first += rowsPerChunk * across) {
     const count = min(rowsPerChunk * across, allTiles - first);
