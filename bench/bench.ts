@@ -14,10 +14,11 @@ import { wasmBytes } from "../host/node/runtime";
 import { backboneInput } from "../host/fl/fashion-mnist";
 import { listen } from "../host/audio/listen";
 import { readWav } from "../host/audio/wav";
-import { median, medianLatency, printTable, runMain, vectors } from "./measure";
+import { interleavedLatency, median, printTable, runMain, vectors } from "./measure";
 import { tfjsTflite } from "./tfjs-tflite";
 
-const RUNS = Number(process.env.WISP_RUNS ?? 200);
+const RUNS = Number(process.env.WISP_RUNS ?? 400);
+const BLOCK = 10; // invokes per turn in the side-by-side timing
 
 interface NativeRunner {
   getInputs(): { data(): Int8Array }[];
@@ -45,7 +46,7 @@ async function main(): Promise<number> {
   const native = loadNative();
   const tfjs = tfjsTflite();
   if (typeof tfjs === "string") console.log(`tfjs-tflite ${tfjs}; timing without it`);
-  console.log(`Wisp (build/wisp.wasm, ${wasmBytes()} bytes; Wisp SIMD: build/wisp-simd.wasm, ${wasmBytes("simd")} bytes; Node ${process.version}) vs native TFLite; median of ${RUNS} invokes, same inputs (public set)\n`);
+  console.log(`Wisp (build/wisp.wasm, ${wasmBytes()} bytes; Wisp SIMD: build/wisp-simd.wasm, ${wasmBytes("simd")} bytes; Node ${process.version}) vs native TFLite; ${RUNS} invokes each, timed side by side in turns of ${BLOCK}: medians, and ratios as the median of the turns' ratios; same inputs (public set)\n`);
   const header = ["model", "MACs", "Wisp ms", "Wisp SIMD ms", "TFLite ms", "tfjs-tflite ms", "Wisp/TFLite", "SIMD/TFLite", "SIMD/tfjs-tflite", "SIMD MMAC/s", "TFLite = TFLM"];
   const rows: string[][] = [header];
   for (const task of TASKS) {
@@ -54,9 +55,10 @@ async function main(): Promise<number> {
     const simd = loadSync(new Uint8Array(bytes), { simd: true });
     const set = goldenSets(join(dir, task)).find((s) => s.name === "public");
     const inputs = set ? vectors(set.inputs, model.inputBytes) : [new Int8Array(model.inputBytes)];
-    const wispMs = medianLatency((x) => model.invoke(x), inputs, RUNS);
-    const simdMs = simd.info.module === "simd" ? medianLatency((x) => simd.invoke(x), inputs, RUNS) : NaN;
-    let nativeMs = NaN;
+    // Wisp scalar, Wisp SIMD, native TFLite and tfjs-tflite side by side (measure.ts).
+    const invokes: ((x: Int8Array) => unknown)[] = [(x) => model.invoke(x)];
+    const simdAt = simd.info.module === "simd" ? invokes.push((x) => simd.invoke(x)) - 1 : -1;
+    let nativeAt = -1;
     let agreement = "n/a";
     if (native) {
       const runner = native(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
@@ -66,27 +68,31 @@ async function main(): Promise<number> {
         runner.infer();
         return runner.getOutputs()[0].data();
       };
-      nativeMs = medianLatency(run, inputs, RUNS);
+      nativeAt = invokes.push(run) - 1;
       if (set) {
         const expected = vectors(set.outputs, model.outputBytes);
         const same = inputs.filter((x, i) => run(x).every((v, k) => v === expected[i][k])).length;
         agreement = `${same}/${inputs.length}`;
       }
     }
-    let tfjsMs = NaN;
+    let tfjsAt = -1;
     if (typeof tfjs !== "string") {
       const runner = await tfjs(bytes);
       const input = runner.getInputs()[0];
-      tfjsMs = medianLatency((x) => {
+      tfjsAt = invokes.push((x) => {
         input.data().set(x);
         runner.infer();
-      }, inputs, RUNS);
+      }) - 1;
     }
+    const timed = interleavedLatency(invokes, inputs, Math.max(1, Math.round(RUNS / BLOCK)), BLOCK);
+    const msOf = (at: number) => (at < 0 ? NaN : timed.medianMs[at]);
+    const ratioOf = (a: number, b: number) => (a < 0 || b < 0 ? NaN : timed.ratio(a, b));
+    const wispMs = msOf(0), simdMs = msOf(simdAt), nativeMs = msOf(nativeAt), tfjsMs = msOf(tfjsAt);
     const ms = (v: number) => (Number.isNaN(v) ? "n/a" : v.toFixed(3));
-    const ratio = (v: number, to = nativeMs) => (Number.isNaN(v) || Number.isNaN(to) ? "n/a" : `${(v / to).toFixed(2)}x`);
+    const ratio = (v: number) => (Number.isNaN(v) ? "n/a" : `${v.toFixed(2)}x`);
     rows.push([
       task, model.info.macs.toLocaleString("en-US"), ms(wispMs), ms(simdMs), ms(nativeMs), ms(tfjsMs),
-      ratio(wispMs), ratio(simdMs), ratio(simdMs, tfjsMs), Number.isNaN(simdMs) ? "n/a" : (model.info.macs / simdMs / 1000).toFixed(0), agreement,
+      ratio(ratioOf(0, nativeAt)), ratio(ratioOf(simdAt, nativeAt)), ratio(ratioOf(simdAt, tfjsAt)), Number.isNaN(simdMs) ? "n/a" : (model.info.macs / simdMs / 1000).toFixed(0), agreement,
     ]);
   }
   printTable(rows, [0]);

@@ -43,6 +43,31 @@ export function medianLatency(invoke: (x: Int8Array) => unknown, inputs: Int8Arr
   return measureLatency(invoke, inputs, runs, undefined, warmup).medianMs;
 }
 
+// Several invokes timed side by side: `rounds` rounds, each running every
+// one for `block` invokes in turn (cycling over the inputs), so a machine
+// whose speed drifts slows them alike. Per invoke: the median over rounds of
+// each block's mean, and for every pair the median of the rounds' ratios.
+export interface Interleaved {
+  medianMs: number[];
+  ratio(a: number, b: number): number; // median over rounds of a's time / b's
+}
+
+export function interleavedLatency(invokes: ((x: Int8Array) => unknown)[], inputs: Int8Array[], rounds: number, block: number, warmup = 5): Interleaved {
+  for (const invoke of invokes) for (let i = 0; i < warmup; i++) invoke(inputs[i % inputs.length]);
+  const times = invokes.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    invokes.forEach((invoke, k) => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < block; i++) invoke(inputs[(r * block + i) % inputs.length]);
+      times[k].push(Number(process.hrtime.bigint() - t) / 1e6 / block);
+    });
+  }
+  return {
+    medianMs: times.map(median),
+    ratio: (a, b) => median(times[a].map((t, r) => t / times[b][r])),
+  };
+}
+
 // Prints rows as aligned columns; the first row is the header. Columns listed
 // in `leftAligned` are padded on the right, the rest on the left.
 // A row shorter than the header is a note: its leading cells in their
