@@ -7,6 +7,7 @@ import { fail, failAt } from "./errors";
 import { builtinIncluded, validateRegistered } from "./ops/dispatch";
 import { noteConvRegion, resetConvRegion } from "./kernels/matmul";
 import { simdConvBytes } from "./kernels/conv";
+import { simdDenseBytes } from "./kernels/dense";
 
 const MAX_DIM: i64 = 65535; // height, width, channels, rows, depth
 const MAX_WINDOW: i64 = 4096; // kernel size, stride, dilation, padding
@@ -300,6 +301,7 @@ function validateDense(index: i32, op: usize, n: i32): i32 {
   if (!inArena(param(op, F.DENSE_IN), <i64>rows * depth) || !inArena(param(op, F.DENSE_OUT), <i64>rows * outC)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED buffer outside the arena", 0);
   if (!zeroPointOk(param(op, F.DENSE_IN_ZP)) || !zeroPointOk(param(op, F.DENSE_OUT_ZP)) || !rangeOk(param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED zero point or output range invalid", 0);
   if (!inWeights(param(op, F.DENSE_WEIGHTS), <i64>outC * depth)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED weights outside the weights section", param(op, F.DENSE_WEIGHTS));
+  if (ASC_FEATURE_SIMD) noteConvRegion(simdDenseBytes(rows, depth, outC));
   const inPlace = overlaps(param(op, F.DENSE_IN), <i64>rows * depth, param(op, F.DENSE_OUT), <i64>rows * outC);
   return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC, <i64>outC * depth, inPlace, outC);
 }

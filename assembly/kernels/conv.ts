@@ -10,7 +10,7 @@ import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { endInside, firstInside } from "./window";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
-import { convSimd, dotFourChannels, prepareChannels } from "./simd";
+import { dotFourChannels, prepareChannels } from "./simd";
 import { dotPixelPairFour, INTERPRETER, PAIR_TAPS } from "./lanes";
 import { convWinograd, winogradBytes } from "./winograd";
 import { convDirect, directBytes } from "./matmul";
@@ -33,7 +33,6 @@ export function convS8(
   if (ASC_FEATURE_SIMD) {
     if (convWinograd(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, channels)) return;
     if (convDirect(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, channels)) return;
-    if (convSimd(input, output, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, inZp, outZp, actMin, actMax, filter, records, firstChannel, channels)) return;
     prepareChannels(records, channels);
   }
   const filterSize = kH * kW * inC;

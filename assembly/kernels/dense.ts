@@ -9,9 +9,20 @@
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
-import { denseSimd, dotFourChannels, prepareChannels } from "./simd";
+import { dotFourChannels, prepareChannels } from "./simd";
+import { convDirect, directBytes, directFilterBytes } from "./matmul";
 import { HOST_DOT, hostDotS8, hostKernels } from "./host";
 import { dotPackedPairFour, dotPixelPairFour, INTERPRETER, packRowPair, PAIR_BUFFER_TAPS, PAIR_TAPS } from "./lanes";
+
+// What the SIMD build's dense path needs of matmul.ts's region (noted at
+// load) and keeps per op (prepared.ts).
+export function simdDenseBytes(rows: i32, depth: i32, outC: i32): i64 {
+  return rows >= 4 ? directBytes(1, 1, depth, outC, rows, 1) : 0;
+}
+
+export function simdDenseFilterBytes(rows: i32, depth: i32, outC: i32): i64 {
+  return rows >= 4 ? directFilterBytes(1, 1, depth, outC, rows, 1) : 0;
+}
 
 export function denseS8(
   input: usize, output: usize, rows: i32, depth: i32, outC: i32,
@@ -24,7 +35,8 @@ export function denseS8(
     return;
   }
   if (ASC_FEATURE_SIMD) {
-    if (denseSimd(input, output, rows, depth, outC, inZp, outZp, actMin, actMax, weights, records, firstChannel, channels)) return;
+    // Four rows or more: as a 1x1 conv over rows x 1 pixels (matmul.ts).
+    if (rows >= 4 && convDirect(input, output, rows, 1, depth, rows, 1, outC, 1, 1, 1, 1, 1, 1, 0, 0, inZp, outZp, actMin, actMax, weights, records, firstChannel, channels)) return;
     prepareChannels(records, channels);
   }
   let r = 0;

@@ -12,6 +12,7 @@ import { firstOp, nextOp, opCount, param } from "../model";
 import { channelVectorBytes, depthwiseWeightCount } from "./simd";
 import { directFilterBytes } from "./matmul";
 import { winogradFilterBytes } from "./winograd";
+import { simdDenseFilterBytes } from "./dense";
 
 // Per entry: records key, channel count key, filter key, then the capacities
 // of its two parts (channel vectors, filters).
@@ -33,6 +34,7 @@ function filterBytesFor(op: usize, opcode: i32): i64 {
     const inC = param(op, F.CONV_IN_C), outC = param(op, F.CONV_OUT_C);
     return <i64>depthwiseWeightCount(param(op, F.CONV_K_H) * param(op, F.CONV_K_W), outC, outC / inC) * 2;
   }
+  if (opcode == F.OP_DENSE) return simdDenseFilterBytes(param(op, F.DENSE_ROWS), param(op, F.DENSE_DEPTH), param(op, F.DENSE_OUT_C));
   return 0;
 }
 
