@@ -9,7 +9,7 @@
 import { channelFilter, channelRecord } from "../weights";
 import { storeChannel, storeFourChannels } from "./output";
 import { byte0, byte1, byte2, byte3 } from "./bytes";
-import { dotFourChannels, prepareChannels } from "./simd";
+import { dotFourChannels, dotRowEight, prepareChannels } from "./simd";
 import { convDirect, directBytes, directFilterBytes } from "./matmul";
 import { HOST_DOT, hostDotS8, hostKernels } from "./host";
 import { dotPackedPairFour, dotPixelPairFour, INTERPRETER, packRowPair, PAIR_BUFFER_TAPS, PAIR_TAPS } from "./lanes";
@@ -48,6 +48,9 @@ export function denseS8(
     const packed = INTERPRETER && pair && depth <= PAIR_BUFFER_TAPS;
     if (packed) packRowPair(x, depth, inZp);
     let oc = 0;
+    if (ASC_FEATURE_SIMD && !pair) {
+      for (; oc + 8 <= channels; oc += 8) dotRowEight(x, channelFilter(weights, oc, depth), depth, inZp, out, oc, records, outZp, actMin, actMax);
+    }
     for (; oc + 4 <= channels; oc += 4) {
       const w0 = channelFilter(weights, oc, depth);
       if (ASC_FEATURE_SIMD) {

@@ -145,6 +145,40 @@ export function prepareChannels(records: usize, channels: i32): void {
   return i16x8.extend_low_i8x16_s(v128.load32_zero(p));
 }
 
+// Eight output channels of one dense row (filters `depth` apart from w0):
+// the row's eight widened inputs serve eight filters.
+export function dotRowEight(x: usize, w0: usize, depth: i32, inZp: i32, out: usize, oc: i32, records: usize, outZp: i32, actMin: i32, actMax: i32): void {
+  const zp = i16x8.splat(<i16>inZp);
+  const zero = i32x4.splat(0);
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+  const d = <usize>depth;
+  const w1 = w0 + d, w2 = w1 + d, w3 = w2 + d, w4 = w3 + d, w5 = w4 + d, w6 = w5 + d, w7 = w6 + d;
+  let i = 0;
+  for (; i + 8 <= depth; i += 8) {
+    const k = <usize>i;
+    const v = i16x8.sub(eight(x + k), zp);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, eight(w0 + k)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, eight(w1 + k)));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, eight(w2 + k)));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, eight(w3 + k)));
+    a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v, eight(w4 + k)));
+    a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v, eight(w5 + k)));
+    a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v, eight(w6 + k)));
+    a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v, eight(w7 + k)));
+  }
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; // the last 1-7 inputs
+  for (; i < depth; i++) {
+    const k = <usize>i;
+    const v = <i32>load<i8>(x + k) - inZp;
+    s0 += v * <i32>load<i8>(w0 + k); s1 += v * <i32>load<i8>(w1 + k);
+    s2 += v * <i32>load<i8>(w2 + k); s3 += v * <i32>load<i8>(w3 + k);
+    s4 += v * <i32>load<i8>(w4 + k); s5 += v * <i32>load<i8>(w5 + k);
+    s6 += v * <i32>load<i8>(w6 + k); s7 += v * <i32>load<i8>(w7 + k);
+  }
+  storeFour(laneSums(a0, a1, a2, a3), s0, s1, s2, s3, out, oc, records, outZp, actMin, actMax);
+  storeFour(laneSums(a4, a5, a6, a7), s4, s5, s6, s7, out, oc + 4, records, outZp, actMin, actMax);
+}
+
 // Four output channels of one pixel, or of two pixels `pairStep` apart when
 // `pair`: each sums (input - inZp) * filter over `rows` rows of `runs` runs of
 // `runLen` contiguous bytes (input: rows `rowStep` apart, runs `runStep`
