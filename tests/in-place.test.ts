@@ -22,9 +22,11 @@ function randomBytes(n: number, random: (n: number) => number): Uint8Array {
   return Uint8Array.from({ length: n }, () => random(256));
 }
 
-// One windowed op over a random geometry, encoded the way lower.ts does.
+// One windowed op over a random geometry, encoded the way lower.ts does
+// (FULLY_CONNECTED too: its rows as the pixels of a 1-wide image).
 function randomOp(random: (n: number) => number): { op: LoweredOp; win: Window; pixelsPerStep: number } {
-  const kind = [F.OP_CONV, F.OP_CONV, F.OP_DEPTHWISE, F.OP_AVG_POOL, F.OP_MAX_POOL][random(5)];
+  const kind = [F.OP_CONV, F.OP_CONV, F.OP_DEPTHWISE, F.OP_AVG_POOL, F.OP_MAX_POOL, F.OP_DENSE][random(6)];
+  if (kind === F.OP_DENSE) return randomDense(random);
   // Some convs of the SIMD build's other orders: im2col products (channels
   // in fours) and Winograd tiles (3x3, stride 1, input channels in eights).
   const winograd = kind === F.OP_CONV && random(3) === 0;
@@ -42,13 +44,7 @@ function randomOp(random: (n: number) => number): { op: LoweredOp; win: Window; 
   const padTop = pad(inH, kH, strideH, dilH, outH), padLeft = pad(inW, kW, strideW, dilW, outW);
   const win: Window = { inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft };
   const filterBytes = kind === F.OP_CONV ? outC * kH * kW * inC : outC * kH * kW;
-  const records = new Uint8Array(outC * F.CHANNEL_RECORD_BYTES);
-  const rv = new DataView(records.buffer);
-  for (let c = 0; c < outC; c++) {
-    rv.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_BIAS, random(2000) - 1000, true);
-    rv.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_MULT, (1 << 30) + random(1 << 30), true);
-    rv.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_SHIFT, -6 - random(4), true);
-  }
+  const records = randomRecords(outC, random);
   const inZp = random(256) - 128, outZp = random(256) - 128;
   const op: LoweredOp = {
     opcode: kind, name: "trial", tfliteIndex: 0, tfliteOutput: 1, inputs: [0], output: 1, overlap: [null], macs: 0,
@@ -61,7 +57,30 @@ function randomOp(random: (n: number) => number): { op: LoweredOp; win: Window; 
   return { op, win, pixelsPerStep: pooled ? 1 : 2 };
 }
 
-test(`${TRIALS} random windowed ops give the same output in place as out of place`, () => {
+function randomRecords(outC: number, random: (n: number) => number): Uint8Array {
+  const records = new Uint8Array(outC * F.CHANNEL_RECORD_BYTES);
+  const rv = new DataView(records.buffer);
+  for (let c = 0; c < outC; c++) {
+    rv.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_BIAS, random(2000) - 1000, true);
+    rv.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_MULT, (1 << 30) + random(1 << 30), true);
+    rv.setInt32(c * F.CHANNEL_RECORD_BYTES + F.CHANNEL_SHIFT, -6 - random(4), true);
+  }
+  return records;
+}
+
+function randomDense(random: (n: number) => number): { op: LoweredOp; win: Window; pixelsPerStep: number } {
+  const rows = 1 + random(12), depth = 1 + random(24), outC = random(2) === 0 ? 4 * (1 + random(4)) : 1 + random(16);
+  const win: Window = { inH: 1, inW: rows, inC: depth, outH: 1, outW: rows, outC, kH: 1, kW: 1, strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0 };
+  const inZp = random(256) - 128, outZp = random(256) - 128;
+  const op: LoweredOp = {
+    opcode: F.OP_DENSE, name: "trial", tfliteIndex: 0, tfliteOutput: 1, inputs: [0], output: 1, overlap: [null], macs: 0,
+    weights: [randomBytes(outC * depth, random), randomRecords(outC, random)],
+    encode: (ctx) => [ctx.arena(0), ctx.arena(1), rows, depth, outC, inZp, outZp, -128, 127, ctx.weights(0), ctx.weights(1)],
+  };
+  return { op, win, pixelsPerStep: 2 };
+}
+
+test(`${TRIALS} random windowed and dense ops give the same output in place as out of place`, () => {
   const random = prng(99);
   for (let t = 0; t < TRIALS; t++) {
     const { op, win, pixelsPerStep } = randomOp(random);
