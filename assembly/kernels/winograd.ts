@@ -181,19 +181,15 @@ function transformOutputs(
       const s12 = i32x4.sub(i32x4.sub(m12, m22), m32), s13 = i32x4.sub(i32x4.sub(m13, m23), m33);
       const group = channelGroup(g);
       const at = out + <usize>g;
-      storeOut(at, i32x4.add(i32x4.add(s00, s01), s02), group, vOutZp, lo, hi);
-      if (right) storeOut(at + <usize>outC, i32x4.sub(i32x4.sub(s01, s02), s03), group, vOutZp, lo, hi);
+      storeRequantized(at, i32x4.add(i32x4.add(s00, s01), s02), 2, group, vOutZp, lo, hi); // the sums are 4x
+      if (right) storeRequantized(at + <usize>outC, i32x4.sub(i32x4.sub(s01, s02), s03), 2, group, vOutZp, lo, hi);
       if (below) {
         const next = at + <usize>(outW * outC);
-        storeOut(next, i32x4.add(i32x4.add(s10, s11), s12), group, vOutZp, lo, hi);
-        if (right) storeOut(next + <usize>outC, i32x4.sub(i32x4.sub(s11, s12), s13), group, vOutZp, lo, hi);
+        storeRequantized(next, i32x4.add(i32x4.add(s10, s11), s12), 2, group, vOutZp, lo, hi);
+        if (right) storeRequantized(next + <usize>outC, i32x4.sub(i32x4.sub(s11, s12), s13), 2, group, vOutZp, lo, hi);
       }
     }
   }
-}
-
-@inline function storeOut(at: usize, fourTimes: v128, group: usize, outZp: v128, lo: v128, hi: v128): void {
-  storeRequantized(at, fourTimes, 2, group, outZp, lo, hi);
 }
 
 // The conv this way where it applies (false otherwise: convS8 goes on).
