@@ -39,14 +39,16 @@ test("both modules have the same exports and imports", () => {
 });
 
 // A random one-op int8 model (seeded): the op, its shapes and its scales.
-function randomModel(seed: number): Uint8Array {
+// `force` fixes some of it (the large layers below).
+interface Forced { kind: string; inC: number; outC: number; k: number; inH: number; inW: number }
+function randomModel(seed: number, force: Partial<Forced> = {}): Uint8Array {
   const r = prng(seed * 7919 + 13);
   const pick = <T>(xs: T[]): T => xs[r(xs.length)];
   const uniform = (lo: number, hi: number) => lo + (hi - lo) * (r(1 << 20) / (1 << 20));
   const bytes = (n: number, lo = -127, hi = 127) => int8Bytes(Array.from({ length: n }, () => lo + r(hi - lo + 1)));
   // conv3x3: the SIMD build's Winograd path (3x3, stride 1, input channels a
   // multiple of 8), with weights over the whole int8 range.
-  const kind = pick(["conv", "conv", "conv3x3", "conv3x3", "conv1x1", "depthwise", "depthwise", "dense", "add"]);
+  const kind = force.kind ?? pick(["conv", "conv", "conv3x3", "conv3x3", "conv1x1", "depthwise", "depthwise", "dense", "add"]);
   const inScale = uniform(0.005, 0.1), inZp = r(256) - 128;
   // Output scales small enough for left shifts sometimes, large for long right shifts.
   const outScale = pick([uniform(0.0005, 0.005), uniform(0.01, 0.2), uniform(1, 8)]), outZp = r(256) - 128;
@@ -74,11 +76,11 @@ function randomModel(seed: number): Uint8Array {
     return model([q8([1, depth], inScale, inZp), w, b, q8([1, outC], outScale, outZp)], Builtin.FULLY_CONNECTED, [0, 1, 2], table(scalar("i8", act)));
   }
   const winograd = kind === "conv3x3";
-  const inC = kind === "depthwise" ? 1 + r(40) : winograd ? 8 * (1 + r(8)) : 1 + r(36);
-  const [kH, kW] = kind === "conv1x1" ? [1, 1] : winograd ? [3, 3] : [1 + r(4), 1 + r(4)];
+  const inC = force.inC ?? (kind === "depthwise" ? 1 + r(40) : winograd ? 8 * (1 + r(8)) : 1 + r(36));
+  const [kH, kW] = kind === "conv1x1" ? [1, 1] : winograd ? [3, 3] : force.k ? [force.k, force.k] : [1 + r(4), 1 + r(4)];
   const stride = kind === "conv1x1" || winograd ? 1 : 1 + r(2), dil = kind === "conv1x1" || winograd || r(3) > 0 ? 1 : 2;
   const same = r(2) === 0;
-  const inH = (kH - 1) * dil + 1 + r(winograd ? 12 : 6), inW = (kW - 1) * dil + 1 + r(winograd ? 12 : 6);
+  const inH = force.inH ?? (kH - 1) * dil + 1 + r(winograd ? 12 : 6), inW = force.inW ?? (kW - 1) * dil + 1 + r(winograd ? 12 : 6);
   const outH = outSize(inH, kH, stride, dil, same), outW = outSize(inW, kW, stride, dil, same);
   const padding = scalar("i8", same ? 0 : 1);
   if (kind === "depthwise") {
@@ -88,12 +90,40 @@ function randomModel(seed: number): Uint8Array {
     return model([q8([1, inH, inW, inC], inScale, inZp), w, biasFor(w), q8([1, outH, outW, outC], outScale, outZp)], Builtin.DEPTHWISE_CONV_2D, [0, 1, 2],
       table(padding, scalar("i32", stride), scalar("i32", stride), scalar("i32", multiplier), scalar("i8", act), scalar("i32", dil), scalar("i32", dil)), 2);
   }
-  const outC = winograd && r(4) > 0 ? 4 * (1 + r(10)) : 1 + r(40);
+  const outC = force.outC ?? (winograd && r(4) > 0 ? 4 * (1 + r(10)) : 1 + r(40));
   const w = perChannel([outC, kH, kW, inC], 0);
   if (winograd) w.data = bytes(w.data!.length, -128);
   return model([q8([1, inH, inW, inC], inScale, inZp), w, biasFor(w), q8([1, outH, outW, outC], outScale, outZp)], Builtin.CONV_2D, [0, 1, 2],
     table(padding, scalar("i32", stride), scalar("i32", stride), scalar("i8", act), scalar("i32", dil), scalar("i32", dil)), 3);
 }
+
+// Layers large enough that the SIMD products go in several chunks of rows
+// (and of single-row items, for 1x1 convs, which run as dense layers).
+const LARGE: Partial<Forced>[] = [
+  { kind: "conv1x1", inC: 512, outC: 512, inH: 3, inW: 5 },
+  { kind: "conv1x1", inC: 200, outC: 300, inH: 1, inW: 9 },
+  { kind: "conv3x3", inC: 64, outC: 64, inH: 9, inW: 9 },
+  { kind: "conv3x3", inC: 32, outC: 36, inH: 17, inW: 2 },
+  { kind: "conv", inC: 48, outC: 64, k: 3, inH: 15, inW: 15 },
+];
+
+test(`${LARGE.length} large layers through the SIMD products in chunks give the scalar module's bytes${haveOracle ? ", and TFLM's" : ""}`, () => {
+  LARGE.forEach((force, i) => {
+    const tflite = randomModel(900 + i, force);
+    const simd = loadSync(tflite, { simd: true }), scalar = loadSync(tflite, { simd: false });
+    const r = prng(i + 5000);
+    const inputs = Array.from({ length: 2 }, () => Int8Array.from({ length: simd.inputBytes }, () => r(256) - 128));
+    const label = `large ${i} (${JSON.stringify(simd.info.ops[0].inputShapes)} -> ${JSON.stringify(simd.info.ops[0].outputShape)})`;
+    const outputs = inputs.map((x) => {
+      const a = simd.invoke(x);
+      assert.deepEqual(a, scalar.invoke(x), `${label}: SIMD and scalar differ`);
+      return a;
+    });
+    if (!haveOracle) return;
+    const expected = runOracle(tflite, Buffer.concat(inputs.map((x) => Buffer.from(x.buffer))));
+    assert.ok(expected && Buffer.from(expected).equals(Buffer.concat(outputs.map((y) => Buffer.from(y.buffer)))), `${label}: differs from TFLM`);
+  });
+});
 
 const CASES = 300;
 

@@ -36,10 +36,15 @@ export function reserveConvRegion(end: usize): usize {
   return region + <usize>neededBytes;
 }
 
-// How many of `rows` rows of `rowItems` items (pixels or tiles) a chunk takes.
+// How many of `rows` rows of `rowItems` items (pixels or tiles) a chunk takes:
+// at least four items' worth (the product goes four items at a time), in
+// fours where rows are single items (dense layers).
 export function chunkRows(rows: i32, rowItems: i32, positions: i32, depth: i32, channels: i32): i32 {
-  const rowBytes = <i64>positions * roundUp4(rowItems) * (depth * 2 + channels * 4);
-  return <i32>max<i64>(1, min<i64>(<i64>rows, <i64>CHUNK_TARGET_BYTES / rowBytes));
+  const rowBytes = <i64>positions * rowItems * (depth * 2 + channels * 4);
+  const least = min(rows, (4 + rowItems - 1) / rowItems);
+  let n = <i32>max<i64>(<i64>least, min<i64>(<i64>rows, <i64>CHUNK_TARGET_BYTES / rowBytes));
+  if (rowItems == 1 && n > 4) n &= ~3;
+  return n;
 }
 
 @inline export function roundUp4(n: i32): i32 {
