@@ -28,7 +28,6 @@ import { CRC32_INITIAL, crc32Final, crc32Update } from "./crc32";
 import { hostRead, useResidentWeights, useStreamedWeights, WINDOW_SLACK } from "./weights";
 import { restartState, runGraph, runOps } from "./interpreter";
 import { reserveScratch } from "./kernels/simd";
-import { reserveConvRegion } from "./kernels/matmul";
 import { fillPrepared, placePrepared } from "./kernels/prepared";
 import { askHostKernels } from "./kernels/host";
 import { incrementalActive, incrementalCacheBytes, incrementalFirstInputRow, incrementalInputSteps, incrementalOps, planIncremental, runIncremental, stopIncremental, useIncrementalCache } from "./incremental";
@@ -123,7 +122,7 @@ function placeArena(base: usize, end: usize): i32 {
   stopIncremental();
   arenaBase = base;
   memoryEnd = max(end, arenaBase + <usize>arenaBytes);
-  if (ASC_FEATURE_SIMD) memoryEnd = placePrepared(reserveConvRegion(reserveScratch(memoryEnd))); // the SIMD kernels' (kernels/simd.ts, matmul.ts, prepared.ts)
+  if (ASC_FEATURE_SIMD) memoryEnd = placePrepared(reserveScratch(memoryEnd)); // the SIMD kernels' (kernels/simd.ts, prepared.ts)
   if (!ensureMemory(<u64>memoryEnd)) return fail(F.ERR_OUT_OF_MEMORY, "not enough memory for the arena");
   if (ASC_FEATURE_SIMD) fillPrepared();
   memory.fill(arenaBase, 0, <usize>arenaBytes);

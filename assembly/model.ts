@@ -5,9 +5,6 @@ import * as F from "./format";
 import { hostRead, WINDOW_SLACK } from "./weights";
 import { fail, failAt } from "./errors";
 import { builtinIncluded, validateRegistered } from "./ops/dispatch";
-import { noteConvRegion, resetConvRegion } from "./kernels/matmul";
-import { simdConvBytes } from "./kernels/conv";
-import { simdDenseBytes } from "./kernels/dense";
 
 const MAX_DIM: i64 = 65535; // height, width, channels, rows, depth
 const MAX_WINDOW: i64 = 4096; // kernel size, stride, dilation, padding
@@ -126,7 +123,6 @@ export function readGraph(): i32 {
   maxRecordWindow = 0;
   minWeightWindow = 0;
   maxInPlaceRow = 0;
-  if (ASC_FEATURE_SIMD) resetConvRegion();
   arenaBytes = graphWord(F.GRAPH_ARENA_BYTES);
   inputOffset = graphWord(F.GRAPH_INPUT_OFFSET);
   inputBytes = graphWord(F.GRAPH_INPUT_BYTES);
@@ -287,9 +283,6 @@ function validateConv(index: i32, op: usize, opcode: i32, n: i32): i32 {
     filterBytes = <i64>outC * kH * kW;
   }
   if (!inWeights(param(op, F.CONV_WEIGHTS), filterBytes)) return failAt(F.ERR_BAD_OP, index, "conv filter outside the weights", param(op, F.CONV_WEIGHTS));
-  if (ASC_FEATURE_SIMD && opcode == F.OP_CONV) {
-    noteConvRegion(simdConvBytes(inC, outH, outW, outC, kH, kW, param(op, F.CONV_STRIDE_H), param(op, F.CONV_STRIDE_W), param(op, F.CONV_DIL_H), param(op, F.CONV_DIL_W)));
-  }
   const inPlace = overlaps(param(op, F.CONV_IN), <i64>inH * inW * inC, param(op, F.CONV_OUT), <i64>outH * outW * outC);
   return validateChannelRecords(index, param(op, F.CONV_CHANNELS), outC, filterBytes, inPlace, outW * outC);
 }
@@ -301,7 +294,6 @@ function validateDense(index: i32, op: usize, n: i32): i32 {
   if (!inArena(param(op, F.DENSE_IN), <i64>rows * depth) || !inArena(param(op, F.DENSE_OUT), <i64>rows * outC)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED buffer outside the arena", 0);
   if (!zeroPointOk(param(op, F.DENSE_IN_ZP)) || !zeroPointOk(param(op, F.DENSE_OUT_ZP)) || !rangeOk(param(op, F.DENSE_ACT_MIN), param(op, F.DENSE_ACT_MAX))) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED zero point or output range invalid", 0);
   if (!inWeights(param(op, F.DENSE_WEIGHTS), <i64>outC * depth)) return failAt(F.ERR_BAD_OP, index, "FULLY_CONNECTED weights outside the weights section", param(op, F.DENSE_WEIGHTS));
-  if (ASC_FEATURE_SIMD) noteConvRegion(simdDenseBytes(rows, depth, outC));
   const inPlace = overlaps(param(op, F.DENSE_IN), <i64>rows * depth, param(op, F.DENSE_OUT), <i64>rows * outC);
   return validateChannelRecords(index, param(op, F.DENSE_CHANNELS), outC, <i64>outC * depth, inPlace, outC);
 }

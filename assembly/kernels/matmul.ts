@@ -5,10 +5,10 @@
 // convolutions (one position: U is the im2col of the windows) and
 // winograd.ts (16 positions) share it. int16 products summed into int32 lanes
 // wrap alike in any order, so every sum equals the scalar kernel's.
-// The region it works in is sized at load for the model's largest conv
-// (noteConvRegion) and placed after the SIMD scratch by index.ts.
+// The region it works in is sized at load for the model's largest conv or
+// dense layer and placed by prepared.ts.
 import { channelGroup, lowBytes, MAX_VECTOR_CHANNELS, prepareChannels, requantizeFour } from "./simd";
-import { filtersReady, markFilters, preparedFilters } from "./prepared";
+import { filtersAt, filtersReady, markFilters } from "./prepared";
 
 // A chunk of whole output rows is gathered at a time, about this many bytes of
 // inputs and sums (always at least one row).
@@ -24,7 +24,7 @@ export function resetConvRegion(): void {
   neededBytes = 0;
 }
 
-// Model loading notes each conv's need, so the region fits the largest.
+// Loading notes each op's need (prepared.ts), so the region fits the largest.
 export function noteConvRegion(bytes: i64): void {
   neededBytes = max(neededBytes, bytes);
 }
@@ -151,9 +151,9 @@ export function multiply(u: usize, v: usize, m: usize, positions: i32, items: i3
   v128.store(to + 3 * step, i64x2.shuffle(ab1, cd1, 1, 3));
 }
 
-// Requantizes (sum >> shift) of four channels and stores their bytes at `at`.
-@inline export function storeRequantized(at: usize, sums: v128, shift: i32, group: usize, outZp: v128, lo: v128, hi: v128): void {
-  v128.store32_lane(at, lowBytes(requantizeFour(i32x4.shr_s(sums, shift), group, outZp, lo, hi)), 0);
+// Requantizes the sums of four channels and stores their bytes at `at`.
+@inline export function storeRequantized(at: usize, sums: v128, group: usize, outZp: v128, lo: v128, hi: v128): void {
+  v128.store32_lane(at, lowBytes(requantizeFour(sums, group, outZp, lo, hi)), 0);
 }
 
 // CONV_2D directly: each chunk of output rows' windows laid out as rows of U
@@ -226,11 +226,10 @@ export function convDirect(
   const vBytes = <usize>(depth * channels * 2);
   const u = regionStart() + vBytes;
   const m = u + <usize>(items * depth * 2);
-  const cached = preparedFilters(<i64>vBytes);
-  const v = cached != 0 ? cached : regionStart();
-  if (cached == 0 || !filtersReady(filter)) {
+  const v = filtersAt(<i64>vBytes, regionStart());
+  if (!filtersReady(v, filter)) {
     packFilters(filter, taps, depth, channels, v);
-    if (cached != 0) markFilters(filter);
+    markFilters(v, filter);
   }
   const vOutZp = i32x4.splat(outZp), lo = i32x4.splat(actMin), hi = i32x4.splat(actMax);
   const rowBytes = inW * inC;
@@ -267,7 +266,7 @@ export function convDirect(
     for (let n = 0; n < count; n++) {
       const sums = m + <usize>(n * channels * 4);
       const at = out + <usize>(n * outC);
-      for (let g = 0; g < channels; g += 4) storeRequantized(at + <usize>g, v128.load(sums + <usize>(g * 4)), 0, channelGroup(g), vOutZp, lo, hi);
+      for (let g = 0; g < channels; g += 4) storeRequantized(at + <usize>g, v128.load(sums + <usize>(g * 4)), channelGroup(g), vOutZp, lo, hi);
     }
   }
   return true;

@@ -10,9 +10,10 @@
 import * as F from "../format";
 import { firstOp, nextOp, opCount, param } from "../model";
 import { channelVectorBytes, depthwiseWeightCount } from "./simd";
-import { directFilterBytes } from "./matmul";
+import { directFilterBytes, noteConvRegion, reserveConvRegion, resetConvRegion } from "./matmul";
 import { winogradFilterBytes } from "./winograd";
-import { simdDenseFilterBytes } from "./dense";
+import { simdConvBytes } from "./conv";
+import { simdDenseBytes, simdDenseFilterBytes } from "./dense";
 
 // Per entry: records key, channel count key, filter key, then the capacities
 // of its two parts (channel vectors, filters).
@@ -38,17 +39,29 @@ function filterBytesFor(op: usize, opcode: i32): i64 {
   return 0;
 }
 
+// Bytes op needs of matmul.ts's region (shared by all ops, sized for the largest).
+function regionBytesFor(op: usize, opcode: i32): i64 {
+  if (opcode == F.OP_CONV) {
+    return simdConvBytes(param(op, F.CONV_IN_C), param(op, F.CONV_OUT_H), param(op, F.CONV_OUT_W), param(op, F.CONV_OUT_C), param(op, F.CONV_K_H), param(op, F.CONV_K_W),
+      param(op, F.CONV_STRIDE_H), param(op, F.CONV_STRIDE_W), param(op, F.CONV_DIL_H), param(op, F.CONV_DIL_W));
+  }
+  if (opcode == F.OP_DENSE) return simdDenseBytes(param(op, F.DENSE_ROWS), param(op, F.DENSE_DEPTH), param(op, F.DENSE_OUT_C));
+  return 0;
+}
+
 function channelsFor(op: usize, opcode: i32): i32 {
   if (opcode == F.OP_CONV || opcode == F.OP_DEPTHWISE) return param(op, F.CONV_OUT_C);
   if (opcode == F.OP_DENSE) return param(op, F.DENSE_OUT_C);
   return 0;
 }
 
-// Places the table and the entries from `end` (after a load); returns the
-// new end. Writes nothing: fillPrepared does, once the memory is there.
+// Places the table and the entries from `end` (after a load), then
+// matmul.ts's region for the largest op; returns the new end. Writes nothing:
+// fillPrepared does, once the memory is there.
 export function placePrepared(end: usize): usize {
   table = (end + 15) & ~15;
-  return layOut(false);
+  resetConvRegion();
+  return reserveConvRegion(layOut(false));
 }
 
 export function fillPrepared(): void {
@@ -61,6 +74,7 @@ function layOut(write: bool): usize {
   let op = firstOp;
   for (let i = 0; i < opCount; i++) {
     const opcode = load<i32>(op);
+    if (!write) noteConvRegion(regionBytesFor(op, opcode));
     const channels = channelsFor(op, opcode);
     let entry: usize = 0;
     if (channels > 0) {
@@ -124,15 +138,21 @@ export function markChannels(records: usize, channels: i32): void {
   store<i32>(current, channels, 4);
 }
 
-// The same for the op's laid-out filters, `bytes` of them from `filter`.
-export function preparedFilters(bytes: i64): usize {
-  return current != 0 && bytes <= <i64>load<i32>(current, 16) ? current + HEADER + <usize>load<i32>(current, 12) : 0;
+// Where the running op's laid-out filters (`bytes` of them) go: its entry
+// when it has room, else `fallback`. filtersReady: whether `at` already holds
+// those of `filter` (only ever the entry, once markFilters noted them).
+export function filtersAt(bytes: i64, fallback: usize): usize {
+  return current != 0 && bytes <= <i64>load<i32>(current, 16) ? entryFilters() : fallback;
 }
 
-export function filtersReady(filter: usize): bool {
-  return load<usize>(current, 8) == filter;
+export function filtersReady(at: usize, filter: usize): bool {
+  return current != 0 && at == entryFilters() && load<usize>(current, 8) == filter;
 }
 
-export function markFilters(filter: usize): void {
-  store<usize>(current, filter, 8);
+export function markFilters(at: usize, filter: usize): void {
+  if (current != 0 && at == entryFilters()) store<usize>(current, filter, 8);
+}
+
+@inline function entryFilters(): usize {
+  return current + HEADER + <usize>load<i32>(current, 12);
 }

@@ -8,7 +8,7 @@
 import { CHANNEL_BIAS, CHANNEL_MULT, CHANNEL_SHIFT } from "../format";
 import { channelRecord } from "../weights";
 import { storeFourChannels } from "./output";
-import { channelsReady, filtersReady, markChannels, markFilters, preparedChannels, preparedFilters } from "./prepared";
+import { channelsReady, filtersAt, filtersReady, markChannels, markFilters, preparedChannels } from "./prepared";
 
 // The kernels' scratch: a region index.ts reserves past everything else the
 // loaded model uses (so wisp_memory_used() counts it), set by reserveScratch.
@@ -299,13 +299,12 @@ export function depthwiseWeightCount(taps: i32, channels: i32, depthMultiplier: 
 export function prepareDepthwise(filter: usize, records: usize, taps: i32, channels: i32, depthMultiplier: i32): void {
   const count = depthwiseWeightCount(taps, channels, depthMultiplier);
   const n = count == 0 ? 0 : count / taps;
-  const cached = preparedFilters(<i64>count * 2);
-  const weights = cached != 0 ? cached : scratch + <usize>CHANNEL_VECTOR_BYTES;
-  if (cached == 0 || !filtersReady(filter)) {
+  const weights = filtersAt(<i64>count * 2, scratch + <usize>CHANNEL_VECTOR_BYTES);
+  if (!filtersReady(weights, filter)) {
     for (let c = 0; c < n; c++) {
       for (let t = 0; t < taps; t++) store<i16>(weights + <usize>((t * n + c) * 2), <i16>load<i8>(filter + <usize>(c * taps + t)));
     }
-    if (cached != 0) markFilters(filter);
+    markFilters(weights, filter);
   }
   prepareChannels(records, n);
   depthwiseChannels = n;

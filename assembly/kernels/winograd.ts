@@ -11,7 +11,7 @@
 // shift by 2 gives the direct sum exactly and every requantized output equals
 // the scalar kernel's (kernels/conv.ts) bit for bit.
 import { channelGroup, prepareChannels } from "./simd";
-import { filtersReady, markFilters, preparedFilters } from "./prepared";
+import { filtersAt, filtersReady, markFilters } from "./prepared";
 import { chunkRows, multiply, regionFor, regionHolds, regionStart, roundUp4, storeGroupPairs, storeRequantized, vAt, vPairStep } from "./matmul";
 
 // 9 taps * 255 * 128 * inC must stay below 2^29 (4 * out within int32).
@@ -181,12 +181,12 @@ function transformOutputs(
       const s12 = i32x4.sub(i32x4.sub(m12, m22), m32), s13 = i32x4.sub(i32x4.sub(m13, m23), m33);
       const group = channelGroup(g);
       const at = out + <usize>g;
-      storeRequantized(at, i32x4.add(i32x4.add(s00, s01), s02), 2, group, vOutZp, lo, hi); // the sums are 4x
-      if (right) storeRequantized(at + <usize>outC, i32x4.sub(i32x4.sub(s01, s02), s03), 2, group, vOutZp, lo, hi);
+      storeRequantized(at, i32x4.shr_s(i32x4.add(i32x4.add(s00, s01), s02), 2), group, vOutZp, lo, hi); // the sums are 4x
+      if (right) storeRequantized(at + <usize>outC, i32x4.shr_s(i32x4.sub(i32x4.sub(s01, s02), s03), 2), group, vOutZp, lo, hi);
       if (below) {
         const next = at + <usize>(outW * outC);
-        storeRequantized(next, i32x4.add(i32x4.add(s10, s11), s12), 2, group, vOutZp, lo, hi);
-        if (right) storeRequantized(next + <usize>outC, i32x4.sub(i32x4.sub(s11, s12), s13), 2, group, vOutZp, lo, hi);
+        storeRequantized(next, i32x4.shr_s(i32x4.add(i32x4.add(s10, s11), s12), 2), group, vOutZp, lo, hi);
+        if (right) storeRequantized(next + <usize>outC, i32x4.shr_s(i32x4.sub(i32x4.sub(s11, s12), s13), 2), group, vOutZp, lo, hi);
       }
     }
   }
@@ -212,11 +212,10 @@ export function convWinograd(
   const u = regionStart() + vBytes;
   const m = u + <usize>(16 * chunkTiles * inC * 2);
   const temp = m + <usize>(16 * chunkTiles * channels * 4);
-  const cached = preparedFilters(<i64>vBytes);
-  const v = cached != 0 ? cached : regionStart();
-  if (cached == 0 || !filtersReady(filter)) {
+  const v = filtersAt(<i64>vBytes, regionStart());
+  if (!filtersReady(v, filter)) {
     transformFilters(filter, inC, channels, v, temp);
-    if (cached != 0) markFilters(filter);
+    markFilters(v, filter);
   }
   const allTiles = tilesIn(outH) * across;
   for (let first = 0; first < allTiles; first += rowsPerChunk * across) {
